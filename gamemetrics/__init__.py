@@ -1,0 +1,1 @@
+"""GameMetrics platform: settings, CLI, local stack and store shared by every stage."""

@@ -1,0 +1,147 @@
+"""The ``gamemetrics`` command: one entry point, a sub-command per job, ``--help`` on each."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from gamemetrics.errors import GameMetricsError
+from gamemetrics.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="GameMetrics: event-streaming analytics for games.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+stack_app = typer.Typer(help="The embedded local stack: Kafka, PostgreSQL and Redis on 127.0.0.1.", no_args_is_help=True)
+games_app = typer.Typer(help="Games and their API keys.", no_args_is_help=True)
+serve_app = typer.Typer(help="Run an HTTP service.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+app.add_typer(games_app, name="games")
+app.add_typer(serve_app, name="serve")
+
+
+def _settings() -> Settings:
+    from gamemetrics.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings)
+    return settings
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(exc: GameMetricsError) -> None:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    raise typer.Exit(1)
+
+
+@stack_app.command("install")
+def stack_install() -> None:
+    """Install what the stack needs (idempotent): PostgreSQL and Redis with apt-get, Kafka jars with mvn."""
+    from gamemetrics.stack.local import LocalStack
+
+    try:
+        LocalStack(_settings(), _say).install()
+    except GameMetricsError as exc:
+        _fail(exc)
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start Kafka (KRaft), PostgreSQL and Redis, create the topics, run the migrations (idempotent).
+
+    Services named by GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS, GAMEMETRICS_DATABASE_URL or
+    GAMEMETRICS_REDIS_URL are used as they are instead of starting local ones.
+    """
+    from gamemetrics.stack.local import LocalStack
+
+    try:
+        env = LocalStack(_settings(), _say).up()
+    except GameMetricsError as exc:
+        _fail(exc)
+    _say("stack is up; use it from another shell with:")
+    for key, value in env.items():
+        typer.echo(f"export {key}={value}")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show each service: running or not, where, and whether it is ours or external."""
+    from gamemetrics.stack.local import LocalStack
+
+    for service in LocalStack(_settings()).status():
+        state = "running" if service.running else "stopped"
+        owner = "external" if service.external else "local"
+        typer.echo(f"{service.name:<11} {state:<8} {owner:<9} {service.address}  {service.detail}".rstrip())
+
+
+@stack_app.command("down")
+def stack_down(
+    purge: Annotated[bool, typer.Option("--purge", help="Also delete the services' data.")] = False,
+) -> None:
+    """Stop the local services cleanly; their data is kept unless --purge."""
+    from gamemetrics.stack.local import LocalStack
+
+    try:
+        LocalStack(_settings(), _say).down(purge=purge)
+    except GameMetricsError as exc:
+        _fail(exc)
+
+
+@games_app.command("create")
+def games_create(name: Annotated[str, typer.Argument(help="Display name of the game.")]) -> None:
+    """Create a game; prints {"game_id": ..., "api_key": ...}. The key is shown only once."""
+    from gamemetrics.store import db
+    from gamemetrics.store.games import create_game
+
+    try:
+        with db.connect(_settings()) as conn:
+            game = create_game(conn, name)
+    except GameMetricsError as exc:
+        _fail(exc)
+    typer.echo(json.dumps({"game_id": game.game_id, "api_key": game.api_key}))
+
+
+@serve_app.command("ingest")
+def serve_ingest(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Number of server processes.")] = 1,
+) -> None:
+    """Run the ingest HTTP service (POST /v1/events)."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run(
+        "ingest.main:app", host=host, port=port, workers=workers, log_level="warning",
+        access_log=False, proxy_headers=True,
+    )
+
+
+@app.command("worker")
+def worker(
+    loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
+) -> None:
+    """Run a landing worker (Faust): player.events.raw -> PostgreSQL. Start several to share partitions."""
+    import faust
+
+    from gamemetrics.store import db
+    from gamemetrics.store.partitions import ensure_partitions
+    from processors.pipeline import build_landing_app
+
+    settings = _settings()
+    try:
+        with db.connect(settings, autocommit=True) as conn:
+            ensure_partitions(conn)
+    except GameMetricsError as exc:
+        _fail(exc)
+    faust_app = build_landing_app(settings)
+    faust.Worker(faust_app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
+
+
+def main() -> None:  # pragma: no cover - console script
+    sys.exit(app())

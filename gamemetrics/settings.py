@@ -1,0 +1,68 @@
+"""Typed settings, resolved once at startup and passed in; library modules never read os.environ.
+
+Every field is read from an environment variable named ``GAMEMETRICS_<FIELD>``. The defaults
+point at the embedded local stack that ``gamemetrics stack up`` starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Ports of the embedded local stack. They are off the well-known ports so a system PostgreSQL,
+# Redis or Kafka on the same machine never collides with the project's own.
+LOCAL_KAFKA_PORT = 59092
+LOCAL_KAFKA_CONTROLLER_PORT = 59093
+LOCAL_POSTGRES_PORT = 55432
+LOCAL_REDIS_PORT = 56379
+
+
+class Settings(BaseSettings):
+    """Where the services are and how this process names its topics and tables."""
+
+    model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_", frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        f"127.0.0.1:{LOCAL_KAFKA_PORT}", description="Kafka bootstrap servers, comma separated."
+    )
+    database_url: str = Field(
+        f"postgresql://gamemetrics@127.0.0.1:{LOCAL_POSTGRES_PORT}/gamemetrics",
+        description="PostgreSQL URL (libpq form, no driver suffix).",
+    )
+    redis_url: str = Field(f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0", description="Redis URL.")
+    qdrant_url: str = Field("", description="Qdrant server URL; empty = local mode under the state dir.")
+    schema_registry_url: str = Field(
+        "", description="Confluent-compatible Schema Registry URL; empty = the catalog in schemas/."
+    )
+    state_dir: Path = Field(Path(".gamemetrics"), description="Local state: service data, logs, pid files.")
+    topic_prefix: str = Field("", description="Prefix for every topic name (isolates tests and tenants).")
+    database_schema: str = Field(
+        "gamemetrics", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="PostgreSQL schema holding our tables."
+    )
+    log_format: Literal["json", "console"] = Field("console", description="Structured log rendering.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def topic(self, name: str) -> str:
+        """The full name of one of the topics of ARCHITECTURE.md for this deployment."""
+        return f"{self.topic_prefix}{name}"
+
+    def explicitly_set(self, field: str) -> bool:
+        """True when ``field`` came from the environment (or the caller), not from the default."""
+        return field in self.model_fields_set
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the psycopg (v3) driver named, for SQLAlchemy."""
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment once; ``overrides`` win over the environment."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,47 @@
+"""``gamemetrics stack install``: put on this machine what the local stack needs. Idempotent.
+
+Debian packages (PostgreSQL, Redis, a JRE and Maven when missing) with apt-get, and the Apache
+Kafka broker jars from Maven Central with mvn.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+
+from gamemetrics.errors import StackError
+from gamemetrics.stack import procs
+from gamemetrics.stack.kafka import LocalKafka
+from gamemetrics.stack.postgres import bindir
+
+
+def missing_debian_packages() -> list[str]:
+    missing = []
+    if bindir() is None:
+        missing.append("postgresql")
+    if shutil.which("redis-server") is None:
+        missing.append("redis-server")
+    if shutil.which("java") is None:
+        missing.append("openjdk-17-jre-headless")
+    if shutil.which("mvn") is None:
+        missing.append("maven")
+    return missing
+
+
+def install(kafka: LocalKafka, say: Callable[[str], None]) -> None:
+    packages = missing_debian_packages()
+    if packages:
+        if os.geteuid() != 0:
+            raise StackError(f"missing Debian packages {', '.join(packages)}: run `gamemetrics stack install` as root")
+        say(f"apt-get install {' '.join(packages)}")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        procs.run(["apt-get", "update", "-qq"], "apt-get update", env=env)
+        procs.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], "apt-get install", env=env)
+    else:
+        say("Debian packages: PostgreSQL, Redis, Java and Maven are present")
+    if kafka.installed():
+        say(f"Apache Kafka jars: present in {kafka.libs}")
+    else:
+        say(f"Apache Kafka jars: mvn dependency:copy-dependencies -> {kafka.libs}")
+        kafka.install()

@@ -1,0 +1,137 @@
+"""``gamemetrics stack up|down|status``: the local Kafka, PostgreSQL and Redis as one unit.
+
+A service named by its environment variable (GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS,
+GAMEMETRICS_DATABASE_URL, GAMEMETRICS_REDIS_URL) is used as it is and never started here.
+``up`` is idempotent: services already running are left alone, topics and migrations are
+created only when missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import urlsplit
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gamemetrics.settings import Settings
+from gamemetrics.stack.install import install
+from gamemetrics.stack.kafka import KAFKA_VERSION, LocalKafka
+from gamemetrics.stack.paths import StackPaths
+from gamemetrics.stack.postgres import LocalPostgres
+from gamemetrics.stack.redis import LocalRedis
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    external: bool
+    running: bool
+    address: str
+    detail: str = ""
+
+
+class LocalStack:
+    def __init__(self, settings: Settings, say: Callable[[str], None] = lambda _msg: None) -> None:
+        self.settings = settings
+        self.say = say
+        self.paths = StackPaths.under(settings.state_dir)
+        self.kafka = LocalKafka(self.paths.kafka)
+        self.postgres = LocalPostgres(self.paths.postgres)
+        self.redis = LocalRedis(self.paths.redis)
+
+    # which services are ours to run
+    @property
+    def own_kafka(self) -> bool:
+        return not self.settings.explicitly_set("kafka_bootstrap_servers")
+
+    @property
+    def own_postgres(self) -> bool:
+        return not self.settings.explicitly_set("database_url")
+
+    @property
+    def own_redis(self) -> bool:
+        return not self.settings.explicitly_set("redis_url")
+
+    def install(self) -> None:
+        install(self.kafka, self.say)
+
+    def up(self) -> dict[str, str]:
+        """Start what is ours, wait for every service, create topics and run migrations."""
+        from gamemetrics.store.migrate import upgrade
+        from streams.topics import ensure_topics
+
+        s = self.settings
+        if self.own_kafka:
+            started = self.kafka.start()
+            self.say(f"kafka {KAFKA_VERSION}: {'started' if started else 'already running'} on {s.kafka_bootstrap_servers}")
+        self.kafka.wait_ready(s.kafka_bootstrap_servers)
+        if self.own_postgres:
+            started = self.postgres.start()
+            self.say(f"postgresql: {'started' if started else 'already running'} on 127.0.0.1:{self.postgres.port}")
+        self.postgres.wait_ready(s.database_url)
+        if self.own_postgres and self.postgres.ensure_database():
+            self.say("postgresql: created database gamemetrics")
+        if self.own_redis:
+            started = self.redis.start()
+            self.say(f"redis: {'started' if started else 'already running'} on 127.0.0.1:{self.redis.port}")
+        self.redis.wait_ready(s.redis_url)
+        created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix)
+        self.say(f"topics: {'created ' + ', '.join(created) if created else 'all present'}")
+        upgrade(s)
+        self.say(f"migrations: schema {s.database_schema} at head")
+        return self.environment()
+
+    def environment(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            "GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+            "GAMEMETRICS_DATABASE_URL": s.database_url,
+            "GAMEMETRICS_REDIS_URL": s.redis_url,
+            "GAMEMETRICS_STATE_DIR": str(self.paths.root),
+        }
+
+    def status(self) -> list[ServiceStatus]:
+        s = self.settings
+        from gamemetrics.stack import procs
+
+        def reachable(hostport: str) -> bool:
+            host, _, port = hostport.rpartition(":")
+            return procs.port_open(host or "127.0.0.1", int(port))
+
+        def url_reachable(url: str, default_port: int) -> bool:
+            parsed = urlsplit(url)
+            return procs.port_open(parsed.hostname or "127.0.0.1", parsed.port or default_port)
+
+        first_broker = s.kafka_bootstrap_servers.split(",")[0]
+        kafka_pid = self.kafka.running_pid()
+        return [
+            ServiceStatus(
+                "kafka", not self.own_kafka,
+                kafka_pid is not None if self.own_kafka else reachable(first_broker),
+                s.kafka_bootstrap_servers, f"pid {kafka_pid}, Kafka {KAFKA_VERSION}" if kafka_pid else "",
+            ),
+            ServiceStatus(
+                "postgresql", not self.own_postgres,
+                self.postgres.running() if self.own_postgres else url_reachable(s.database_url, 5432),
+                s.database_url, f"data {self.postgres.data}" if self.own_postgres else "",
+            ),
+            ServiceStatus(
+                "redis", not self.own_redis,
+                self.redis.running_pid() is not None if self.own_redis else url_reachable(s.redis_url, 6379),
+                s.redis_url, "",
+            ),
+        ]
+
+    def down(self, purge: bool = False) -> None:
+        """Stop the services we started (data kept unless ``purge``)."""
+        if self.own_kafka:
+            self.say(f"kafka: {'stopped' if self.kafka.stop() else 'not running'}")
+        if self.own_redis:
+            self.say(f"redis: {'stopped' if self.redis.stop() else 'not running'}")
+        if self.own_postgres:
+            self.say(f"postgresql: {'stopped' if self.postgres.stop() else 'not running'}")
+        if purge:
+            self.postgres.purge()
+            for path in (self.kafka.data, self.redis.data, self.paths.run):
+                shutil.rmtree(path, ignore_errors=True)
+            self.say(f"purged service data under {self.paths.root}")

@@ -1,0 +1,173 @@
+"""A PostgreSQL cluster from the Debian package, with its own data dir, on 127.0.0.1.
+
+PostgreSQL refuses to run as root; when we are root the cluster runs as the ``postgres`` OS user
+that the Debian package creates. Its data dir lives under the state dir when that user can reach
+it, else under /var/lib/postgresql/gamemetrics/<hash of the state dir> (a note file says where).
+Authentication is ``trust`` on 127.0.0.1 only: a developer's local stack, never a deployment.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from gamemetrics.errors import StackError
+from gamemetrics.settings import LOCAL_POSTGRES_PORT
+from gamemetrics.stack import procs
+
+SUPERUSER = "gamemetrics"
+DATABASE = "gamemetrics"
+OS_USER = "postgres"
+START_TIMEOUT_S = 60
+
+# Tuned for a co-located 2-core, 24 GiB machine; durability settings stay at their safe defaults.
+CONF = """
+# --- written by `gamemetrics stack up` ---
+listen_addresses = '127.0.0.1'
+port = {port}
+unix_socket_directories = ''
+max_connections = 200
+shared_buffers = 1GB
+work_mem = 32MB
+maintenance_work_mem = 256MB
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+wal_compression = on
+log_min_duration_statement = 2000
+timezone = 'UTC'
+"""
+
+
+def bindir() -> Path | None:
+    """The newest PostgreSQL server bin dir installed from Debian's packages."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+class LocalPostgres:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = LOCAL_POSTGRES_PORT
+        self.note = root / "DATA_DIR"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
+
+    def installed(self) -> bool:
+        return bindir() is not None
+
+    def _user_cmd(self, cmd: list[str]) -> list[str]:
+        return ["runuser", "-u", OS_USER, "--", *cmd] if _as_root() else cmd
+
+    def _reachable_by_os_user(self, path: Path) -> bool:
+        if not _as_root():
+            return True
+        return subprocess.run(["runuser", "-u", OS_USER, "--", "test", "-x", str(path)]).returncode == 0
+
+    @property
+    def data(self) -> Path:
+        if self.note.exists():
+            return Path(self.note.read_text().strip())
+        local = self.root / "data"
+        if self._reachable_by_os_user(self.root.parent):
+            return local
+        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
+        return Path("/var/lib/postgresql/gamemetrics") / digest / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.data.parent / "postgres.log"
+
+    def _pg(self, tool: str) -> str:
+        found = bindir()
+        if found is None:
+            raise StackError("PostgreSQL server binaries are missing; run `gamemetrics stack install`")
+        return str(found / tool)
+
+    def running(self) -> bool:
+        if not (self.data / "PG_VERSION").exists():
+            return False
+        result = subprocess.run(self._user_cmd([self._pg("pg_ctl"), "status", "-D", str(self.data)]), capture_output=True)
+        return result.returncode == 0
+
+    def _init(self) -> None:
+        data = self.data
+        self.root.mkdir(parents=True, exist_ok=True)
+        data.parent.mkdir(parents=True, exist_ok=True)
+        data.mkdir(mode=0o700, exist_ok=True)
+        if _as_root():
+            shutil.chown(data.parent, OS_USER, OS_USER)  # the postgres user writes its log beside the data
+            shutil.chown(data, OS_USER, OS_USER)
+        self.note.write_text(str(data) + "\n")
+        procs.run(
+            self._user_cmd([
+                self._pg("initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale",
+            ]),
+            "initialising the PostgreSQL cluster",
+        )
+        with open(data / "postgresql.conf", "a") as conf:
+            conf.write(CONF.format(port=self.port))
+
+    def start(self) -> bool:
+        if self.running():
+            return False
+        if procs.port_open("127.0.0.1", self.port):
+            raise StackError(
+                f"port {self.port} is taken by another process; stop it or set GAMEMETRICS_DATABASE_URL to use it"
+            )
+        if not (self.data / "PG_VERSION").exists():
+            self._init()
+        procs.run(
+            self._user_cmd([
+                self._pg("pg_ctl"), "start", "-D", str(self.data), "-l", str(self.log), "-w", "-t", str(START_TIMEOUT_S),
+            ]),
+            f"starting PostgreSQL (log: {self.log})",
+        )
+        return True
+
+    def wait_ready(self, url: str, timeout_s: float = START_TIMEOUT_S) -> None:
+        import psycopg
+
+        def answers() -> bool:
+            try:
+                with psycopg.connect(url, connect_timeout=2):
+                    return True
+            except psycopg.OperationalError as exc:
+                if "does not exist" in str(exc):
+                    return True  # the server answers; the database is created next
+                return False
+
+        procs.wait_until(answers, timeout_s, f"PostgreSQL at {url}", self.log)
+
+    def ensure_database(self) -> bool:
+        """Create the ``gamemetrics`` database on the local cluster if it is missing."""
+        import psycopg
+
+        admin_url = f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+                return False
+            conn.execute(f'CREATE DATABASE "{DATABASE}"')
+            return True
+
+    def stop(self) -> bool:
+        if not self.running():
+            return False
+        procs.run(self._user_cmd([self._pg("pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w"]), "stopping PostgreSQL")
+        return True
+
+    def purge(self) -> None:
+        data = self.data
+        shutil.rmtree(data, ignore_errors=True)
+        if data.parent != self.root:
+            shutil.rmtree(data.parent, ignore_errors=True)
+        self.note.unlink(missing_ok=True)

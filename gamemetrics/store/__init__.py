@@ -1,0 +1,1 @@
+"""The PostgreSQL store: table definitions, Alembic migrations, time partitions, game registry."""

@@ -1,0 +1,42 @@
+"""Connections to the store, with the deployment's schema first on the ``search_path``."""
+
+from __future__ import annotations
+
+import psycopg
+import sqlalchemy
+from sqlalchemy.engine import Engine
+
+from gamemetrics.errors import StoreError
+from gamemetrics.settings import Settings
+
+
+def search_path_option(schema: str) -> str:
+    return f"-c search_path={schema},public"
+
+
+def connect(settings: Settings, autocommit: bool = False) -> psycopg.Connection:
+    """A psycopg connection whose unqualified table names resolve in ``settings.database_schema``."""
+    try:
+        return psycopg.connect(
+            settings.database_url, autocommit=autocommit, options=search_path_option(settings.database_schema)
+        )
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"cannot connect to PostgreSQL at {settings.database_url}: {exc}") from exc
+
+
+async def connect_async(settings: Settings, autocommit: bool = False) -> psycopg.AsyncConnection:
+    try:
+        return await psycopg.AsyncConnection.connect(
+            settings.database_url, autocommit=autocommit, options=search_path_option(settings.database_schema)
+        )
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"cannot connect to PostgreSQL at {settings.database_url}: {exc}") from exc
+
+
+def engine(settings: Settings) -> Engine:
+    """A SQLAlchemy engine (psycopg 3 driver) on the same schema."""
+    return sqlalchemy.create_engine(
+        settings.sqlalchemy_url,
+        connect_args={"options": search_path_option(settings.database_schema)},
+        pool_pre_ping=True,
+    )

@@ -1,0 +1,53 @@
+"""Games and their API keys. A key identifies its game; only its sha256 is stored (keys are
+random 256-bit tokens, so a fast hash is the right tool, unlike for passwords)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+import psycopg
+
+from gamemetrics.errors import StoreError
+
+KEY_PREFIX = "gm_"
+
+
+@dataclass(frozen=True)
+class NewGame:
+    game_id: str
+    name: str
+    api_key: str
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:40] or "game"
+
+
+def create_game(conn: psycopg.Connection, name: str) -> NewGame:
+    """Create a game and its first API key; the key is returned once and never stored."""
+    game_id = f"{_slug(name)}-{secrets.token_hex(3)}"
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with conn.transaction():
+            conn.execute("INSERT INTO games (game_id, name) VALUES (%s, %s)", (game_id, name))
+            conn.execute("INSERT INTO api_keys (key_hash, game_id) VALUES (%s, %s)", (hash_key(api_key), game_id))
+    except psycopg.errors.UniqueViolation as exc:
+        raise StoreError(f"a game named {name!r} already exists; pick another name") from exc
+    return NewGame(game_id, name, api_key)
+
+
+def game_for_key(conn: psycopg.Connection, api_key: str) -> str | None:
+    """The game an API key belongs to, or None when the key is unknown or expired."""
+    row = conn.execute(
+        "SELECT game_id FROM api_keys WHERE key_hash = %s AND (expires_at IS NULL OR expires_at > now())",
+        (hash_key(api_key),),
+    ).fetchone()
+    return row[0] if row else None

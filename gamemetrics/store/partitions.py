@@ -1,0 +1,89 @@
+"""Time partitions of ``player_events``: a TimescaleDB hypertable when the extension is
+installed, otherwise native daily range partitions created ahead of time.
+
+A default partition catches events outside the prepared days so an insert never fails; when the
+day's partition is created later, its rows are moved out of the default partition in the same
+transaction (PostgreSQL refuses to create a partition whose rows sit in the default one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import psycopg
+from psycopg import sql
+
+
+@dataclass(frozen=True)
+class PartitionWindow:
+    """How many daily partitions exist around today."""
+
+    days_back: int = 3
+    days_ahead: int = 7
+
+
+DEFAULT_WINDOW = PartitionWindow()
+
+
+def timescaledb_enabled(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    return row is not None
+
+
+def partition_name(day: date) -> str:
+    return f"player_events_p{day:%Y%m%d}"
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return start, start + timedelta(days=1)
+
+
+def existing_partitions(conn: psycopg.Connection) -> set[str]:
+    rows = conn.execute(
+        """
+        SELECT c.relname FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid
+        JOIN pg_class p ON p.oid = i.inhparent
+        WHERE p.relname = 'player_events' AND p.relnamespace = current_schema()::regnamespace
+        """
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def ensure_partitions(
+    conn: psycopg.Connection, today: date | None = None, window: PartitionWindow = DEFAULT_WINDOW
+) -> list[str]:
+    """Create the missing daily partitions of the window; returns their names. No-op on TimescaleDB."""
+    if timescaledb_enabled(conn):
+        return []
+    today = today or datetime.now(timezone.utc).date()
+    existing = existing_partitions(conn)
+    created = []
+    for offset in range(-window.days_back, window.days_ahead + 1):
+        day = today + timedelta(days=offset)
+        name = partition_name(day)
+        if name in existing:
+            continue
+        lo, hi = _day_bounds(day)
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("CREATE TABLE {} (LIKE player_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").format(
+                    sql.Identifier(name)
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "WITH moved AS (DELETE FROM player_events_default WHERE event_time >= %s AND event_time < %s"
+                    " RETURNING *) INSERT INTO {} SELECT * FROM moved"
+                ).format(sql.Identifier(name)),
+                (lo, hi),
+            )
+            conn.execute(
+                sql.SQL("ALTER TABLE player_events ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+                    sql.Identifier(name), sql.Literal(lo), sql.Literal(hi)
+                )
+            )
+        created.append(name)
+    return created

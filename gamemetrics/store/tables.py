@@ -1,0 +1,69 @@
+"""Table definitions (SQLAlchemy Core), schema-less: the schema comes from the connection's
+``search_path`` (see :mod:`gamemetrics.store.db`), so one definition serves every deployment and
+every test schema. Migrations in ``migrations/versions`` create exactly these tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData()
+
+games = Table(
+    "games",
+    metadata,
+    Column("game_id", Text, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_hash", Text, primary_key=True, comment="sha256 of the key; the key itself is never stored"),
+    Column("game_id", Text, ForeignKey("games.game_id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=True, comment="null = valid until rotated"),
+)
+
+# Partitioned by day on event_time (native partitions, or a TimescaleDB hypertable when the
+# extension exists). Unique keys of a partitioned table must hold the partition column, hence
+# (event_id, event_time): landing inserts ON CONFLICT DO NOTHING on it.
+player_events = Table(
+    "player_events",
+    metadata,
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False, comment="skew-corrected event time"),
+    Column("game_id", Text, nullable=False),
+    Column("player_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("client_ts", DateTime(timezone=True), nullable=False, comment="event time as the client sent it"),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("session_id", Text),
+    Column("platform", Text),
+    Column("app_version", Text),
+    Column("country", Text),
+    Column("properties", JSONB, nullable=False),
+    Column("batch_id", UUID(as_uuid=True), nullable=False),
+    Column("landed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("event_id", "event_time", name="player_events_pkey"),
+    Index("player_events_game_time", "game_id", "event_time"),
+    Index("player_events_player_time", "game_id", "player_id", "event_time"),
+    postgresql_partition_by="RANGE (event_time)",
+)
+
+# The columns landing writes, in COPY order (landed_at takes its default).
+PLAYER_EVENT_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in player_events.columns if c.name != "landed_at"
+)

@@ -1,0 +1,1 @@
+"""Strawberry GraphQL API with live subscriptions and the analytics dashboard. Not built yet."""

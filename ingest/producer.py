@@ -1,0 +1,98 @@
+"""Produce to Kafka and wait for the acknowledgements (acks=all, idempotent producer).
+
+confluent-kafka delivers acknowledgements through callbacks served by ``poll()``; one thread
+polls, and each callback resolves the asyncio future of its message on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, Producer
+
+from ingest.errors import KafkaUnavailable
+
+POLL_TIMEOUT_S = 0.05
+
+
+@dataclass(frozen=True)
+class ProducerConfig:
+    """Producer tuning; the guarantees (acks=all, idempotence) are not settings."""
+
+    linger_ms: int = 5
+    compression: str = "lz4"
+    delivery_timeout_ms: int = 15_000
+    max_message_bytes: int = 8 * 1024 * 1024
+
+
+class EventProducer:
+    """Sends messages and resolves once Kafka has every one of them."""
+
+    def __init__(self, bootstrap_servers: str, config: ProducerConfig = ProducerConfig()) -> None:
+        self._producer = Producer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": config.linger_ms,
+                "compression.type": config.compression,
+                "message.timeout.ms": config.delivery_timeout_ms,
+                "message.max.bytes": config.max_message_bytes,
+            }
+        )
+        self._bootstrap = bootstrap_servers
+        self._running = True
+        self._poller = threading.Thread(target=self._poll_loop, name="kafka-producer-poll", daemon=True)
+        self._poller.start()
+
+    def _poll_loop(self) -> None:
+        while self._running:
+            self._producer.poll(POLL_TIMEOUT_S)
+
+    async def send_all(self, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+        """Produce every (key, value); return when all are acknowledged, else raise KafkaUnavailable."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = [loop.create_future() for _ in messages]
+
+        def callback_for(future: asyncio.Future[None]):
+            def on_delivery(err: KafkaError | None, _msg: object) -> None:
+                if err is None:
+                    loop.call_soon_threadsafe(_resolve, future, None)
+                else:
+                    loop.call_soon_threadsafe(_resolve, future, KafkaUnavailable(f"Kafka did not take the message: {err.str()}"))
+
+            return on_delivery
+
+        try:
+            for (key, value), future in zip(messages, futures, strict=True):
+                self._producer.produce(topic, value=value, key=key, on_delivery=callback_for(future))
+        except BufferError as exc:
+            raise KafkaUnavailable(f"the producer queue for {self._bootstrap} is full: {exc}") from exc
+        except Exception as exc:  # KafkaException for an unknown topic, oversize message, ...
+            raise KafkaUnavailable(f"producing to {topic} failed: {exc}") from exc
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise KafkaUnavailable(f"{len(failures)} of {len(messages)} messages not acknowledged: {failures[0]}")
+
+    def reachable(self, timeout_s: float = 2.0) -> bool:
+        try:
+            return len(self._producer.list_topics(timeout=timeout_s).brokers) > 0
+        except Exception:
+            return False
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self._producer.flush(timeout_s)
+        self._running = False
+        self._poller.join(timeout=1.0)
+
+
+def _resolve(future: asyncio.Future[None], error: Exception | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

@@ -1,0 +1,140 @@
+"""Per-event validation: raw JSON events in, Avro-ready PlayerEvent records and reasons out.
+
+Pure: no I/O. Each event is checked on its own, so one bad event never rejects its neighbours.
+Reasons name the event and field: ``events[3].ts: not an RFC 3339 time or epoch milliseconds``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+EVENT_TYPE = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|custom\.[A-Za-z0-9_.:-]{1,64})$")
+MAX_ID_LENGTH = 128
+MAX_PROPERTIES = 64
+MAX_PROPERTY_KEY = 64
+MAX_STRING_VALUE = 1024
+OPTIONAL_STRINGS = ("session_id", "platform", "app_version", "country")
+KNOWN_FIELDS = frozenset(("event_id", "event_type", "player_id", "ts", "properties", *OPTIONAL_STRINGS))
+
+
+@dataclass
+class Rejection:
+    index: int
+    event_id: str | None
+    errors: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"index": self.index, "event_id": self.event_id, "errors": self.errors}
+
+
+def parse_time_ms(value: Any) -> int | None:
+    """RFC 3339 string or epoch milliseconds -> epoch milliseconds; None when neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < 10**14 else None
+    if isinstance(value, float) and value.is_integer():
+        return parse_time_ms(int(value))
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            return None
+        return int(parsed.timestamp() * 1000)
+    return None
+
+
+def _check_properties(prefix: str, props: Any, errors: list[str]) -> dict[str, Any]:
+    if props is None:
+        return {}
+    if not isinstance(props, dict):
+        errors.append(f"{prefix}.properties: must be an object of string/number/bool values")
+        return {}
+    if len(props) > MAX_PROPERTIES:
+        errors.append(f"{prefix}.properties: {len(props)} keys, at most {MAX_PROPERTIES} allowed")
+        return {}
+    clean: dict[str, Any] = {}
+    for key, value in props.items():
+        if len(key) > MAX_PROPERTY_KEY:
+            errors.append(f"{prefix}.properties: key {key[:20]!r}... is longer than {MAX_PROPERTY_KEY}")
+        elif isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= MAX_STRING_VALUE):
+            if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+                errors.append(f"{prefix}.properties.{key}: integer out of the 64-bit range")
+            else:
+                clean[key] = value
+        elif isinstance(value, str):
+            errors.append(f"{prefix}.properties.{key}: string longer than {MAX_STRING_VALUE} characters")
+        else:
+            errors.append(
+                f"{prefix}.properties.{key}: {type(value).__name__} is not allowed; values are flat "
+                "strings, numbers or booleans"
+            )
+    return clean
+
+
+def validate_event(index: int, raw: Any, received_at_ms: int, skew_ms: int) -> dict[str, Any] | Rejection:
+    """One raw event -> a PlayerEvent record (dict) or a Rejection listing every problem."""
+    prefix = f"events[{index}]"
+    if not isinstance(raw, dict):
+        return Rejection(index, None, [f"{prefix}: must be a JSON object, got {type(raw).__name__}"])
+    errors: list[str] = []
+    event_id_raw = raw.get("event_id")
+    event_id: str | None = None
+    try:
+        event_id = str(uuid.UUID(event_id_raw)) if isinstance(event_id_raw, str) else None
+    except ValueError:
+        pass
+    if event_id is None:
+        errors.append(f"{prefix}.event_id: required, a UUID string (got {event_id_raw!r:.60})")
+    event_type = raw.get("event_type")
+    if not isinstance(event_type, str) or not EVENT_TYPE.match(event_type):
+        errors.append(
+            f"{prefix}.event_type: required, lower_snake_case or custom.<name> (got {event_type!r:.60})"
+        )
+    player_id = raw.get("player_id")
+    if not isinstance(player_id, str) or not 0 < len(player_id) <= MAX_ID_LENGTH:
+        errors.append(f"{prefix}.player_id: required, a string of 1 to {MAX_ID_LENGTH} characters")
+    ts = parse_time_ms(raw.get("ts"))
+    if ts is None:
+        errors.append(f"{prefix}.ts: required, an RFC 3339 time with offset or epoch milliseconds (got {raw.get('ts')!r:.60})")
+    optional: dict[str, str | None] = {}
+    for name in OPTIONAL_STRINGS:
+        value = raw.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_ID_LENGTH):
+            errors.append(f"{prefix}.{name}: must be a string of at most {MAX_ID_LENGTH} characters")
+        optional[name] = value if isinstance(value, str) else None
+    unknown = sorted(set(raw) - KNOWN_FIELDS)
+    if unknown:
+        errors.append(f"{prefix}: unknown fields {', '.join(unknown)}; put custom data in properties")
+    properties = _check_properties(prefix, raw.get("properties"), errors)
+    if errors:
+        return Rejection(index, event_id or (event_id_raw if isinstance(event_id_raw, str) else None), errors)
+    ts = cast(int, ts)  # errors is empty, so ts parsed
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "player_id": player_id,
+        "ts": ts,
+        "event_time": ts + skew_ms,
+        **optional,
+        "properties": properties,
+    }
+
+
+def validate_batch(
+    events: list[Any], received_at_ms: int, sent_at_ms: int | None
+) -> tuple[list[dict[str, Any]], list[Rejection]]:
+    """Split a request's events into accepted records and rejections, keeping request order."""
+    skew_ms = received_at_ms - sent_at_ms if sent_at_ms is not None else 0
+    accepted: list[dict[str, Any]] = []
+    rejected: list[Rejection] = []
+    for index, raw in enumerate(events):
+        result = validate_event(index, raw, received_at_ms, skew_ms)
+        (rejected if isinstance(result, Rejection) else accepted).append(result)  # type: ignore[arg-type]
+    return accepted, rejected

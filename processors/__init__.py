@@ -1,0 +1,1 @@
+"""The landing pipeline, one step per module: decode -> rows -> land -> (commit by Faust after the write)."""

@@ -1,0 +1,1 @@
+"""Cron-driven retention, archival and GDPR erase/export jobs. Not built yet."""

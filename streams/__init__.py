@@ -1,0 +1,1 @@
+"""The Faust app: topics declared once, Avro codecs, settings; ``gamemetrics worker`` runs it."""
