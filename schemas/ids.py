@@ -45,10 +45,10 @@ class CatalogIds:
 class RegistryIds:
     """Ids from a Confluent-compatible Schema Registry; schemas are registered on first use."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, client: Any = None) -> None:
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
-        self._client = SchemaRegistryClient({"url": url})
+        self._client = client if client is not None else SchemaRegistryClient.new_client({"url": url})
         self._url = url
         self._ids: dict[tuple[str, int], int] = {}
         self._schemas: dict[int, Any] = {}

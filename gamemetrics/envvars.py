@@ -1,0 +1,13 @@
+"""Turn settings back into the environment variables that child processes read at start-up."""
+
+from __future__ import annotations
+
+from gamemetrics.settings import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``GAMEMETRICS_*`` variables that make a child process resolve the same settings."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        env[f"GAMEMETRICS_{name.upper()}"] = str(value)
+    return env

@@ -1,0 +1,65 @@
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from gamemetrics.store import db
+from gamemetrics.store.games import create_game, game_for_key
+from gamemetrics.store.partitions import ensure_partitions, existing_partitions, partition_name, timescaledb_enabled
+
+pytestmark = pytest.mark.integration
+
+
+def insert_event(conn, when: datetime) -> None:
+    conn.execute(
+        "INSERT INTO player_events (event_id, event_time, game_id, player_id, event_type, client_ts, received_at, "
+        "properties, batch_id) VALUES (%s, %s, 'g', 'p', 'custom.x', %s, %s, '{}', %s)",
+        (uuid.uuid4(), when, when, when, uuid.uuid4()),
+    )
+
+
+def test_daily_partitions_exist_around_today(isolated):
+    with db.connect(isolated, autocommit=True) as conn:
+        if timescaledb_enabled(conn):
+            pytest.skip("TimescaleDB present: the table is a hypertable, not native partitions")
+        names = existing_partitions(conn)
+    today = datetime.now(timezone.utc).date()
+    for offset in (-1, 0, 1, 7):
+        assert partition_name(today + timedelta(days=offset)) in names
+    assert "player_events_default" in names
+
+
+def test_a_late_partition_takes_its_rows_out_of_the_default_partition(isolated):
+    far = date(2031, 5, 17)
+    when = datetime(2031, 5, 17, 12, tzinfo=timezone.utc)
+    with db.connect(isolated, autocommit=True) as conn:
+        insert_event(conn, when)
+        assert conn.execute("SELECT count(*) FROM player_events_default").fetchone()[0] == 1
+        created = ensure_partitions(conn, today=far)
+        assert partition_name(far) in created
+        assert conn.execute("SELECT count(*) FROM player_events_default").fetchone()[0] == 0
+        assert conn.execute(f"SELECT count(*) FROM {partition_name(far)}").fetchone()[0] == 1
+        assert ensure_partitions(conn, today=far) == []
+
+
+def test_the_same_event_id_and_time_is_stored_once(isolated):
+    when = datetime.now(timezone.utc)
+    event_id = uuid.uuid4()
+    with db.connect(isolated, autocommit=True) as conn:
+        for _ in range(2):
+            conn.execute(
+                "INSERT INTO player_events (event_id, event_time, game_id, player_id, event_type, client_ts, "
+                "received_at, properties, batch_id) VALUES (%s, %s, 'g', 'p', 'x', %s, %s, '{}', %s) "
+                "ON CONFLICT (event_id, event_time) DO NOTHING",
+                (event_id, when, when, when, uuid.uuid4()),
+            )
+        assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 1
+
+
+def test_api_keys_are_stored_hashed_and_resolve_to_their_game(isolated):
+    with db.connect(isolated) as conn:
+        game = create_game(conn, "Hash Check")
+        stored = [r[0] for r in conn.execute("SELECT key_hash FROM api_keys").fetchall()]
+        assert game.api_key not in stored and len(stored) == 1
+        assert game_for_key(conn, game.api_key) == game.game_id
+        assert game_for_key(conn, game.api_key + "x") is None
