@@ -145,3 +145,72 @@ def worker(
 
 def main() -> None:  # pragma: no cover - console script
     sys.exit(app())
+
+
+@app.command("loadgen")
+def loadgen(
+    url: Annotated[str, typer.Option(help="Base URL of the ingest service.")] = "http://127.0.0.1:8080",
+    api_key: Annotated[str, typer.Option(help="A game's API key (`gamemetrics games create`).")] = "",
+    rate: Annotated[float, typer.Option(help="Target events per second.")] = 2000.0,
+    duration: Annotated[float, typer.Option(help="Seconds to run.")] = 30.0,
+    players: Annotated[int, typer.Option(help="Simulated players.")] = 1000,
+    batch_size: Annotated[int, typer.Option(help="Events per request.")] = 20,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at most.")] = 32,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
+) -> None:
+    """Post simulated player sessions to an ingest service at a target rate; retries reuse event ids."""
+    import asyncio
+
+    from gamemetrics.loadgen import LoadPlan, run_load
+
+    if not api_key:
+        raise typer.BadParameter("--api-key is required; create one with `gamemetrics games create NAME`")
+    plan = LoadPlan(url, api_key, rate, duration, players, batch_size, concurrency, seed=seed)
+    report = asyncio.run(run_load(plan))
+    typer.echo(report.summary())
+    if report.failed_events:
+        raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo(
+    duration: Annotated[float, typer.Option(help="Seconds of demo load.")] = 60.0,
+    rate: Annotated[float, typer.Option(help="Demo load, events per second.")] = 2000.0,
+    port: Annotated[int, typer.Option(help="Port of the ingest service.")] = 8080,
+) -> None:
+    """Bring up the stack, start ingest and a worker in the background, run a demo load, show what landed."""
+    import asyncio
+    import time
+
+    from gamemetrics.demo import demo_game, landed_summary, wait_for_ingest
+    from gamemetrics.loadgen import LoadPlan, run_load
+    from gamemetrics.stack.local import LocalStack
+    from gamemetrics.stack.services import ProjectServices, Service
+
+    settings = _settings()
+    stack = LocalStack(settings, _say)
+    try:
+        stack.up()
+        services = ProjectServices(stack.paths.run)
+        for service in (Service("ingest", ("serve", "ingest", "--port", str(port))), Service("worker", ("worker",))):
+            started = services.start(service)
+            _say(f"{service.name}: {'started' if started else 'already running'} (log {services.log_file(service.name)})")
+        url = f"http://127.0.0.1:{port}"
+        wait_for_ingest(url)
+        game = demo_game(settings, stack.paths.run)
+        _say(f"demo game {game['game_id']}: {rate:.0f} events/s for {duration:.0f}s")
+        report = asyncio.run(run_load(LoadPlan(url, game["api_key"], rate, duration)))
+        _say(report.summary())
+        time.sleep(3)
+        typer.echo(landed_summary(settings, game["game_id"]))
+    except GameMetricsError as exc:
+        _fail(exc)
+    typer.echo(
+        f"""
+What to look at:
+  rows landed:     psql {settings.database_url} -c "SELECT event_type, count(*) FROM {settings.database_schema}.player_events GROUP BY 1"
+  ingest metrics:  curl {url}/metrics      API docs: {url}/docs
+  logs:            {stack.paths.run}/ingest.log  {stack.paths.run}/worker.log
+  more load:       gamemetrics loadgen --url {url} --api-key {game['api_key']} --rate 5000 --duration 60
+Stop everything:   gamemetrics stack down        (add --purge to delete the data)"""
+    )

@@ -123,7 +123,12 @@ class LocalStack:
         ]
 
     def down(self, purge: bool = False) -> None:
-        """Stop the services we started (data kept unless ``purge``)."""
+        """Stop the project's services and the services we started (data kept unless ``purge``)."""
+        from gamemetrics.stack.services import ProjectServices
+
+        stopped = ProjectServices(self.paths.run).stop_all()
+        if stopped:
+            self.say(f"stopped {', '.join(stopped)}")
         if self.own_kafka:
             self.say(f"kafka: {'stopped' if self.kafka.stop() else 'not running'}")
         if self.own_redis:

@@ -1,0 +1,56 @@
+"""Helpers of ``gamemetrics demo``: the demo game, readiness wait and a summary of what landed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+
+from gamemetrics.errors import StackError
+from gamemetrics.settings import Settings
+from gamemetrics.store import db
+from gamemetrics.store.games import create_game, game_for_key
+
+READY_TIMEOUT_S = 60.0
+
+
+def wait_for_ingest(url: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise StackError(f"the ingest service at {url} was not ready within {timeout_s:.0f}s; see its log")
+
+
+def demo_game(settings: Settings, run_dir: Path) -> dict[str, str]:
+    """The demo game, created on first use; its key is kept in the state dir (local demo only)."""
+    path = run_dir / "demo-game.json"
+    with db.connect(settings) as conn:
+        if path.exists():
+            game = json.loads(path.read_text())
+            if game_for_key(conn, game["api_key"]) == game["game_id"]:
+                return game
+        created = create_game(conn, f"Demo game {int(time.time())}")
+    game = {"game_id": created.game_id, "api_key": created.api_key}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(game))
+    path.chmod(0o600)
+    return game
+
+
+def landed_summary(settings: Settings, game_id: str) -> str:
+    with db.connect(settings) as conn:
+        rows = conn.execute(
+            "SELECT event_type, count(*) FROM player_events WHERE game_id = %s GROUP BY 1 ORDER BY 2 DESC",
+            (game_id,),
+        ).fetchall()
+    total = sum(n for _, n in rows)
+    lines = [f"landed in PostgreSQL for {game_id}: {total} events"]
+    lines += [f"  {event_type:<22} {n:>9}" for event_type, n in rows]
+    return "\n".join(lines)

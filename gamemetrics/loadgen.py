@@ -1,0 +1,126 @@
+"""Drive a running ingest service with simulated players at a target rate.
+
+Requests carry one player's events (as a game client sends them). A request answered 429, 503,
+another 5xx or not at all is retried with the same body, so the same event ids: the pipeline
+must store each event once. Reports what was sent, accepted and rejected, and latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import orjson
+from tqdm import tqdm
+
+from gamemetrics.simulate import Simulator
+
+RETRYABLE = {429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    url: str
+    api_key: str
+    rate: float  # events per second
+    duration_s: float
+    players: int = 1000
+    batch_size: int = 20
+    concurrency: int = 32
+    max_attempts: int = 10
+    seed: int = 0
+
+
+@dataclass
+class LoadReport:
+    requests: int = 0
+    events_sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    failed_events: int = 0
+    retries: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_s:
+            return float("nan")
+        ordered = sorted(self.latencies_s)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    def summary(self) -> str:
+        rate = self.accepted / self.elapsed_s if self.elapsed_s else 0.0
+        return (
+            f"sent {self.events_sent} events in {self.requests} requests over {self.elapsed_s:.1f}s: "
+            f"accepted {self.accepted} ({rate:,.0f}/s), rejected {self.rejected}, "
+            f"failed after retries {self.failed_events}, retries {self.retries}; "
+            f"latency p50 {self.percentile(50) * 1000:.1f} ms, p99 {self.percentile(99) * 1000:.1f} ms"
+        )
+
+
+async def _send(client: httpx.AsyncClient, plan: LoadPlan, body: bytes, count: int, report: LoadReport) -> None:
+    for attempt in range(plan.max_attempts):
+        started = time.perf_counter()
+        try:
+            response = await client.post("/v1/events", content=body)
+        except httpx.HTTPError:
+            response = None
+        if response is not None and response.status_code == 200:
+            report.latencies_s.append(time.perf_counter() - started)
+            result = response.json()
+            report.accepted += result["accepted"]
+            report.rejected += len(result["rejected"])
+            return
+        if response is not None and response.status_code not in RETRYABLE:
+            report.failed_events += count
+            return
+        report.retries += 1
+        retry_after = float(response.headers.get("retry-after", 0.5)) if response is not None else 0.5
+        await asyncio.sleep(min(retry_after, 2.0 ** attempt * 0.1))
+    report.failed_events += count
+
+
+async def run_load(plan: LoadPlan, progress: bool = True) -> LoadReport:
+    report = LoadReport()
+    sim = Simulator(plan.players, seed=plan.seed)
+    requests_per_s = plan.rate / plan.batch_size
+    total = int(plan.rate * plan.duration_s)
+    bar = tqdm(total=total, unit="ev", disable=not progress, desc="load", mininterval=0.5 if sys.stderr.isatty() else 5.0)
+    semaphore = asyncio.Semaphore(plan.concurrency)
+    tasks: set[asyncio.Task[None]] = set()
+    headers = {"Authorization": f"Bearer {plan.api_key}", "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=plan.concurrency, max_keepalive_connections=plan.concurrency)
+    async with httpx.AsyncClient(base_url=plan.url, headers=headers, limits=limits, timeout=30) as client:
+        start = time.perf_counter()
+        sent = 0
+        while sent < total:
+            due = start + (sent / plan.batch_size) / requests_per_s
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            count = min(plan.batch_size, total - sent)
+            events = sim.next_events(count, int(time.time() * 1000))
+            body = orjson.dumps({"sent_at": int(time.time() * 1000), "events": events})
+            await semaphore.acquire()
+
+            async def one(body: bytes = body, count: int = len(events)) -> None:
+                try:
+                    await _send(client, plan, body, count, report)
+                finally:
+                    semaphore.release()
+                    bar.update(count)
+
+            task = asyncio.create_task(one())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            sent += len(events)
+            report.events_sent += len(events)
+            report.requests += 1
+        if tasks:
+            await asyncio.gather(*tasks)
+        report.elapsed_s = time.perf_counter() - start
+    bar.close()
+    return report

@@ -1,0 +1,26 @@
+from gamemetrics.simulate import Simulator
+from ingest.validation import validate_batch
+
+
+def test_simulated_events_are_valid_and_sessions_are_bracketed():
+    sim = Simulator(players=3, seed=7)
+    events = [e for _ in range(200) for e in sim.next_events(10, 1_795_000_000_000)]
+    accepted, rejected = validate_batch(events, 1_795_000_000_000, None)
+    assert rejected == [] and len(accepted) == 2000
+    assert len({e["event_id"] for e in events}) == 2000
+    by_session: dict[str, list[str]] = {}
+    for e in events:
+        by_session.setdefault(e["session_id"], []).append(e["event_type"])
+    closed = [types for types in by_session.values() if types[-1] == "session_end"]
+    assert closed, "some sessions ended"
+    assert all(types[0] == "session_start" and types.count("session_start") == 1 for types in closed)
+
+
+def test_each_request_holds_one_players_events():
+    sim = Simulator(players=50, seed=1)
+    for _ in range(20):
+        assert len({e["player_id"] for e in sim.next_events(15, 0)}) == 1
+
+
+def test_same_seed_same_players():
+    assert [p.player_id for p in Simulator(5, seed=3).roster] == [p.player_id for p in Simulator(5, seed=3).roster]
