@@ -106,6 +106,36 @@ def games_create(name: Annotated[str, typer.Argument(help="Display name of the g
     typer.echo(json.dumps({"game_id": game.game_id, "api_key": game.api_key}))
 
 
+@games_app.command("rotate-key")
+def games_rotate_key(
+    game_id: Annotated[str, typer.Argument(help="The game whose key to rotate.")],
+    grace: Annotated[float, typer.Option(help="Hours the current keys stay valid.")] = 24.0,
+) -> None:
+    """Issue a new API key; the current ones keep working for --grace hours. Prints the new key as JSON."""
+    from datetime import timedelta
+
+    from gamemetrics.store import db
+    from gamemetrics.store.games import rotate_key
+
+    try:
+        with db.connect(_settings()) as conn:
+            api_key = rotate_key(conn, game_id, timedelta(hours=grace))
+    except GameMetricsError as exc:
+        _fail(exc)
+    typer.echo(json.dumps({"game_id": game_id, "api_key": api_key, "previous_keys_expire_in_hours": grace}))
+
+
+@games_app.command("list")
+def games_list() -> None:
+    """List the games: id, name, creation time and how many keys are valid."""
+    from gamemetrics.store import db
+    from gamemetrics.store.games import list_games
+
+    with db.connect(_settings()) as conn:
+        for game_id, name, created_at, keys in list_games(conn):
+            typer.echo(f"{game_id:<32} {name:<32} {created_at:%Y-%m-%d %H:%M} keys={keys}")
+
+
 @serve_app.command("ingest")
 def serve_ingest(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

@@ -18,7 +18,8 @@ INGEST_EVENTS_ACCEPTED = Counter(
 )
 INGEST_EVENTS_REJECTED = Counter(
     "gamemetrics_ingest_events_rejected_total",
-    "Events rejected with a per-event reason. A jump after a client release means a client bug.",
+    "Events rejected, by the field of their first error. A jump after a client release means a client bug.",
+    ["reason"],
 )
 INGEST_PRODUCE_SECONDS = Histogram(
     "gamemetrics_ingest_produce_seconds",

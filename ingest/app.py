@@ -1,22 +1,21 @@
-"""The ingest HTTP service (FastAPI): POST /v1/events, health, readiness and metrics.
+"""The ingest HTTP service (FastAPI): POST /v1/events, health, readiness, metrics, OpenAPI.
 
-Request path: authenticate -> read body (size limits, gzip) -> parse JSON -> validate each event
--> group per player -> encode Avro -> produce and await Kafka's acks -> answer per event.
+Request path: authenticate -> rate limit -> read body (media type, gzip, size limits, JSON)
+-> validate each event -> group per player -> encode Avro -> produce and await Kafka's acks
+-> answer per event. Every refusal is an ``IngestError`` carrying its HTTP status.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import time
-import zlib
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -24,9 +23,14 @@ from gamemetrics import metric_defs as m
 from gamemetrics.settings import Settings
 from ingest.auth import ApiKeyResolver
 from ingest.batching import group_by_player
-from ingest.errors import KafkaUnavailable
-from ingest.producer import EventProducer
-from ingest.validation import parse_time_ms, validate_batch
+from ingest.body import check_media_type, parse_envelope
+from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
+from ingest.errors import AuthError, IngestError, RateLimited
+from ingest.privacy import IpHasher, edge_country
+from ingest.producer import EventProducer, ProducerConfig
+from ingest.ratelimit import Budget, RateLimiter
+from ingest.settings import IngestSettings
+from ingest.validation import TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroSerializer
@@ -35,115 +39,120 @@ from streams.topics import RAW_EVENTS
 log = structlog.get_logger("ingest")
 
 
-@dataclass(frozen=True)
-class IngestLimits:
-    max_body_bytes: int = 1024 * 1024
-    max_events: int = 1000
-    retry_after_s: int = 5
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    m.INGEST_REQUESTS.labels(str(status)).inc()
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
-
-
-def _api_key(request: Request) -> str | None:
+def _api_key(request: Request) -> str:
     auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip() or None
-    return request.headers.get("x-api-key") or None
+    key = auth[7:].strip() if auth[:7].lower() == "bearer " else request.headers.get("x-api-key", "").strip()
+    if not key:
+        raise AuthError("missing API key: send `Authorization: Bearer <api key>` or `X-API-Key`")
+    return key
 
 
-def _decompress(body: bytes, limit: int) -> bytes | None:
-    """gunzip with a hard output limit (a gzip bomb stops at ``limit`` + 1 bytes)."""
-    decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    out = decoder.decompress(body, limit + 1)
-    return None if len(out) > limit else out
-
-
-def create_app(settings: Settings, limits: IngestLimits = IngestLimits()) -> FastAPI:
+def create_app(settings: Settings, ingest: IngestSettings | None = None) -> FastAPI:
+    ingest = ingest or IngestSettings()
     topic = settings.topic(RAW_EVENTS.name)
     serializer = AvroSerializer(schema_ids(settings.schema_registry_url), topic, load_catalog().latest(RAW_EVENTS.value_schema))
+    limits = TimeLimits(future_ms=ingest.future_tolerance_s * 1000, past_ms=ingest.past_horizon_s * 1000)
+    hash_ip = IpHasher(ingest.ip_hash_salt.get_secret_value())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.producer = EventProducer(settings.kafka_bootstrap_servers)
-        app.state.keys = ApiKeyResolver(settings)
+        app.state.producer = EventProducer(
+            settings.kafka_bootstrap_servers,
+            ProducerConfig(linger_ms=ingest.producer_linger_ms, delivery_timeout_ms=ingest.kafka_delivery_timeout_ms),
+        )
+        app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s)
+        app.state.limiter = RateLimiter(settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst))
         yield
+        await app.state.limiter.close()
         await app.state.keys.close()
         app.state.producer.close()
 
-    app = FastAPI(title="GameMetrics ingest", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="GameMetrics ingest",
+        version="1",
+        description="Telemetry ingestion for games: batches of events in, per-event verdicts out.",
+        lifespan=lifespan,
+    )
 
-    @app.post("/v1/events")
+    @app.exception_handler(IngestError)
+    async def refuse(request: Request, exc: IngestError) -> Response:
+        m.INGEST_REQUESTS.labels(str(exc.status)).inc()
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
+        return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
+
+    body_doc, _ = request_body_openapi()
+
+    @app.post(
+        "/v1/events",
+        response_model=EventsResponse,
+        responses=ERROR_RESPONSES,
+        description=POST_EVENTS_DESCRIPTION,
+        summary="Send telemetry events",
+        openapi_extra={"requestBody": body_doc, "security": [{"bearer": []}, {"apiKey": []}]},
+    )
     async def post_events(request: Request) -> Response:
         received_at_ms = int(time.time() * 1000)
-        api_key = _api_key(request)
-        if api_key is None:
-            return _error(401, "missing API key: send `Authorization: Bearer <api key>` or `X-API-Key`")
-        game_id = await request.app.state.keys.game_for(api_key)
+        gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
+        game_id = await request.app.state.keys.game_for(_api_key(request))
         if game_id is None:
-            return _error(401, "unknown or expired API key")
-        body = await request.body()
-        if request.headers.get("content-encoding", "").lower() == "gzip":
-            try:
-                decoded = _decompress(body, limits.max_body_bytes)
-            except (zlib.error, gzip.BadGzipFile) as exc:
-                return _error(400, f"body is not valid gzip: {exc}")
-            if decoded is None:
-                return _error(413, f"decompressed body is larger than {limits.max_body_bytes} bytes")
-            body = decoded
-        elif len(body) > limits.max_body_bytes:
-            return _error(413, f"body of {len(body)} bytes is larger than {limits.max_body_bytes} bytes")
-        try:
-            payload: Any = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return _error(400, f"body is not valid JSON: {exc}")
-        if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
-            return _error(400, 'body must be a JSON object with an "events" array')
-        events = payload["events"]
-        if len(events) > limits.max_events:
-            return _error(413, f"{len(events)} events in one request; at most {limits.max_events} allowed")
-        sent_at_ms = None
-        if payload.get("sent_at") is not None:
-            sent_at_ms = parse_time_ms(payload["sent_at"])
-            if sent_at_ms is None:
-                return _error(400, "sent_at: not an RFC 3339 time with offset or epoch milliseconds")
-        accepted, rejected = validate_batch(events, received_at_ms, sent_at_ms)
-        batches = group_by_player(accepted, game_id, received_at_ms, sent_at_ms, None)
-        messages = [(key, serializer.encode(record)) for key, record in batches]
-        if messages:
+            raise AuthError("unknown or expired API key")
+        envelope = parse_envelope(await request.body(), gzipped, ingest.max_body_bytes, ingest.max_events)
+        if envelope.events:
+            decision = await request.app.state.limiter.take(game_id, len(envelope.events))
+            if not decision.allowed:
+                raise RateLimited(
+                    f"game {game_id} is over its budget of {ingest.rate_limit_events_per_s:g} events/s", decision.retry_after_s
+                )
+        accepted, rejected = validate_batch(envelope.events, received_at_ms, envelope.sent_at_ms, limits)
+        if ingest.country_header and (country := edge_country(request.headers.get(ingest.country_header))):
+            for event in accepted:
+                event["country"] = event["country"] or country
+        client_ip = request.client.host if request.client else None
+        batches = group_by_player(accepted, game_id, received_at_ms, envelope.sent_at_ms, hash_ip(client_ip))
+        if batches:
             started = time.perf_counter()
             try:
-                await request.app.state.producer.send_all(topic, messages)
-            except KafkaUnavailable as exc:
+                await request.app.state.producer.send_all(topic, [(key, serializer.encode(b)) for key, b in batches])
+            except IngestError as exc:
+                exc.retry_after_s = ingest.retry_after_s
                 log.warning("kafka_unavailable", game_id=game_id, events=len(accepted), error=str(exc))
-                return _error(
-                    503, "events not stored: Kafka is unavailable; retry with the same event ids",
-                    {"Retry-After": str(limits.retry_after_s)},
-                )
+                raise
             m.INGEST_PRODUCE_SECONDS.observe(time.perf_counter() - started)
         m.INGEST_REQUESTS.labels("200").inc()
-        m.INGEST_BATCH_EVENTS.observe(len(events))
+        m.INGEST_BATCH_EVENTS.observe(len(envelope.events))
         m.INGEST_EVENTS_ACCEPTED.inc(len(accepted))
-        m.INGEST_EVENTS_REJECTED.inc(len(rejected))
+        for rejection in rejected:
+            m.INGEST_EVENTS_REJECTED.labels(reason_field(rejection.errors[0])).inc()
         return Response(
             orjson.dumps({"accepted": len(accepted), "rejected": [r.as_json() for r in rejected]}),
             media_type="application/json",
         )
 
-    @app.get("/healthz")
+    @app.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", summary="Readiness: Kafka reachable", responses={503: {"model": dict}})
     async def readyz(request: Request) -> Response:
         if await asyncio.to_thread(request.app.state.producer.reachable):
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "kafka unreachable"}, status_code=503)
 
-    @app.get("/metrics")
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            _, components = request_body_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
+            schema["components"]["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The game's API key."},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

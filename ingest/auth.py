@@ -11,13 +11,15 @@ from gamemetrics.settings import Settings
 from gamemetrics.store import db
 from gamemetrics.store.games import hash_key
 
-POSITIVE_TTL_S = 60.0
 NEGATIVE_TTL_S = 5.0
 
 
 class ApiKeyResolver:
-    def __init__(self, settings: Settings) -> None:
+    """Cached per process; an entry never outlives its key's expiry (rotated keys stop on time)."""
+
+    def __init__(self, settings: Settings, ttl_s: float = 60.0) -> None:
         self._settings = settings
+        self._ttl_s = ttl_s
         self._conn: psycopg.AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self._cache: dict[str, tuple[str | None, float]] = {}
@@ -33,7 +35,8 @@ class ApiKeyResolver:
                 self._conn = await db.connect_async(self._settings, autocommit=True)
             try:
                 cursor = await self._conn.execute(
-                    "SELECT game_id FROM api_keys WHERE key_hash = %s AND (expires_at IS NULL OR expires_at > now())",
+                    "SELECT game_id, extract(epoch FROM expires_at - now()) FROM api_keys "
+                    "WHERE key_hash = %s AND (expires_at IS NULL OR expires_at > now())",
                     (key_hash,),
                 )
                 row = await cursor.fetchone()
@@ -41,8 +44,12 @@ class ApiKeyResolver:
                 await self._conn.close()
                 self._conn = None
                 raise
-        game_id = row[0] if row else None
-        self._cache[key_hash] = (game_id, now + (POSITIVE_TTL_S if game_id else NEGATIVE_TTL_S))
+        if row is None:
+            self._cache[key_hash] = (None, now + NEGATIVE_TTL_S)
+            return None
+        game_id, expires_in_s = row[0], row[1]
+        ttl = self._ttl_s if expires_in_s is None else min(self._ttl_s, float(expires_in_s))
+        self._cache[key_hash] = (game_id, now + ttl)
         return game_id
 
     async def close(self) -> None:

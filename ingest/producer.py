@@ -2,19 +2,27 @@
 
 confluent-kafka delivers acknowledgements through callbacks served by ``poll()``; one thread
 polls, and each callback resolves the asyncio future of its message on the event loop.
+
+While librdkafka reports every broker down, requests fail at once (503) instead of each waiting
+out the delivery timeout; the poll thread probes the cluster and clears the state when it answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from dataclasses import dataclass
 
+import structlog
 from confluent_kafka import KafkaError, Producer
 
 from ingest.errors import KafkaUnavailable
 
+log = structlog.get_logger("ingest.producer")
+
 POLL_TIMEOUT_S = 0.05
+PROBE_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -23,7 +31,7 @@ class ProducerConfig:
 
     linger_ms: int = 5
     compression: str = "lz4"
-    delivery_timeout_ms: int = 15_000
+    delivery_timeout_ms: int = 10_000
     max_message_bytes: int = 8 * 1024 * 1024
 
 
@@ -40,19 +48,38 @@ class EventProducer:
                 "compression.type": config.compression,
                 "message.timeout.ms": config.delivery_timeout_ms,
                 "message.max.bytes": config.max_message_bytes,
+                "error_cb": self._on_error,
             }
         )
         self._bootstrap = bootstrap_servers
+        self._brokers_down = False
         self._running = True
         self._poller = threading.Thread(target=self._poll_loop, name="kafka-producer-poll", daemon=True)
         self._poller.start()
 
+    def _on_error(self, err: KafkaError) -> None:
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._brokers_down = True
+        log.warning("kafka_producer_error", error=err.str(), fatal=err.fatal())
+
     def _poll_loop(self) -> None:
+        last_probe = 0.0
         while self._running:
             self._producer.poll(POLL_TIMEOUT_S)
+            if self._brokers_down and time.monotonic() - last_probe > PROBE_INTERVAL_S:
+                last_probe = time.monotonic()
+                if self.reachable(timeout_s=PROBE_INTERVAL_S):
+                    self._brokers_down = False
+                    log.info("kafka_reachable_again", bootstrap_servers=self._bootstrap)
+
+    @property
+    def available(self) -> bool:
+        return not self._brokers_down
 
     async def send_all(self, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
         """Produce every (key, value); return when all are acknowledged, else raise KafkaUnavailable."""
+        if self._brokers_down:
+            raise KafkaUnavailable(f"every Kafka broker of {self._bootstrap} is down")
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[None]] = [loop.create_future() for _ in messages]
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, cast
+
+from ingest.event_types import check_event_type, is_country
 
 EVENT_TYPE = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|custom\.[A-Za-z0-9_.:-]{1,64})$")
 MAX_ID_LENGTH = 128
@@ -19,6 +21,17 @@ MAX_PROPERTY_KEY = 64
 MAX_STRING_VALUE = 1024
 OPTIONAL_STRINGS = ("session_id", "platform", "app_version", "country")
 KNOWN_FIELDS = frozenset(("event_id", "event_type", "player_id", "ts", "properties", *OPTIONAL_STRINGS))
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """How far from server time a (skew-corrected) event time may be."""
+
+    future_ms: int = 24 * 3600 * 1000
+    past_ms: int = 30 * 24 * 3600 * 1000
+
+
+DEFAULT_LIMITS = TimeLimits()
 
 
 @dataclass
@@ -78,7 +91,20 @@ def _check_properties(prefix: str, props: Any, errors: list[str]) -> dict[str, A
     return clean
 
 
-def validate_event(index: int, raw: Any, received_at_ms: int, skew_ms: int) -> dict[str, Any] | Rejection:
+def iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def reason_field(error: str) -> str:
+    """The field an error is about, for metric labels: ``events[3].ts: ...`` -> ``ts``."""
+    head = error.split(":", 1)[0]
+    path = head.split("].", 1)[1] if "]." in head else "event"
+    return path.split(".", 1)[0]
+
+
+def validate_event(
+    index: int, raw: Any, received_at_ms: int, skew_ms: int, limits: TimeLimits = DEFAULT_LIMITS
+) -> dict[str, Any] | Rejection:
     """One raw event -> a PlayerEvent record (dict) or a Rejection listing every problem."""
     prefix = f"events[{index}]"
     if not isinstance(raw, dict):
@@ -103,16 +129,30 @@ def validate_event(index: int, raw: Any, received_at_ms: int, skew_ms: int) -> d
     ts = parse_time_ms(raw.get("ts"))
     if ts is None:
         errors.append(f"{prefix}.ts: required, an RFC 3339 time with offset or epoch milliseconds (got {raw.get('ts')!r:.60})")
+    elif ts + skew_ms > received_at_ms + limits.future_ms:
+        errors.append(
+            f"{prefix}.ts: {iso_ms(ts + skew_ms)} (after clock-skew correction) is more than "
+            f"{limits.future_ms // 3_600_000}h in the future (server time {iso_ms(received_at_ms)})"
+        )
+    elif ts + skew_ms < received_at_ms - limits.past_ms:
+        errors.append(
+            f"{prefix}.ts: {iso_ms(ts + skew_ms)} (after clock-skew correction) is older than the "
+            f"{limits.past_ms // 86_400_000}-day horizon (server time {iso_ms(received_at_ms)})"
+        )
     optional: dict[str, str | None] = {}
     for name in OPTIONAL_STRINGS:
         value = raw.get(name)
         if value is not None and (not isinstance(value, str) or len(value) > MAX_ID_LENGTH):
             errors.append(f"{prefix}.{name}: must be a string of at most {MAX_ID_LENGTH} characters")
         optional[name] = value if isinstance(value, str) else None
+    if optional["country"] is not None and not is_country(optional["country"]):
+        errors.append(f"{prefix}.country: {optional['country']!r} is not an ISO 3166-1 alpha-2 code such as DE")
     unknown = sorted(set(raw) - KNOWN_FIELDS)
     if unknown:
         errors.append(f"{prefix}: unknown fields {', '.join(unknown)}; put custom data in properties")
     properties = _check_properties(prefix, raw.get("properties"), errors)
+    if isinstance(event_type, str) and EVENT_TYPE.match(event_type) and isinstance(raw.get("properties", {}), dict | None):
+        check_event_type(prefix, event_type, properties, errors)
     if errors:
         return Rejection(index, event_id or (event_id_raw if isinstance(event_id_raw, str) else None), errors)
     ts = cast(int, ts)  # errors is empty, so ts parsed
@@ -128,13 +168,13 @@ def validate_event(index: int, raw: Any, received_at_ms: int, skew_ms: int) -> d
 
 
 def validate_batch(
-    events: list[Any], received_at_ms: int, sent_at_ms: int | None
+    events: list[Any], received_at_ms: int, sent_at_ms: int | None, limits: TimeLimits = DEFAULT_LIMITS
 ) -> tuple[list[dict[str, Any]], list[Rejection]]:
     """Split a request's events into accepted records and rejections, keeping request order."""
     skew_ms = received_at_ms - sent_at_ms if sent_at_ms is not None else 0
     accepted: list[dict[str, Any]] = []
     rejected: list[Rejection] = []
     for index, raw in enumerate(events):
-        result = validate_event(index, raw, received_at_ms, skew_ms)
+        result = validate_event(index, raw, received_at_ms, skew_ms, limits)
         (rejected if isinstance(result, Rejection) else accepted).append(result)  # type: ignore[arg-type]
     return accepted, rejected

@@ -56,9 +56,7 @@ def stack_settings() -> Iterator[Settings]:
         container.stop()
 
 
-@pytest.fixture
-def isolated(stack_settings: Settings) -> Iterator[Settings]:
-    """Settings with this test's own topics (prefix) and database schema, created and migrated."""
+def _isolate(stack_settings: Settings) -> Iterator[Settings]:
     from gamemetrics.store.migrate import drop_schema, upgrade
     from streams.topics import delete_topics, ensure_topics
 
@@ -69,3 +67,15 @@ def isolated(stack_settings: Settings) -> Iterator[Settings]:
     yield settings
     drop_schema(settings)
     delete_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
+
+
+@pytest.fixture
+def isolated(stack_settings: Settings) -> Iterator[Settings]:
+    """Settings with this test's own topics (prefix) and database schema, created and migrated."""
+    yield from _isolate(stack_settings)
+
+
+@pytest.fixture(scope="module")
+def isolated_module(stack_settings: Settings) -> Iterator[Settings]:
+    """Like ``isolated``, shared by the tests of one module (e.g. one ingest process for all)."""
+    yield from _isolate(stack_settings)

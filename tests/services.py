@@ -26,8 +26,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _spawn(args: list[str], settings: Settings, log: Path) -> subprocess.Popen:
-    env = {**os.environ, **settings_env(settings)}
+def _spawn(args: list[str], settings: Settings, log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, **settings_env(settings), **(extra_env or {})}
     out = open(log, "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "gamemetrics", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -46,10 +46,10 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout_s: float = 
 
 
 @contextmanager
-def running_ingest(settings: Settings, log_dir: Path) -> Iterator[str]:
-    """Yields the base URL of a live ingest service."""
+def running_ingest(settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yields the base URL of a live ingest service; ``extra_env`` sets GAMEMETRICS_INGEST_* knobs."""
     port = free_port()
-    proc = _spawn(["serve", "ingest", "--port", str(port)], settings, log_dir / "ingest.log")
+    proc = _spawn(["serve", "ingest", "--port", str(port)], settings, log_dir / "ingest.log", extra_env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -64,8 +64,11 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 
 
 class LocalKafka:
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, port: int = LOCAL_KAFKA_PORT, controller_port: int = LOCAL_KAFKA_CONTROLLER_PORT
+    ) -> None:
         self.root = root
+        self.controller_port = controller_port
         self.libs = root / f"libs-{KAFKA_VERSION}"
         self.data = root / "data"
         self.config = root / "server.properties"
@@ -73,7 +76,7 @@ class LocalKafka:
         self.log = root / "server.log"
         self.stdout = root / "stdout.log"
         self.pid_file = root / "kafka.pid"
-        self.port = LOCAL_KAFKA_PORT
+        self.port = port
 
     @property
     def bootstrap_servers(self) -> str:
@@ -81,6 +84,10 @@ class LocalKafka:
 
     def installed(self) -> bool:
         return (self.libs / ".complete").exists()
+
+    def use_libs_of(self, other: "LocalKafka") -> None:
+        """Run from another instance's jars (tests start extra brokers without a second download)."""
+        self.libs = other.libs
 
     def install(self) -> None:
         """Copy the broker jars and their dependencies from Maven Central (via ~/.m2) with mvn."""
@@ -120,7 +127,7 @@ class LocalKafka:
             )
         self.root.mkdir(parents=True, exist_ok=True)
         self.config.write_text(
-            SERVER_PROPERTIES.format(port=self.port, controller_port=LOCAL_KAFKA_CONTROLLER_PORT, data=self.data)
+            SERVER_PROPERTIES.format(port=self.port, controller_port=self.controller_port, data=self.data)
         )
         self.log4j.write_text(LOG4J_PROPERTIES.format(log=self.log))
         if not (self.data / "meta.properties").exists():
@@ -162,10 +169,10 @@ class LocalKafka:
 
         procs.wait_until(answers, timeout_s, f"Kafka at {bootstrap_servers}", self.log)
 
-    def stop(self) -> bool:
+    def stop(self, kill: bool = False) -> bool:
         pid = self.running_pid()
         if pid is None:
             return False
-        procs.stop_pid(pid, timeout_s=60)
+        procs.stop_pid(pid, timeout_s=0 if kill else 60)
         self.pid_file.unlink(missing_ok=True)
         return True

@@ -13,12 +13,12 @@ READY_TIMEOUT_S = 30.0
 
 
 class LocalRedis:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, port: int = LOCAL_REDIS_PORT) -> None:
         self.root = root
         self.data = root / "data"
         self.pid_file = root / "redis.pid"
         self.log = root / "redis.log"
-        self.port = LOCAL_REDIS_PORT
+        self.port = port
 
     @property
     def url(self) -> str:

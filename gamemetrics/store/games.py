@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import psycopg
 
@@ -42,6 +43,28 @@ def create_game(conn: psycopg.Connection, name: str) -> NewGame:
     except psycopg.errors.UniqueViolation as exc:
         raise StoreError(f"a game named {name!r} already exists; pick another name") from exc
     return NewGame(game_id, name, api_key)
+
+
+def rotate_key(conn: psycopg.Connection, game_id: str, grace: timedelta) -> str:
+    """Issue a new key; the game's current keys stay valid for ``grace``, then expire."""
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with conn.transaction():
+        if conn.execute("SELECT 1 FROM games WHERE game_id = %s", (game_id,)).fetchone() is None:
+            raise StoreError(f"no game {game_id!r}; `gamemetrics games list` shows the games")
+        conn.execute(
+            "UPDATE api_keys SET expires_at = now() + %s WHERE game_id = %s AND (expires_at IS NULL OR expires_at > now() + %s)",
+            (grace, game_id, grace),
+        )
+        conn.execute("INSERT INTO api_keys (key_hash, game_id) VALUES (%s, %s)", (hash_key(api_key), game_id))
+    return api_key
+
+
+def list_games(conn: psycopg.Connection) -> list[tuple[str, str, datetime, int]]:
+    """(game_id, name, created_at, keys still valid) of every game."""
+    return conn.execute(
+        "SELECT g.game_id, g.name, g.created_at, count(k.key_hash) FILTER (WHERE k.expires_at IS NULL OR k.expires_at > now()) "
+        "FROM games g LEFT JOIN api_keys k USING (game_id) GROUP BY 1, 2, 3 ORDER BY g.created_at"
+    ).fetchall()
 
 
 def game_for_key(conn: psycopg.Connection, api_key: str) -> str | None:

@@ -1,0 +1,184 @@
+"""The ingest HTTP contract, against a live ingest process on the real Kafka, PostgreSQL, Redis."""
+
+from __future__ import annotations
+
+import gzip
+import time
+import uuid
+from datetime import timedelta
+
+import httpx
+import orjson
+import pytest
+
+from gamemetrics.store import db
+from gamemetrics.store.games import create_game, rotate_key
+from tests.services import running_ingest, running_worker, wait_for
+
+pytestmark = pytest.mark.integration
+
+SMALL_LIMITS = {
+    "GAMEMETRICS_INGEST_MAX_BODY_BYTES": "20000",
+    "GAMEMETRICS_INGEST_MAX_EVENTS": "50",
+    "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "100",
+    "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "200",
+    "GAMEMETRICS_INGEST_KEY_CACHE_TTL_S": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def service(isolated_module, tmp_path_factory):
+    with running_ingest(isolated_module, tmp_path_factory.mktemp("ingest"), SMALL_LIMITS) as url:
+        yield url
+
+
+def new_key(settings) -> tuple[str, str]:
+    with db.connect(settings) as conn:
+        game = create_game(conn, f"g-{uuid.uuid4().hex[:8]}")
+    return game.game_id, game.api_key
+
+
+def an_event(**overrides) -> dict:
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "session_start",
+        "player_id": "p-1",
+        "ts": int(time.time() * 1000),
+    }
+    event.update(overrides)
+    return event
+
+
+def post(url, key, body, headers=None, **kwargs):
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return httpx.post(
+        f"{url}/v1/events", content=content,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json", **(headers or {})},
+        timeout=30, **kwargs,
+    )
+
+
+def test_200_accepts_good_events(service, isolated_module):
+    _, key = new_key(isolated_module)
+    response = post(service, key, {"events": [an_event(), an_event(player_id="p-2")]})
+    assert response.status_code == 200
+    assert response.json() == {"accepted": 2, "rejected": []}
+
+
+def test_x_api_key_header_works_too(service, isolated_module):
+    _, key = new_key(isolated_module)
+    response = httpx.post(f"{service}/v1/events", json={"events": [an_event()]}, headers={"X-API-Key": key})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[]", '"events" array'),
+        (b'{"events": {}}', '"events" array'),
+        (b'{"sent_at": "noon", "events": []}', "sent_at"),
+    ],
+)
+def test_400_for_a_malformed_envelope(service, isolated_module, body, fragment):
+    _, key = new_key(isolated_module)
+    response = post(service, key, body)
+    assert response.status_code == 400
+    assert fragment in response.json()["error"]
+
+
+def test_401_without_or_with_an_unknown_key(service):
+    assert httpx.post(f"{service}/v1/events", json={"events": []}).status_code == 401
+    response = post(service, "gm_unknown", {"events": [an_event()]})
+    assert response.status_code == 401 and "unknown" in response.json()["error"]
+
+
+def test_413_for_too_many_events_too_large_a_body_and_a_gzip_bomb(service, isolated_module):
+    _, key = new_key(isolated_module)
+    too_many = post(service, key, {"events": [an_event() for _ in range(51)]})
+    assert too_many.status_code == 413 and "at most 50" in too_many.json()["error"]
+    too_big = post(service, key, {"events": [an_event(properties={"s": "x" * 1000}) for _ in range(30)]})
+    assert too_big.status_code == 413
+    bomb = gzip.compress(b'{"events": [' + b" " * 5_000_000 + b"]}")
+    assert len(bomb) < 20000
+    response = post(service, key, bomb, headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 413 and "decompressed" in response.json()["error"]
+
+
+def test_415_for_other_media_types_and_encodings(service, isolated_module):
+    _, key = new_key(isolated_module)
+    assert post(service, key, b"events=1", headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
+    assert post(service, key, {"events": []}, headers={"Content-Encoding": "br"}).status_code == 415
+
+
+def test_429_with_retry_after_when_the_games_budget_is_spent(service, isolated_module):
+    _, key = new_key(isolated_module)
+    # burst 200, 100/s: four requests of 50 pass, the fifth right after does not
+    statuses = [post(service, key, {"events": [an_event() for _ in range(50)]}).status_code for _ in range(5)]
+    assert statuses[:4] == [200] * 4 and statuses[4] == 429
+    limited = post(service, key, {"events": [an_event() for _ in range(50)]})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    _, other_key = new_key(isolated_module)  # another game has its own budget
+    assert post(service, other_key, {"events": [an_event()]}).status_code == 200
+
+
+def test_gzip_body_is_accepted(service, isolated_module):
+    _, key = new_key(isolated_module)
+    body = gzip.compress(orjson.dumps({"events": [an_event(), an_event()]}))
+    response = post(service, key, body, headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 200 and response.json()["accepted"] == 2
+
+
+def test_a_rotated_key_works_and_the_old_one_stops_after_the_grace_period(service, isolated_module):
+    game_id, old_key = new_key(isolated_module)
+    assert post(service, old_key, {"events": [an_event()]}).status_code == 200  # cached now
+    with db.connect(isolated_module) as conn:
+        new = rotate_key(conn, game_id, timedelta(seconds=3))
+    assert post(service, new, {"events": [an_event()]}).status_code == 200
+    assert post(service, old_key, {"events": [an_event()]}).status_code == 200  # still in grace
+    time.sleep(3 + 1 + 0.5)  # grace + key cache TTL
+    assert post(service, old_key, {"events": [an_event()]}).status_code == 401
+    assert post(service, new, {"events": [an_event()]}).status_code == 200
+
+
+def test_the_openapi_documents_the_contract(service):
+    spec = httpx.get(f"{service}/openapi.json").json()
+    operation = spec["paths"]["/v1/events"]["post"]
+    assert {"200", "400", "401", "413", "415", "429", "503"} <= set(operation["responses"])
+    assert "purchase" in operation["description"] and "ISO 4217" in operation["description"]
+    assert operation["requestBody"]["content"]["application/json"]["example"]["events"]
+    assert httpx.get(f"{service}/docs").status_code == 200
+
+
+def test_metrics_count_requests_and_rejections_by_reason(service, isolated_module):
+    _, key = new_key(isolated_module)
+    post(service, key, {"events": [an_event(), an_event(ts="never")]})
+    text = httpx.get(f"{service}/metrics").text
+    assert 'gamemetrics_ingest_events_rejected_total{reason="ts"}' in text
+    assert 'gamemetrics_ingest_requests_total{status="200"}' in text
+    assert "gamemetrics_ingest_produce_seconds_bucket" in text
+
+
+def test_a_mixed_batch_lands_exactly_the_good_events(isolated, tmp_path):
+    _, key = new_key(isolated)
+    good = [an_event(player_id=f"p{i}", event_type="purchase",
+                     properties={"item_id": "gems", "amount": 0.99, "currency": "USD"}) for i in range(6)]
+    bad = [
+        an_event(event_type="purchase", properties={"item_id": "gems", "amount": 0.99, "currency": "DOGE"}),
+        an_event(ts=int(time.time() * 1000) + 3 * 86_400_000),
+        an_event(event_id="1234"),
+    ]
+    mixed = [good[0], bad[0], good[1], good[2], bad[1], good[3], bad[2], good[4], good[5]]
+    with running_ingest(isolated, tmp_path) as url, running_worker(isolated, tmp_path):
+        response = post(url, key, {"events": mixed})
+        assert response.status_code == 200
+        assert response.json()["accepted"] == 6
+        assert [r["index"] for r in response.json()["rejected"]] == [1, 4, 6]
+
+        def landed():
+            with db.connect(isolated) as conn:
+                return {r[0] for r in conn.execute("SELECT event_id::text FROM player_events").fetchall()}
+
+        wait_for(lambda: len(landed()) >= 6, what="six rows")
+        time.sleep(1)
+        assert landed() == {e["event_id"] for e in good}
