@@ -1,0 +1,30 @@
+"""Shared pieces of the benchmarks: stack, percentiles, the results file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def append_results(section: str, lines: list[str]) -> None:
+    """Append a dated block under ``section`` in bench/RESULTS.md."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    block = f"\n### {section} — {stamp}, commit {commit()}\n\n" + "\n".join(lines) + "\n"
+    RESULTS.write_text(text.rstrip("\n") + "\n" + block)

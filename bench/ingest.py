@@ -1,0 +1,226 @@
+"""Ingest benchmark: HTTP events/s and latency at several batch sizes, next to the raw
+confluent-kafka producer floor measured in the same run.
+
+    python bench/ingest.py [--batch-sizes 1,10,100] [--duration 15] [--ingest-workers 2] [--record]
+
+Brings up (or reuses) the local stack, starts its own ingest service (N processes, a rate limit
+high enough not to be what is measured) unless --url/--api-key name one, and drives it from
+separate client processes (aiohttp, closed loop, bodies built before the clock starts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import append_results, percentile  # noqa: E402
+
+BODIES_PER_CLIENT = 2000
+
+
+def make_bodies(batch_size: int, count: int, seed: int) -> list[bytes]:
+    import orjson
+
+    from gamemetrics.simulate import Simulator
+
+    sim = Simulator(players=5000, seed=seed)
+    now = int(time.time() * 1000)
+    return [orjson.dumps({"sent_at": now, "events": sim.next_events(batch_size, now)}) for _ in range(count)]
+
+
+def client_process(url: str, key: str, batch_size: int, duration: float, concurrency: int, seed: int, out: mp.Queue) -> None:
+    import aiohttp
+
+    bodies = make_bodies(batch_size, BODIES_PER_CLIENT, seed)
+
+    async def run() -> tuple[int, int, list[float]]:
+        latencies: list[float] = []
+        errors = 0
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(url, headers=headers, connector=connector) as session:
+            deadline = time.perf_counter() + duration
+            counter = 0
+
+            async def worker(offset: int) -> None:
+                nonlocal errors, counter
+                i = offset
+                while time.perf_counter() < deadline:
+                    body = bodies[i % len(bodies)]
+                    i += concurrency
+                    started = time.perf_counter()
+                    async with session.post("/v1/events", data=body) as response:
+                        await response.read()
+                        if response.status == 200:
+                            latencies.append(time.perf_counter() - started)
+                        else:
+                            errors += 1
+                    counter += 1
+
+            await asyncio.gather(*(worker(k) for k in range(concurrency)))
+        return len(latencies), errors, latencies
+
+    ok, errors, latencies = asyncio.run(run())
+    out.put((ok, errors, latencies))
+
+
+def drive(url: str, key: str, batch_size: int, duration: float, clients: int, concurrency: int) -> dict:
+    out: mp.Queue = mp.Queue()
+    procs = [
+        mp.Process(target=client_process, args=(url, key, batch_size, duration, concurrency, seed, out))
+        for seed in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    ok = sum(r[0] for r in results)
+    errors = sum(r[1] for r in results)
+    latencies = sorted(l for r in results for l in r[2])
+    return {
+        "batch": batch_size, "requests_s": ok / duration, "events_s": ok * batch_size / duration,
+        "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000, "errors": errors,
+    }
+
+
+def producer_floor(bootstrap: str, topic: str, batch_size: int, duration: float) -> dict:
+    """The same EventBatch messages produced with the ingest's producer settings, no HTTP."""
+    from confluent_kafka import Producer
+
+    import orjson
+
+    from gamemetrics.settings import load_settings
+    from ingest.batching import group_by_player
+    from ingest.validation import validate_batch
+    from schemas.catalog import load_catalog
+    from schemas.ids import schema_ids
+    from schemas.wire import AvroSerializer
+
+    settings = load_settings()
+    serializer = AvroSerializer(schema_ids(settings.schema_registry_url), topic, load_catalog().latest("EventBatch"))
+    messages = []
+    for body in make_bodies(batch_size, 500, seed=99):
+        envelope = orjson.loads(body)
+        accepted, _ = validate_batch(envelope["events"], int(time.time() * 1000), envelope["sent_at"])
+        for key, batch in group_by_player(accepted, "bench", int(time.time() * 1000), envelope["sent_at"], None):
+            messages.append((key, serializer.encode(batch)))
+    producer = Producer({
+        "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+        "linger.ms": 5, "compression.type": "lz4", "queue.buffering.max.messages": 1_000_000,
+    })
+    acked = 0
+
+    def on_delivery(err, _msg):
+        nonlocal acked
+        if err is None:
+            acked += 1
+
+    deadline = time.perf_counter() + duration
+    started = time.perf_counter()
+    i = 0
+    while time.perf_counter() < deadline:
+        key, value = messages[i % len(messages)]
+        try:
+            producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+        except BufferError:
+            producer.poll(0.01)
+            continue
+        i += 1
+        if i % 1000 == 0:
+            producer.poll(0)
+    producer.flush(60)
+    elapsed = time.perf_counter() - started
+    return {"batch": batch_size, "messages_s": acked / elapsed, "events_s": acked * batch_size / elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-sizes", default="1,10,100", help="events per request, comma separated")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per measurement")
+    parser.add_argument("--ingest-workers", type=int, default=2, help="ingest server processes to start")
+    parser.add_argument("--clients", type=int, default=1, help="client processes")
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight per client process")
+    parser.add_argument("--url", default="", help="use this running ingest instead of starting one")
+    parser.add_argument("--api-key", default="", help="API key for --url")
+    parser.add_argument("--port", type=int, default=18080, help="port of the ingest started here")
+    parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
+    args = parser.parse_args()
+
+    from gamemetrics.settings import load_settings
+    from gamemetrics.stack.local import LocalStack
+    from gamemetrics.stack.services import ProjectServices, Service
+    from gamemetrics.demo import wait_for_ingest
+    from gamemetrics.store import db
+    from gamemetrics.store.games import create_game
+    from streams.topics import RAW_EVENTS
+
+    settings = load_settings()
+    stack = LocalStack(settings)
+    stack.up()
+    services = ProjectServices(stack.paths.run)
+    url, key = args.url, args.api_key
+    started_here = False
+    if not url:
+        url = f"http://127.0.0.1:{args.port}"
+        env = {
+            "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "100000000",
+            "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "100000000",
+            "GAMEMETRICS_LOG_LEVEL": "warning",
+        }
+        name = "bench-ingest"
+        services.start(Service(name, ("serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers))), env)
+        started_here = True
+        wait_for_ingest(url)
+        with db.connect(settings) as conn:
+            key = create_game(conn, f"bench-{uuid.uuid4().hex[:6]}").api_key
+    sizes = [int(s) for s in args.batch_sizes.split(",")]
+    rows = []
+    try:
+        for size in sizes:
+            drive(url, key, size, 2.0, args.clients, args.concurrency)  # warm-up
+            http = drive(url, key, size, args.duration, args.clients, args.concurrency)
+            floor = producer_floor(settings.kafka_bootstrap_servers, settings.topic(RAW_EVENTS.name), size, args.duration)
+            rows.append((http, floor))
+            print(
+                f"batch {size:>4}: {http['events_s']:>10,.0f} events/s {http['requests_s']:>8,.0f} req/s "
+                f"p50 {http['p50_ms']:6.1f} ms p99 {http['p99_ms']:6.1f} ms errors {http['errors']} | "
+                f"raw producer floor {floor['events_s']:>10,.0f} events/s ({floor['messages_s']:,.0f} msg/s)",
+                flush=True,
+            )
+    finally:
+        if started_here:
+            for pid_file in [services.pid_file("bench-ingest")]:
+                from gamemetrics.stack import procs
+
+                pid = procs.read_pid(pid_file)
+                if pid:
+                    os.killpg(pid, 15)
+                pid_file.unlink(missing_ok=True)
+    if args.record:
+        lines = [
+            f"`python bench/ingest.py --batch-sizes {args.batch_sizes} --duration {args.duration:g} --ingest-workers "
+            f"{args.ingest_workers} --clients {args.clients} --concurrency {args.concurrency}`; 2 cores, Kafka, "
+            "PostgreSQL, Redis, ingest and client on the same machine.",
+            "",
+            "| events/request | events/s | requests/s | p50 ms | p99 ms | errors | raw producer floor events/s |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for http, floor in rows:
+            lines.append(
+                f"| {http['batch']} | {http['events_s']:,.0f} | {http['requests_s']:,.0f} | {http['p50_ms']:.1f} | "
+                f"{http['p99_ms']:.1f} | {http['errors']} | {floor['events_s']:,.0f} |"
+            )
+        append_results("Ingest (bench/ingest.py)", lines)
+
+
+if __name__ == "__main__":
+    main()
