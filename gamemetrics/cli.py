@@ -156,20 +156,31 @@ def serve_ingest(
 def worker(
     loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
 ) -> None:
-    """Run a landing worker (Faust): player.events.raw -> PostgreSQL. Start several to share partitions."""
+    """Run a landing worker (Faust): player.events.raw -> PostgreSQL. Start several to share partitions.
+
+    Settings: GAMEMETRICS_WORKER_* (batching, retry, metrics port; see processors/settings.py).
+    """
     import faust
+    from prometheus_client import start_http_server
 
     from gamemetrics.store import db
     from gamemetrics.store.partitions import ensure_partitions
-    from processors.pipeline import build_landing_app
+    from processors.pipeline import build_worker_app
+    from processors.settings import WorkerSettings
 
     settings = _settings()
+    worker_settings = WorkerSettings()
     try:
         with db.connect(settings, autocommit=True) as conn:
             ensure_partitions(conn)
     except GameMetricsError as exc:
         _fail(exc)
-    faust_app = build_landing_app(settings)
+    if worker_settings.metrics_port:
+        try:
+            start_http_server(worker_settings.metrics_port, addr="127.0.0.1")
+        except OSError as exc:  # another worker on this machine has the port
+            _say(f"metrics port {worker_settings.metrics_port} unavailable ({exc}); this worker exposes no /metrics")
+    faust_app = build_worker_app(settings, worker_settings)
     faust.Worker(faust_app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
 
 

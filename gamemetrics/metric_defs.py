@@ -3,7 +3,7 @@
 Each process exposes the metrics it updates (ingest at /metrics; workers on their metrics port).
 """
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -45,8 +45,34 @@ DLQ_RECORDS = Counter(
     "Records written to system.dlq by error type. Any rise needs a look with `gamemetrics dlq inspect`.",
     ["error_type"],
 )
-LAND_SECONDS = Histogram(
-    "gamemetrics_land_seconds",
-    "Time to write one batch to PostgreSQL. Rising: check PostgreSQL load and partitions.",
-    buckets=LATENCY_BUCKETS,
+TRANSACTION_MESSAGES = Histogram(
+    "gamemetrics_landing_transaction_messages",
+    "Kafka messages landed per PostgreSQL transaction. Always at the maximum: the worker is behind.",
+    buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
+)
+TRANSACTION_EVENTS = Histogram(
+    "gamemetrics_landing_transaction_events",
+    "Events per landing transaction.",
+    buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000),
+)
+STEP_SECONDS = Counter(
+    "gamemetrics_landing_step_seconds_total",
+    "Seconds spent in each pipeline step (decode, validate, dedup, enrich, land, rollups, publish, commit). "
+    "Divide by landed events for the cost per event; a step that grows is where to look.",
+    ["step"],
+)
+PIPELINE_RETRIES = Counter(
+    "gamemetrics_landing_retries_total",
+    "Landing transactions retried because PostgreSQL (StoreError) or Kafka (ProduceError) was unavailable.",
+    ["reason"],
+)
+RECEIVED_TO_COMMITTED_SECONDS = Histogram(
+    "gamemetrics_received_to_committed_seconds",
+    "From ingest receipt to the landing commit, per Kafka message. p99 > 2 s: workers are behind (see lag).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
+)
+CONSUMER_LAG = Gauge(
+    "gamemetrics_consumer_lag_messages",
+    "Messages between the end of a partition and the landing group's committed offset. Growing: add workers.",
+    ["topic", "partition"],
 )

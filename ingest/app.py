@@ -25,15 +25,16 @@ from ingest.auth import ApiKeyResolver
 from ingest.batching import group_by_player
 from ingest.body import check_media_type, parse_envelope
 from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
-from ingest.errors import AuthError, IngestError, RateLimited
+from ingest.errors import AuthError, IngestError, KafkaUnavailable, RateLimited
 from ingest.privacy import IpHasher, edge_country
-from ingest.producer import EventProducer, ProducerConfig
 from ingest.ratelimit import Budget, RateLimiter
 from ingest.settings import IngestSettings
 from ingest.validation import TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroSerializer
+from streams.errors import ProduceError
+from streams.producer import EventProducer, ProducerConfig
 from streams.topics import RAW_EVENTS
 
 log = structlog.get_logger("ingest")
@@ -113,10 +114,12 @@ def create_app(settings: Settings, ingest: IngestSettings | None = None) -> Fast
             started = time.perf_counter()
             try:
                 await request.app.state.producer.send_all(topic, [(key, serializer.encode(b)) for key, b in batches])
-            except IngestError as exc:
-                exc.retry_after_s = ingest.retry_after_s
+            except ProduceError as exc:
                 log.warning("kafka_unavailable", game_id=game_id, events=len(accepted), error=str(exc))
-                raise
+                raise KafkaUnavailable(
+                    f"events not stored: Kafka is unavailable ({exc}); retry with the same event ids",
+                    ingest.retry_after_s,
+                ) from exc
             m.INGEST_PRODUCE_SECONDS.observe(time.perf_counter() - started)
         m.INGEST_REQUESTS.labels("200").inc()
         m.INGEST_BATCH_EVENTS.observe(len(envelope.events))

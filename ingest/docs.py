@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.event_types import STANDARD_EVENT_TYPES
+from schemas.event_types import STANDARD_EVENT_TYPES
 
 PropertyValue = str | int | float | bool
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from ingest.event_types import is_country
+from schemas.event_types import is_country
 
 HASH_HEX_CHARS = 32
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, cast
 
-from ingest.event_types import check_event_type, is_country
+from schemas.event_types import check_event_type, is_country
 
 EVENT_TYPE = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|custom\.[A-Za-z0-9_.:-]{1,64})$")
 MAX_ID_LENGTH = 128

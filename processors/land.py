@@ -1,119 +1,235 @@
-"""Step 3, land: write rows to ``player_events`` idempotently on event id.
+"""Step 5, land: one PostgreSQL transaction per group of Kafka messages.
 
-Rows are COPYed (binary) into a temporary staging table, then moved with one
-``INSERT ... SELECT`` that skips event ids already stored (see ``DEDUP_WINDOW``) and
-``ON CONFLICT DO NOTHING``: a replayed batch or a retried event adds no row, and the count of new
-rows tells duplicates apart. One transaction per call; it commits before returning,
-so the caller may acknowledge the Kafka offset afterwards.
+In order, inside the transaction (``LandingTransaction``):
+  1. lock the batch's players (transaction advisory locks, in one global order), so two workers
+     overlapping during a rebalance serialise on a player instead of double counting;
+  2. probe the event ids already stored within ``DEDUP_WINDOW`` (the primary key index leads
+     with event_id);
+  3. read the state enrichment needs (known players, session event counts);
+  4. binary COPY the enriched rows into a temporary stage, then ``INSERT ... ON CONFLICT DO
+     NOTHING RETURNING event_id`` into ``player_events``;
+  5. apply the rollup deltas of the rows actually inserted, one set-based upsert per table.
+The caller publishes, then the context manager commits; any error rolls everything back.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import psycopg
-import structlog
+from psycopg.types.json import Jsonb
 
 from gamemetrics.errors import StoreError
 from gamemetrics.settings import Settings
 from gamemetrics.store import db
 from gamemetrics.store.tables import PLAYER_EVENT_COLUMNS
-
-log = structlog.get_logger("processors.land")
+from processors.aggregate import Deltas
+from processors.dedup import DEDUP_WINDOW
+from processors.enrich import EnrichedEvent, KnownPlayer, State
 
 _COLUMNS = ", ".join(PLAYER_EVENT_COLUMNS)
-_TYPES = [
-    "uuid", "timestamptz", "text", "text", "text", "timestamptz", "timestamptz",
-    "text", "text", "text", "text", "jsonb", "uuid",
+_COPY_TYPES = [
+    "uuid", "timestamptz", "text", "text", "text", "timestamptz", "timestamptz", "text", "text", "text", "text",
+    "jsonb", "uuid", "int4", "bool", "numeric", "int8",
 ]
-_STAGE = (
-    "CREATE TEMP TABLE IF NOT EXISTS player_events_stage "
-    "(LIKE player_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+_PROPERTIES = PLAYER_EVENT_COLUMNS.index("properties")
+_REVENUE = PLAYER_EVENT_COLUMNS.index("revenue_usd")
+_STAGE = "CREATE TEMP TABLE IF NOT EXISTS player_events_stage (LIKE player_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+_INSERT = (
+    f"INSERT INTO player_events ({_COLUMNS}) SELECT {_COLUMNS} FROM player_events_stage "
+    "ON CONFLICT (event_id, event_time) DO NOTHING RETURNING event_id"
 )
-# A client retry may carry a different sent_at, so its skew-corrected event_time differs from the
-# first copy's: the unique key (event_id, event_time) alone would let it in. Rows whose event_id
-# is already stored within DEDUP_WINDOW of their event_time are skipped (the probe uses the
-# primary key index, whose leading column is event_id, in the few partitions the window spans).
-# Both copies of an event travel in the same Kafka partition (keyed by player), so one worker
-# sees them in order and the check cannot race. Duplicates inside one batch keep the first.
-DEDUP_WINDOW = "24 hours"
-_MOVE = f"""
-INSERT INTO player_events ({_COLUMNS})
-SELECT DISTINCT ON (s.event_id) {", ".join("s." + c for c in PLAYER_EVENT_COLUMNS)}
-FROM player_events_stage s
-WHERE NOT EXISTS (
-    SELECT 1 FROM player_events p
-    WHERE p.event_id = s.event_id
-      AND p.event_time BETWEEN s.event_time - interval '{DEDUP_WINDOW}' AND s.event_time + interval '{DEDUP_WINDOW}'
+_LOCK = (
+    "SELECT pg_advisory_xact_lock(h) FROM "
+    "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS locks"
 )
-ORDER BY s.event_id, s.event_time
-ON CONFLICT (event_id, event_time) DO NOTHING
+_EXISTING = "SELECT event_id FROM player_events WHERE event_id = ANY(%s::uuid[]) AND event_time BETWEEN %s AND %s"
+_PLAYERS = (
+    "SELECT p.game_id, p.player_id, p.lifetime_revenue_usd FROM players p "
+    "JOIN unnest(%s::text[], %s::text[]) AS k(g, pl) ON p.game_id = k.g AND p.player_id = k.pl"
+)
+_SESSIONS = (
+    "SELECT s.game_id, s.session_id, s.events FROM sessions s "
+    "JOIN unnest(%s::text[], %s::text[]) AS k(g, se) ON s.game_id = k.g AND s.session_id = k.se"
+)
+_UPSERT_PLAYERS = """
+INSERT INTO players AS p (game_id, player_id, first_seen, last_seen, events, sessions, lifetime_revenue_usd,
+                          purchases, platform, country, app_version)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::int8[], %s::int8[],
+                     %s::numeric[], %s::int8[], %s::text[], %s::text[], %s::text[])
+ON CONFLICT (game_id, player_id) DO UPDATE SET
+    first_seen = least(p.first_seen, excluded.first_seen),
+    last_seen = greatest(p.last_seen, excluded.last_seen),
+    events = p.events + excluded.events,
+    sessions = p.sessions + excluded.sessions,
+    lifetime_revenue_usd = p.lifetime_revenue_usd + excluded.lifetime_revenue_usd,
+    purchases = p.purchases + excluded.purchases,
+    platform = coalesce(excluded.platform, p.platform),
+    country = coalesce(excluded.country, p.country),
+    app_version = coalesce(excluded.app_version, p.app_version)
 """
+_UPSERT_SESSIONS = """
+INSERT INTO sessions AS s (game_id, session_id, player_id, started_at, last_event_at, ended_at, duration_s, events)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[],
+                     %s::float8[], %s::int4[])
+ON CONFLICT (game_id, session_id) DO UPDATE SET
+    started_at = least(s.started_at, excluded.started_at),
+    last_event_at = greatest(s.last_event_at, excluded.last_event_at),
+    ended_at = coalesce(excluded.ended_at, s.ended_at),
+    duration_s = coalesce(excluded.duration_s, s.duration_s),
+    events = s.events + excluded.events
+"""
+_UPSERT_DAILY = """
+INSERT INTO player_daily_activity AS a (game_id, day, player_id, events, sessions, revenue_usd)
+SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::int4[], %s::int4[], %s::numeric[])
+ON CONFLICT (game_id, day, player_id) DO UPDATE SET
+    events = a.events + excluded.events, sessions = a.sessions + excluded.sessions,
+    revenue_usd = a.revenue_usd + excluded.revenue_usd
+"""
+_NEW_MINUTE_PLAYERS = """
+INSERT INTO rollup_minute_players (game_id, bucket, event_type, player_id)
+SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::text[])
+ON CONFLICT DO NOTHING RETURNING game_id, bucket, event_type
+"""
+_UPSERT_MINUTES = """
+INSERT INTO event_rollup_minute AS r (game_id, bucket, event_type, events, unique_players, revenue_usd)
+SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::int8[], %s::int8[], %s::numeric[])
+ON CONFLICT (game_id, bucket, event_type) DO UPDATE SET
+    events = r.events + excluded.events, unique_players = r.unique_players + excluded.unique_players,
+    revenue_usd = r.revenue_usd + excluded.revenue_usd
+"""
+_UPSERT_MATCHES = """
+INSERT INTO match_outcomes_hourly AS m (game_id, bucket, mode, outcome, matches)
+SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::int8[])
+ON CONFLICT (game_id, bucket, mode, outcome) DO UPDATE SET matches = m.matches + excluded.matches
+"""
+RATES_REFRESH_S = 60.0
+
+
+def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Row tuples -> one list per column (the parameters of an unnest)."""
+    cols: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for i, value in enumerate(row):
+            cols[i].append(value)
+    return cols
+
+
+class LandingTransaction:
+    def __init__(self, conn: psycopg.AsyncConnection) -> None:
+        self._conn = conn
+
+    async def lock_players(self, keys: Iterable[tuple[str, str]]) -> None:
+        await self._conn.execute(_LOCK, ([f"{g}\x1f{p}" for g, p in keys],))
+
+    async def existing_event_ids(self, ids: list[UUID], earliest: datetime, latest: datetime) -> set[UUID]:
+        cur = await self._conn.execute(_EXISTING, (ids, earliest - DEDUP_WINDOW, latest + DEDUP_WINDOW))
+        return {row[0] for row in await cur.fetchall()}
+
+    async def state(self, players: set[tuple[str, str]], sessions: set[tuple[str, str]]) -> State:
+        state = State()
+        if players:
+            cur = await self._conn.execute(_PLAYERS, _columns(players, 2))
+            state.players = {(g, p): KnownPlayer(float(rev)) for g, p, rev in await cur.fetchall()}
+        if sessions:
+            cur = await self._conn.execute(_SESSIONS, _columns(sessions, 2))
+            state.session_events = {(g, s): n for g, s, n in await cur.fetchall()}
+        return state
+
+    async def insert_events(self, events: list[EnrichedEvent]) -> set[UUID]:
+        async with self._conn.cursor() as cur:
+            async with cur.copy(f"COPY player_events_stage ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_COPY_TYPES)
+                for event in events:
+                    row = list(event.row())
+                    row[_PROPERTIES] = Jsonb(row[_PROPERTIES])
+                    if row[_REVENUE] is not None:  # binary COPY into numeric takes a Decimal
+                        row[_REVENUE] = Decimal(repr(row[_REVENUE]))
+                    await copy.write_row(row)
+            await cur.execute(_INSERT)
+            return {row[0] for row in await cur.fetchall()}
+
+    async def apply(self, d: Deltas) -> None:
+        conn = self._conn
+        if d.players:
+            await conn.execute(_UPSERT_PLAYERS, _columns(
+                ((g, p, v.first_seen, v.last_seen, v.events, v.sessions, v.revenue_usd, v.purchases, v.platform,
+                  v.country, v.app_version) for (g, p), v in d.players.items()), 11))
+        if d.sessions:
+            await conn.execute(_UPSERT_SESSIONS, _columns(
+                ((g, s, v.player_id, v.started_at, v.last_event_at, v.ended_at, v.duration_s, v.events)
+                 for (g, s), v in d.sessions.items()), 8))
+        if d.daily:
+            await conn.execute(_UPSERT_DAILY, _columns(
+                ((g, day, p, v.events, v.sessions, v.revenue_usd) for (g, day, p), v in d.daily.items()), 6))
+        if d.minutes:
+            cur = await conn.execute(_NEW_MINUTE_PLAYERS, _columns(d.minute_players, 4))
+            new_players = Counter((g, b, t) for g, b, t in await cur.fetchall())
+            await conn.execute(_UPSERT_MINUTES, _columns(
+                ((g, b, t, v.events, new_players.get((g, b, t), 0), v.revenue_usd)
+                 for (g, b, t), v in d.minutes.items()), 6))
+        if d.matches:
+            await conn.execute(_UPSERT_MATCHES, _columns(
+                ((g, b, mode, outcome, n) for (g, b, mode, outcome), n in d.matches.items()), 5))
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How the sink waits for PostgreSQL to come back before giving up on a batch."""
+    """How the pipeline waits for PostgreSQL or Kafka to come back; it never gives up a batch."""
 
     first_delay_s: float = 0.5
     max_delay_s: float = 10.0
-    max_attempts: int = 1_000_000  # effectively: until the database is back
-
-
-@dataclass(frozen=True)
-class LandResult:
-    written: int
-    duplicates: int
 
 
 class PostgresSink:
-    def __init__(self, settings: Settings, retry: RetryPolicy = RetryPolicy()) -> None:
+    """Owns the worker's connection; hands out one ``LandingTransaction`` per group of messages."""
+
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._retry = retry
         self._conn: psycopg.AsyncConnection | None = None
+        self._rates: dict[str, float] = {}
+        self._rates_at = 0.0
 
     async def _connection(self) -> psycopg.AsyncConnection:
-        if self._conn is None or self._conn.closed:
+        if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = await db.connect_async(self._settings)
             await self._conn.execute(_STAGE)
             await self._conn.commit()
         return self._conn
 
-    async def _write_once(self, rows: Sequence[tuple[Any, ...]]) -> LandResult:
-        conn = await self._connection()
-        async with conn.transaction():
-            async with conn.cursor() as cur:
-                async with cur.copy(f"COPY player_events_stage ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(_TYPES)
-                    for row in rows:
-                        await copy.write_row(row)
-                await cur.execute(_MOVE)
-                written = cur.rowcount
-        return LandResult(written, len(rows) - written)
+    async def usd_per_unit(self) -> dict[str, float]:
+        """The currency table, re-read every ``RATES_REFRESH_S``."""
+        if time.monotonic() - self._rates_at > RATES_REFRESH_S:
+            conn = await self._connection()
+            cur = await conn.execute("SELECT currency, usd_per_unit FROM currency_rates")
+            self._rates = {code: float(rate) for code, rate in await cur.fetchall()}
+            await conn.commit()
+            self._rates_at = time.monotonic()
+        return self._rates
 
-    async def write(self, rows: Sequence[tuple[Any, ...]]) -> LandResult:
-        """Write and commit, retrying while PostgreSQL is unreachable; never returns half-written."""
-        delay = self._retry.first_delay_s
-        for attempt in range(1, self._retry.max_attempts + 1):
-            try:
-                return await self._write_once(rows)
-            except (psycopg.OperationalError, StoreError) as exc:
-                await self._discard_connection()
-                log.warning("postgres_unavailable", attempt=attempt, retry_in_s=delay, error=str(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry.max_delay_s)
-        raise StoreError(f"PostgreSQL stayed unavailable for {self._retry.max_attempts} attempts")
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[LandingTransaction]:
+        """Commits on a clean exit, rolls back on any error; StoreError when PostgreSQL is unreachable."""
+        try:
+            conn = await self._connection()
+            async with conn.transaction():
+                yield LandingTransaction(conn)
+        except psycopg.OperationalError as exc:
+            await self.close()
+            raise StoreError(f"PostgreSQL unavailable: {exc}") from exc
 
-    async def _discard_connection(self) -> None:
+    async def close(self) -> None:
         if self._conn is not None:
             try:
                 await self._conn.close()
-            except Exception:
+            except Exception:  # closing a broken connection must not hide the original error
                 pass
         self._conn = None
-
-    async def close(self) -> None:
-        await self._discard_connection()

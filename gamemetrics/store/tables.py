@@ -6,7 +6,11 @@ every test schema. Migrations in ``migrations/versions`` create exactly these ta
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
+    Integer,
+    Numeric,
     DateTime,
     ForeignKey,
     Index,
@@ -57,6 +61,10 @@ player_events = Table(
     Column("properties", JSONB, nullable=False),
     Column("batch_id", UUID(as_uuid=True), nullable=False),
     Column("landed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("session_seq", Integer, comment="1-based position of the event in its session"),
+    Column("is_new_player", Boolean, nullable=False, server_default="false"),
+    Column("revenue_usd", Numeric(18, 6)),
+    Column("delay_ms", BigInteger, comment="received_at - event_time: how late the event reached us"),
     PrimaryKeyConstraint("event_id", "event_time", name="player_events_pkey"),
     Index("player_events_game_time", "game_id", "event_time"),
     Index("player_events_player_time", "game_id", "player_id", "event_time"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import structlog
 from confluent_kafka import KafkaError, Producer
 
-from ingest.errors import KafkaUnavailable
+from streams.errors import ProduceError
 
 log = structlog.get_logger("ingest.producer")
 
@@ -77,9 +77,9 @@ class EventProducer:
         return not self._brokers_down
 
     async def send_all(self, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-        """Produce every (key, value); return when all are acknowledged, else raise KafkaUnavailable."""
+        """Produce every (key, value); return when all are acknowledged, else raise ProduceError."""
         if self._brokers_down:
-            raise KafkaUnavailable(f"every Kafka broker of {self._bootstrap} is down")
+            raise ProduceError(f"every Kafka broker of {self._bootstrap} is down")
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[None]] = [loop.create_future() for _ in messages]
 
@@ -88,7 +88,7 @@ class EventProducer:
                 if err is None:
                     loop.call_soon_threadsafe(_resolve, future, None)
                 else:
-                    loop.call_soon_threadsafe(_resolve, future, KafkaUnavailable(f"Kafka did not take the message: {err.str()}"))
+                    loop.call_soon_threadsafe(_resolve, future, ProduceError(f"Kafka did not take the message: {err.str()}"))
 
             return on_delivery
 
@@ -96,13 +96,13 @@ class EventProducer:
             for (key, value), future in zip(messages, futures, strict=True):
                 self._producer.produce(topic, value=value, key=key, on_delivery=callback_for(future))
         except BufferError as exc:
-            raise KafkaUnavailable(f"the producer queue for {self._bootstrap} is full: {exc}") from exc
+            raise ProduceError(f"the producer queue for {self._bootstrap} is full: {exc}") from exc
         except Exception as exc:  # KafkaException for an unknown topic, oversize message, ...
-            raise KafkaUnavailable(f"producing to {topic} failed: {exc}") from exc
+            raise ProduceError(f"producing to {topic} failed: {exc}") from exc
         results = await asyncio.gather(*futures, return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
-            raise KafkaUnavailable(f"{len(failures)} of {len(messages)} messages not acknowledged: {failures[0]}")
+            raise ProduceError(f"{len(failures)} of {len(messages)} messages not acknowledged: {failures[0]}")
 
     def reachable(self, timeout_s: float = 2.0) -> bool:
         try:

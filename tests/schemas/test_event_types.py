@@ -1,6 +1,6 @@
 import pytest
 
-from ingest.event_types import STANDARD_EVENT_TYPES, check_event_type, is_country, is_currency
+from schemas.event_types import STANDARD_EVENT_TYPES, check_event_type, is_country, is_currency
 
 
 def errors_for(event_type, properties):

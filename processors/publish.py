@@ -1,0 +1,29 @@
+"""Step 7, publish: a ProcessedEventBatch per source batch, holding only its newly landed events. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from processors.enrich import EnrichedEvent
+
+
+def processed_batch(batch: dict[str, Any], landed: list[EnrichedEvent], processed_at: datetime) -> dict[str, Any]:
+    return {
+        "batch_id": batch["batch_id"],
+        "game_id": batch["game_id"],
+        "player_id": batch["player_id"],
+        "received_at": batch["received_at"],
+        "processed_at": processed_at,
+        "events": [
+            {
+                "event": item.event,
+                "is_new_player": item.is_new_player,
+                "session_seq": item.session_seq,
+                "revenue_usd": item.revenue_usd,
+                "player_lifetime_revenue_usd": item.lifetime_revenue_usd,
+                "delay_ms": item.delay_ms,
+            }
+            for item in landed
+        ],
+    }

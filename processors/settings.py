@@ -1,0 +1,17 @@
+"""Settings of the landing workers, read once at start-up from ``GAMEMETRICS_WORKER_*``."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_WORKER_", frozen=True, extra="ignore")
+
+    take_max_messages: int = Field(500, gt=0, description="Most Kafka messages landed in one transaction.")
+    take_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a transaction.")
+    retry_first_delay_s: float = Field(0.5, gt=0, description="First wait after PostgreSQL or Kafka failed a batch.")
+    retry_max_delay_s: float = Field(10.0, gt=0, description="Longest wait between retries (doubling up to it).")
+    metrics_port: int = Field(9464, ge=0, description="Prometheus /metrics port of the worker; 0 = off.")
+    lag_interval_s: float = Field(5.0, gt=0, description="How often consumer lag is measured.")
