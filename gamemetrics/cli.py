@@ -17,9 +17,13 @@ app = typer.Typer(
 stack_app = typer.Typer(help="The embedded local stack: Kafka, PostgreSQL and Redis on 127.0.0.1.", no_args_is_help=True)
 games_app = typer.Typer(help="Games and their API keys.", no_args_is_help=True)
 serve_app = typer.Typer(help="Run an HTTP service.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Inspect and replay the dead-letter queue (system.dlq).", no_args_is_help=True)
+currencies_app = typer.Typer(help="The currency table revenue is converted with.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(games_app, name="games")
 app.add_typer(serve_app, name="serve")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(currencies_app, name="currencies")
 
 
 def _settings() -> Settings:
@@ -182,6 +186,107 @@ def worker(
             _say(f"metrics port {worker_settings.metrics_port} unavailable ({exc}); this worker exposes no /metrics")
     faust_app = build_worker_app(settings, worker_settings)
     faust.Worker(faust_app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
+
+
+@dlq_app.command("inspect")
+def dlq_inspect(
+    error_type: Annotated[str, typer.Option("--type", help="Only this error type.")] = "",
+    limit: Annotated[int, typer.Option(help="How many records to show (newest last).")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record.")] = False,
+) -> None:
+    """Summarise the dead letters by error type and show the latest ones."""
+    from processors.dlq import read_dead_letters, summary
+
+    records = [r for r in read_dead_letters(_settings()) if not error_type or r.record["error_type"] == error_type]
+    if as_json:
+        for r in records[-limit:]:
+            rec = dict(r.record, original=r.record["original"].hex(), source_key=(r.record["source_key"] or b"").hex(),
+                       failed_at=r.record["failed_at"].isoformat(), dlq_offset=r.offset)
+            typer.echo(json.dumps(rec))
+        return
+    counts = summary(records)
+    typer.echo(f"{len(records)} dead letters" + "".join(f"\n  {t:<20} {n}" for t, n in counts.most_common()))
+    for r in records[-limit:]:
+        rec = r.record
+        typer.echo(
+            f"[{rec['failed_at']:%Y-%m-%d %H:%M:%S}] {rec['error_type']:<18} {rec['source_topic']}/{rec['source_partition']}"
+            f"@{rec['source_offset']} event={rec['event_id'] or '-'}: {rec['detail'][:200]}"
+        )
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    error_type: Annotated[str, typer.Option("--type", help="Replay only this error type (required unless --event-id).")] = "",
+    event_id: Annotated[str, typer.Option(help="Replay only the record of this event.")] = "",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be replayed.")] = False,
+) -> None:
+    """Re-submit dead letters' original messages to their source topic, once the cause is fixed."""
+    from processors.dlq import read_dead_letters, replay
+
+    if not error_type and not event_id:
+        raise typer.BadParameter("name what to replay with --type or --event-id")
+    settings = _settings()
+    chosen = [
+        r for r in read_dead_letters(settings)
+        if (not error_type or r.record["error_type"] == error_type) and (not event_id or r.record["event_id"] == event_id)
+    ]
+    if dry_run:
+        typer.echo(f"would replay {len(chosen)} dead letters")
+        return
+    try:
+        n = replay(settings, chosen)
+    except GameMetricsError as exc:
+        _fail(exc)
+    typer.echo(f"replayed {n} messages to their source topics")
+
+
+@currencies_app.command("set")
+def currencies_set(
+    code: Annotated[str, typer.Argument(help="ISO 4217 code, e.g. ISK.")],
+    usd_per_unit: Annotated[float, typer.Argument(help="Value of one unit in US dollars.")],
+) -> None:
+    """Add or update a currency's rate (workers pick it up within a minute)."""
+    from gamemetrics.store import db
+    from schemas.event_types import is_currency
+
+    if not is_currency(code) or usd_per_unit <= 0:
+        raise typer.BadParameter(f"{code!r} must be an ISO 4217 code and the rate > 0")
+    with db.connect(_settings()) as conn:
+        conn.execute(
+            "INSERT INTO currency_rates (currency, usd_per_unit) VALUES (%s, %s) ON CONFLICT (currency) "
+            "DO UPDATE SET usd_per_unit = excluded.usd_per_unit, updated_at = now()",
+            (code, usd_per_unit),
+        )
+        conn.commit()
+    typer.echo(f"{code} = {usd_per_unit} USD")
+
+
+@currencies_app.command("list")
+def currencies_list() -> None:
+    """Show the currency table."""
+    from gamemetrics.store import db
+
+    with db.connect(_settings()) as conn:
+        for code, rate, updated in conn.execute("SELECT currency, usd_per_unit, updated_at FROM currency_rates ORDER BY 1"):
+            typer.echo(f"{code}  {rate:>16}  {updated:%Y-%m-%d}")
+
+
+@app.command("verify")
+def verify() -> None:
+    """Check that every rollup table equals a GROUP BY over player_events (scans the events)."""
+    from gamemetrics.store import db
+    from gamemetrics.store.verify import rollup_differences
+
+    with db.connect(_settings()) as conn:
+        problems = rollup_differences(conn)
+    if not problems:
+        typer.echo("all rollups match player_events")
+        return
+    for table, rows in problems.items():
+        typer.echo(f"{table}:")
+        for row in rows:
+            typer.echo(f"  {row}")
+    raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console script

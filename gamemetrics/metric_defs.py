@@ -76,3 +76,41 @@ CONSUMER_LAG = Gauge(
     "Messages between the end of a partition and the landing group's committed offset. Growing: add workers.",
     ["topic", "partition"],
 )
+
+# Notifications (processors/notifications): rules -> notifications topic -> channels.
+NOTIFICATION_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+NOTIFICATIONS_PRODUCED = Counter(
+    "gamemetrics_notifications_produced_total",
+    "Notifications written to the notifications topic, by channel. Zero while events flow: check "
+    "`gamemetrics notifications rules list` (rules are reloaded every GAMEMETRICS_NOTIFY_RULES_REFRESH_S).",
+    ["channel"],
+)
+NOTIFICATIONS_DELIVERED = Counter(
+    "gamemetrics_notifications_delivered_total",
+    "Notifications a channel accepted (SMTP 250, HTTP 2xx), by channel.",
+    ["channel"],
+)
+NOTIFICATIONS_ALREADY_DELIVERED = Counter(
+    "gamemetrics_notifications_already_delivered_total",
+    "Notifications skipped because notification_deliveries says they were delivered (replays, duplicate batches).",
+    ["channel"],
+)
+NOTIFICATIONS_FAILED = Counter(
+    "gamemetrics_notifications_failed_total",
+    "Notifications sent to system.dlq, by channel and reason (permanent, retries_exhausted). A rise: the "
+    "channel's endpoint or its settings; fix, then replay the dead letters.",
+    ["channel", "reason"],
+)
+NOTIFICATION_RETRIES = Counter(
+    "gamemetrics_notification_retries_total",
+    "Delivery attempts that failed and were retried, by channel. Rising: the endpoint is slow or failing, "
+    "and its partitions wait out the backoff.",
+    ["channel"],
+)
+NOTIFICATION_DELIVERY_SECONDS = Histogram(
+    "gamemetrics_notification_delivery_seconds",
+    "Time from a notification's creation to its delivery, by channel. p99 rising: retries or consumer lag.",
+    ["channel"],
+    buckets=NOTIFICATION_LATENCY_BUCKETS,
+)

@@ -53,9 +53,9 @@ def _as_root() -> bool:
 
 
 class LocalPostgres:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, port: int = LOCAL_POSTGRES_PORT) -> None:
         self.root = root
-        self.port = LOCAL_POSTGRES_PORT
+        self.port = port
         self.note = root / "DATA_DIR"
 
     @property
