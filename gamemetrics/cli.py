@@ -245,7 +245,7 @@ def currencies_set(
     code: Annotated[str, typer.Argument(help="ISO 4217 code, e.g. ISK.")],
     usd_per_unit: Annotated[float, typer.Argument(help="Value of one unit in US dollars.")],
 ) -> None:
-    """Add or update a currency's rate (workers pick it up within a minute)."""
+    """Add or update a currency's rate (workers re-read the table every GAMEMETRICS_WORKER_RATES_REFRESH_S, 60 s)."""
     from gamemetrics.store import db
     from schemas.event_types import is_currency
 

@@ -111,7 +111,6 @@ INSERT INTO match_outcomes_hourly AS m (game_id, bucket, mode, outcome, matches)
 SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::int8[])
 ON CONFLICT (game_id, bucket, mode, outcome) DO UPDATE SET matches = m.matches + excluded.matches
 """
-RATES_REFRESH_S = 60.0
 
 
 def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -192,8 +191,9 @@ class RetryPolicy:
 class PostgresSink:
     """Owns the worker's connection; hands out one ``LandingTransaction`` per group of messages."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, rates_refresh_s: float = 60.0) -> None:
         self._settings = settings
+        self._rates_refresh_s = rates_refresh_s
         self._conn: psycopg.AsyncConnection | None = None
         self._rates: dict[str, float] = {}
         self._rates_at = 0.0
@@ -206,8 +206,8 @@ class PostgresSink:
         return self._conn
 
     async def usd_per_unit(self) -> dict[str, float]:
-        """The currency table, re-read every ``RATES_REFRESH_S``."""
-        if time.monotonic() - self._rates_at > RATES_REFRESH_S:
+        """The currency table, re-read every ``rates_refresh_s``."""
+        if not self._rates or time.monotonic() - self._rates_at > self._rates_refresh_s:
             conn = await self._connection()
             cur = await conn.execute("SELECT currency, usd_per_unit FROM currency_rates")
             self._rates = {code: float(rate) for code, rate in await cur.fetchall()}

@@ -257,7 +257,7 @@ def build_worker_app(settings: Settings, worker: WorkerSettings | None = None) -
     app = create_app(settings)
     raw_topic = topic(app, settings, RAW_EVENTS)
     producer = EventProducer(settings.kafka_bootstrap_servers)
-    sink = PostgresSink(settings)
+    sink = PostgresSink(settings, worker.rates_refresh_s)
     pipeline = LandingPipeline(settings, sink, producer)
     retry = RetryPolicy(worker.retry_first_delay_s, worker.retry_max_delay_s)
 

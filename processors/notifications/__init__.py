@@ -1,0 +1,35 @@
+"""Notifications: processed events -> rules -> Notification records -> channels, retried, once each.
+
+    player.events.processed -> rules.py (pure) -> notifications topic -> delivery.py -> channels.py
+                                                                       \\-> system.dlq (delivery_failed)
+
+Read in that order: ``rules`` (which rule fires, deterministic ids), ``templates``, ``delivery``
+(idempotency on ``notification_deliveries``, backoff from ``retry``, the DLQ), ``channels``
+(SMTP, signed webhooks, push and SMS providers). ``agents`` wires them into Faust;
+``rules_store`` and ``cli`` manage the rules; ``settings`` holds ``GAMEMETRICS_NOTIFY_*``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import faust
+
+    from gamemetrics.settings import Settings
+    from processors.notifications.settings import NotificationSettings
+    from streams.producer import EventProducer
+
+
+def register_notification_agents(
+    app: faust.App, settings: Settings, producer: EventProducer, notify: NotificationSettings | None = None
+) -> None:
+    """Declare the rules agent and the delivery agent on ``app``.
+
+    ``notify`` is the worker's ``load_notification_settings()``, read once at start-up; when
+    omitted it is read here, at registration, from ``GAMEMETRICS_NOTIFY_*``.
+    """
+    from processors.notifications.agents import register
+    from processors.notifications.settings import NotificationSettings
+
+    register(app, settings, producer, notify or NotificationSettings())

@@ -1,0 +1,121 @@
+"""``gamemetrics notifications``: manage the rules that turn processed events into notifications.
+
+Mounted by ``gamemetrics.cli`` with ``app.add_typer(notifications_app, name="notifications")``.
+Running workers pick up a change within ``GAMEMETRICS_NOTIFY_RULES_REFRESH_S``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict
+from typing import Annotated, Optional
+
+import typer
+
+from gamemetrics.errors import GameMetricsError
+from gamemetrics.settings import Settings, load_settings
+
+app = typer.Typer(help="Notifications: rules that turn processed events into messages.", no_args_is_help=True)
+rules_app = typer.Typer(help="Notification rules (table notification_rules).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+def _settings() -> Settings:
+    from gamemetrics.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings)
+    return settings
+
+
+def _fail(exc: GameMetricsError) -> None:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    raise typer.Exit(1)
+
+
+@rules_app.command("add")
+def rules_add(
+    event_type: Annotated[str, typer.Argument(help="Event type that triggers it: purchase, achievement, custom.<name>, ...")],
+    channel: Annotated[str, typer.Option(help="email, webhook, push or sms.")],
+    target: Annotated[str, typer.Option(help="Email address, webhook URL or provider recipient; may use $player_id and the other template variables.")],
+    template: Annotated[str, typer.Option(help="Message template ($item_id, ${amount}, ...); first line = title/subject, the rest = body.")],
+    game: Annotated[Optional[str], typer.Option(help="The game it applies to; omitted = every game.")] = None,
+    min_revenue_usd: Annotated[Optional[float], typer.Option(help="Fire only when the event's revenue in USD is at least this.")] = None,
+    lifetime_spend_threshold_usd: Annotated[Optional[float], typer.Option(help="Fire once, when the player's lifetime revenue crosses this.")] = None,
+    rule_id: Annotated[Optional[str], typer.Option(help="Id of the rule (part of every notification id); default: generated.")] = None,
+    disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
+) -> None:
+    """Add a rule; prints it as JSON."""
+    from gamemetrics.store import db
+    from processors.notifications.rules import Rule
+    from processors.notifications.rules_store import add_rule
+
+    rule = Rule(
+        rule_id=rule_id or f"rule-{uuid.uuid4().hex[:12]}", event_type=event_type, channel=channel,
+        template=template, target=target, game_id=game, min_revenue_usd=min_revenue_usd,
+        lifetime_spend_threshold_usd=lifetime_spend_threshold_usd, enabled=not disabled,
+    )
+    try:
+        with db.connect(_settings()) as conn:
+            add_rule(conn, rule)
+    except GameMetricsError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(asdict(rule)))
+
+
+@rules_app.command("list")
+def rules_list(
+    game: Annotated[Optional[str], typer.Option(help="Only the rules that apply to this game.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the rules, enabled or not."""
+    from gamemetrics.store import db
+    from processors.notifications.rules_store import list_rules
+
+    try:
+        with db.connect(_settings()) as conn:
+            rules = list_rules(conn, game)
+    except GameMetricsError as exc:
+        _fail(exc)
+    for rule in rules:
+        if as_json:
+            typer.echo(json.dumps(asdict(rule)))
+            continue
+        conditions = []
+        if rule.min_revenue_usd is not None:
+            conditions.append(f"revenue>={rule.min_revenue_usd:g}")
+        if rule.lifetime_spend_threshold_usd is not None:
+            conditions.append(f"lifetime crosses {rule.lifetime_spend_threshold_usd:g}")
+        typer.echo(
+            f"{rule.rule_id:<24} {'on ' if rule.enabled else 'off'} {rule.game_id or '*':<32} {rule.event_type:<16} "
+            f"{rule.channel:<8} {rule.target}  {' '.join(conditions)}".rstrip()
+        )
+
+
+def _set_enabled(rule_id: str, enabled: bool) -> None:
+    from gamemetrics.store import db
+    from processors.notifications.rules_store import set_enabled
+
+    try:
+        with db.connect(_settings()) as conn:
+            set_enabled(conn, rule_id, enabled)
+    except GameMetricsError as exc:
+        _fail(exc)
+    typer.echo(json.dumps({"rule_id": rule_id, "enabled": enabled}))
+
+
+@rules_app.command("enable")
+def rules_enable(rule_id: Annotated[str, typer.Argument(help="The rule to enable.")]) -> None:
+    """Enable a rule."""
+    _set_enabled(rule_id, True)
+
+
+@rules_app.command("disable")
+def rules_disable(rule_id: Annotated[str, typer.Argument(help="The rule to disable.")]) -> None:
+    """Disable a rule (kept, no longer fires)."""
+    _set_enabled(rule_id, False)
+
+
+if __name__ == "__main__":  # `python -m processors.notifications.cli`, before it is mounted
+    app()
