@@ -296,26 +296,59 @@ def main() -> None:  # pragma: no cover - console script
 @app.command("loadgen")
 def loadgen(
     url: Annotated[str, typer.Option(help="Base URL of the ingest service.")] = "http://127.0.0.1:8080",
-    api_key: Annotated[str, typer.Option(help="A game's API key (`gamemetrics games create`).")] = "",
+    api_key: Annotated[list[str], typer.Option(help="A game's API key; repeat for several games.")] = [],  # noqa: B006
+    games: Annotated[int, typer.Option(help="Games to load; missing keys are created in the local store.")] = 0,
     rate: Annotated[float, typer.Option(help="Target events per second.")] = 2000.0,
     duration: Annotated[float, typer.Option(help="Seconds to run.")] = 30.0,
-    players: Annotated[int, typer.Option(help="Simulated players.")] = 1000,
-    batch_size: Annotated[int, typer.Option(help="Events per request.")] = 20,
+    players: Annotated[int, typer.Option(help="Simulated players per game.")] = 1000,
+    batch_size: Annotated[str, typer.Option(help="Events per request: N, A-B (uniform) or exp:MEAN.")] = "20",
     concurrency: Annotated[int, typer.Option(help="Requests in flight at most.")] = 32,
     seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
 ) -> None:
     """Post simulated player sessions to an ingest service at a target rate; retries reuse event ids."""
     import asyncio
 
-    from gamemetrics.loadgen import LoadPlan, run_load
+    from gamemetrics.loadgen import BatchSizes, LoadPlan, run_load
 
-    if not api_key:
-        raise typer.BadParameter("--api-key is required; create one with `gamemetrics games create NAME`")
-    plan = LoadPlan(url, api_key, rate, duration, players, batch_size, concurrency, seed=seed)
+    try:
+        sizes = BatchSizes.parse(batch_size)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    keys = list(api_key)
+    if games > len(keys):
+        from gamemetrics.store import db
+        from gamemetrics.store.games import create_game
+
+        with db.connect(_settings()) as conn:
+            for _ in range(games - len(keys)):
+                created = create_game(conn, f"loadgen-{seed}-{len(keys)}-{__import__('secrets').token_hex(2)}")
+                _say(f"created game {created.game_id} (key {created.api_key})")
+                keys.append(created.api_key)
+    if not keys:
+        raise typer.BadParameter("give --api-key (repeatable) or --games N to create games in the local store")
+    plan = LoadPlan(url, tuple(keys), rate, duration, players, sizes, concurrency, seed=seed)
     report = asyncio.run(run_load(plan))
     typer.echo(report.summary())
     if report.failed_events:
         raise typer.Exit(1)
+
+
+bench_app = typer.Typer(help="Benchmarks (they print numbers; see bench/RESULTS.md).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("e2e", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_e2e(ctx: typer.Context) -> None:
+    """End-to-end benchmark (bench/e2e.py); options are passed through, see `gamemetrics bench e2e --help-bench`."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "e2e.py"
+    if not script.exists():
+        raise typer.BadParameter(f"{script} not found: run from a source checkout")
+    args = ["--help" if a == "--help-bench" else a for a in ctx.args]
+    sys.argv = [str(script), *args]
+    runpy.run_path(str(script), run_name="__main__")
 
 
 @app.command("demo")
@@ -345,7 +378,7 @@ def demo(
         wait_for_ingest(url)
         game = demo_game(settings, stack.paths.run)
         _say(f"demo game {game['game_id']}: {rate:.0f} events/s for {duration:.0f}s")
-        report = asyncio.run(run_load(LoadPlan(url, game["api_key"], rate, duration)))
+        report = asyncio.run(run_load(LoadPlan(url, (game["api_key"],), rate, duration)))
         _say(report.summary())
         time.sleep(3)
         typer.echo(landed_summary(settings, game["game_id"]))

@@ -8,6 +8,7 @@ must store each event once. Reports what was sent, accepted and rejected, and la
 from __future__ import annotations
 
 import asyncio
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,13 +23,52 @@ RETRYABLE = {429, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True)
+class BatchSizes:
+    """Events per request: ``20`` (fixed), ``1-100`` (uniform) or ``exp:20`` (geometric, mean 20)."""
+
+    low: int
+    high: int
+    mean: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "BatchSizes":
+        text = text.strip()
+        try:
+            if text.startswith("exp:"):
+                mean = float(text[4:])
+                if mean < 1:
+                    raise ValueError
+                return cls(1, 1000, mean)
+            if "-" in text:
+                low, high = (int(x) for x in text.split("-", 1))
+                if not 1 <= low <= high:
+                    raise ValueError
+                return cls(low, high)
+            n = int(text)
+            if n < 1:
+                raise ValueError
+            return cls(n, n)
+        except ValueError:
+            raise ValueError(f"batch size {text!r}: use N, A-B or exp:MEAN with positive numbers") from None
+
+    def draw(self, rng: random.Random) -> int:
+        if self.mean is not None:
+            return min(self.high, max(1, int(rng.expovariate(1 / self.mean)) + 1))
+        return rng.randint(self.low, self.high)
+
+    @property
+    def average(self) -> float:
+        return self.mean if self.mean is not None else (self.low + self.high) / 2
+
+
+@dataclass(frozen=True)
 class LoadPlan:
     url: str
-    api_key: str
+    api_keys: tuple[str, ...]  # one per game
     rate: float  # events per second
     duration_s: float
-    players: int = 1000
-    batch_size: int = 20
+    players: int = 1000  # per game
+    batch_sizes: BatchSizes = BatchSizes(20, 20)
     concurrency: int = 32
     max_attempts: int = 10
     seed: int = 0
@@ -61,11 +101,12 @@ class LoadReport:
         )
 
 
-async def _send(client: httpx.AsyncClient, plan: LoadPlan, body: bytes, count: int, report: LoadReport) -> None:
+async def _send(client: httpx.AsyncClient, plan: LoadPlan, key: str, body: bytes, count: int, report: LoadReport) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
     for attempt in range(plan.max_attempts):
         started = time.perf_counter()
         try:
-            response = await client.post("/v1/events", content=body)
+            response = await client.post("/v1/events", content=body, headers=headers)
         except httpx.HTTPError:
             response = None
         if response is not None and response.status_code == 200:
@@ -85,30 +126,33 @@ async def _send(client: httpx.AsyncClient, plan: LoadPlan, body: bytes, count: i
 
 async def run_load(plan: LoadPlan, progress: bool = True) -> LoadReport:
     report = LoadReport()
-    sim = Simulator(plan.players, seed=plan.seed)
-    requests_per_s = plan.rate / plan.batch_size
+    sims = [Simulator(plan.players, seed=plan.seed * 1000 + g) for g in range(len(plan.api_keys))]
+    rng = random.Random(plan.seed)
     total = int(plan.rate * plan.duration_s)
     bar = tqdm(total=total, unit="ev", disable=not progress, desc="load", mininterval=0.5 if sys.stderr.isatty() else 5.0)
     semaphore = asyncio.Semaphore(plan.concurrency)
     tasks: set[asyncio.Task[None]] = set()
-    headers = {"Authorization": f"Bearer {plan.api_key}", "Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json"}
     limits = httpx.Limits(max_connections=plan.concurrency, max_keepalive_connections=plan.concurrency)
     async with httpx.AsyncClient(base_url=plan.url, headers=headers, limits=limits, timeout=30) as client:
         start = time.perf_counter()
         sent = 0
+        request = 0
         while sent < total:
-            due = start + (sent / plan.batch_size) / requests_per_s
+            due = start + sent / plan.rate
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            count = min(plan.batch_size, total - sent)
-            events = sim.next_events(count, int(time.time() * 1000))
+            game = request % len(plan.api_keys)
+            request += 1
+            count = min(plan.batch_sizes.draw(rng), total - sent)
+            events = sims[game].next_events(count, int(time.time() * 1000))
             body = orjson.dumps({"sent_at": int(time.time() * 1000), "events": events})
             await semaphore.acquire()
 
-            async def one(body: bytes = body, count: int = len(events)) -> None:
+            async def one(key: str = plan.api_keys[game], body: bytes = body, count: int = len(events)) -> None:
                 try:
-                    await _send(client, plan, body, count, report)
+                    await _send(client, plan, key, body, count, report)
                 finally:
                     semaphore.release()
                     bar.update(count)

@@ -24,3 +24,21 @@ def test_each_request_holds_one_players_events():
 
 def test_same_seed_same_players():
     assert [p.player_id for p in Simulator(5, seed=3).roster] == [p.player_id for p in Simulator(5, seed=3).roster]
+
+
+def test_batch_size_distributions_parse_and_stay_in_range():
+    import random
+
+    import pytest
+
+    from gamemetrics.loadgen import BatchSizes
+
+    rng = random.Random(1)
+    assert BatchSizes.parse("20").draw(rng) == 20
+    uniform = BatchSizes.parse("5-9")
+    assert {uniform.draw(rng) for _ in range(500)} == {5, 6, 7, 8, 9}
+    geometric = [BatchSizes.parse("exp:20").draw(rng) for _ in range(5000)]
+    assert min(geometric) >= 1 and 17 < sum(geometric) / len(geometric) < 23
+    for bad in ("0", "9-3", "exp:0", "lots"):
+        with pytest.raises(ValueError):
+            BatchSizes.parse(bad)

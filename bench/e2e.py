@@ -1,0 +1,323 @@
+"""End-to-end benchmark: HTTP -> ingest -> Kafka -> landing workers -> PostgreSQL, on this machine.
+
+    python bench/e2e.py [--rate 50000] [--duration 60] [--batch-size 100] [--ingest-workers 2]
+                        [--workers 1] [--clients 1] [--record]      (also: gamemetrics bench e2e ...)
+
+Brings up or reuses the stack, starts its own ingest and workers on a fresh topic prefix and
+schema, drives an open-loop load from separate client processes (bodies with unique event ids
+generated before the clock starts; 429/503 retried with the same body), waits for the pipeline
+to drain, then prints: accepted and landed events/s, ingest latency p50/p99, received->queryable
+p50/p99, CPU seconds per component, and the floors of the same run (raw producer; raw consume +
+binary COPY). It fails loudly unless the landed rows equal the accepted events exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import append_results, percentile  # noqa: E402
+
+DRAIN_TIMEOUT_S = 300.0
+METRICS_PORT_BASE = 19564
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- load clients (separate processes)
+def client_main(url: str, keys: list[str], batch_size: int, rate: float, duration: float, players: int,
+                seed: int, start_at: float, out: mp.Queue) -> None:
+    import aiohttp
+    import orjson
+
+    from gamemetrics.simulate import Simulator
+
+    sims = [Simulator(players, seed=seed * 1000 + g) for g in range(len(keys))]
+    total = int(rate * duration)
+    now = int(time.time() * 1000)
+    bodies: list[tuple[str, bytes, int]] = []
+    made = 0
+    i = 0
+    while made < total:
+        g = i % len(keys)
+        events = sims[g].next_events(min(batch_size, total - made), now)
+        bodies.append((keys[g], orjson.dumps({"sent_at": now, "events": events}), len(events)))
+        made += len(events)
+        i += 1
+    interval = batch_size / rate
+
+    async def run() -> dict:
+        latencies: list[float] = []
+        accepted = rejected = failed = retries = 0
+        connector = aiohttp.TCPConnector(limit=256)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as session:
+            async def send(key: str, body: bytes, n: int) -> None:
+                nonlocal accepted, rejected, failed, retries
+                headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+                for attempt in range(20):
+                    started = time.perf_counter()
+                    try:
+                        async with session.post("/v1/events", data=body, headers=headers) as r:
+                            payload = await r.read()
+                            status = r.status
+                            retry_after = float(r.headers.get("Retry-After", "0.5"))
+                    except aiohttp.ClientError:
+                        status, retry_after = 0, 0.5
+                    if status == 200:
+                        latencies.append(time.perf_counter() - started)
+                        result = orjson.loads(payload)
+                        accepted += result["accepted"]
+                        rejected += len(result["rejected"])
+                        return
+                    retries += 1
+                    await asyncio.sleep(min(retry_after, 2.0))
+                failed += n
+
+            while time.time() < start_at:
+                await asyncio.sleep(0.01)
+            t0 = time.perf_counter()
+            tasks = []
+            for k, (key, body, n) in enumerate(bodies):
+                delay = t0 + k * interval - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(send(key, body, n)))
+            send_window = time.perf_counter() - t0
+            await asyncio.gather(*tasks)
+        return {"accepted": accepted, "rejected": rejected, "failed": failed, "retries": retries,
+                "latencies": latencies, "send_window": send_window, "sent": made}
+
+    out.put(asyncio.run(run()))
+
+
+# ---------------------------------------------------------------- CPU accounting from /proc
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def _by_name(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds used per component between start() and stop() (threads and children included)."""
+
+    def __init__(self, components: dict[str, callable]) -> None:
+        self._components = components
+        self._start: dict[str, dict[int, float]] = {}
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        return {name: {pid: _cpu_seconds(pid) for pid in find()} for name, find in self._components.items()}
+
+    def start(self) -> None:
+        self._start = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        end = self._sample()
+        return {
+            name: sum(v - self._start.get(name, {}).get(pid, 0.0) for pid, v in pids.items())
+            for name, pids in end.items()
+        }
+
+
+# ---------------------------------------------------------------- the run
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=50_000, help="target events/s offered")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    parser.add_argument("--batch-size", type=int, default=100, help="events per request")
+    parser.add_argument("--ingest-workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="landing worker processes")
+    parser.add_argument("--clients", type=int, default=1, help="load client processes")
+    parser.add_argument("--games", type=int, default=1)
+    parser.add_argument("--players", type=int, default=20_000, help="simulated players per game and client")
+    parser.add_argument("--port", type=int, default=18180)
+    parser.add_argument("--skip-floors", action="store_true")
+    parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
+    args = parser.parse_args()
+
+    from gamemetrics.demo import wait_for_ingest
+    from gamemetrics.envvars import settings_env
+    from gamemetrics.settings import load_settings
+    from gamemetrics.stack import procs
+    from gamemetrics.stack.local import LocalStack
+    from gamemetrics.store import db
+    from gamemetrics.store.games import create_game
+    from gamemetrics.store.migrate import drop_schema, upgrade
+    from streams.topics import RAW_EVENTS, delete_topics, ensure_topics
+
+    base = load_settings()
+    stack = LocalStack(base)
+    stack.up()
+    settings = base.model_copy(update={"topic_prefix": "bench-e2e.", "database_schema": "bench_e2e"})
+    drop_schema(settings)
+    delete_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
+    time.sleep(2)
+    ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
+    upgrade(settings)
+    with db.connect(settings) as conn:
+        keys = [create_game(conn, f"bench-{g}-{uuid.uuid4().hex[:4]}").api_key for g in range(args.games)]
+
+    env = {**os.environ, **settings_env(settings), "GAMEMETRICS_LOG_LEVEL": "warning",
+           "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "1e9", "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "1000000000"}
+    services: list[subprocess.Popen] = []
+    ingest = subprocess.Popen(
+        [sys.executable, "-m", "gamemetrics", "serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    services.append(ingest)
+    workers = []
+    for i in range(args.workers):
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "gamemetrics", "worker"],
+            env={**env, "GAMEMETRICS_WORKER_METRICS_PORT": str(METRICS_PORT_BASE + i)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+    services += workers
+    url = f"http://127.0.0.1:{args.port}"
+    try:
+        wait_for_ingest(url)
+        time.sleep(5)  # workers join the group
+        kafka_pid = stack.kafka.running_pid()
+        redis_pid = stack.redis.running_pid()
+        meter = CpuMeter({
+            "ingest": lambda: _tree(ingest.pid),
+            "workers": lambda: [p for w in workers for p in _tree(w.pid)],
+            "kafka": lambda: [kafka_pid] if kafka_pid else [],
+            "postgresql": lambda: _by_name("postgres"),
+            "redis": lambda: [redis_pid] if redis_pid else [],
+        })
+        out: mp.Queue = mp.Queue()
+        prepare_s = max(10.0, args.rate * args.duration / args.clients / 150_000)
+        start_at = time.time() + prepare_s
+        print(f"generating {args.rate * args.duration:,.0f} events in {args.clients} client(s); load starts in {prepare_s:.0f} s",
+              flush=True)
+        clients = [
+            mp.Process(target=client_main, args=(url, keys, args.batch_size, args.rate / args.clients, args.duration,
+                                                 args.players, c + 1, start_at, out))
+            for c in range(args.clients)
+        ]
+        for c in clients:
+            c.start()
+        while time.time() < start_at:
+            time.sleep(0.05)
+        meter.start()
+        t_start = time.time()
+        results = [out.get() for _ in clients]
+        for c in clients:
+            c.join()
+        t_sent = time.time()
+        accepted = sum(r["accepted"] for r in results)
+        print(f"load done: {accepted:,} accepted in {t_sent - t_start:.1f} s; draining ...", flush=True)
+
+        def landed() -> int:
+            with db.connect(settings) as conn:
+                return conn.execute("SELECT count(*) FROM player_events").fetchone()[0]
+
+        deadline = time.time() + DRAIN_TIMEOUT_S
+        while landed() < accepted and time.time() < deadline:
+            time.sleep(0.2)
+        t_drained = time.time()
+        cpu = meter.stop()
+        with db.connect(settings) as conn:
+            rows, distinct = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM player_events").fetchone()
+            q50, q99 = conn.execute(
+                "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), percentile_cont(0.99) WITHIN GROUP (ORDER BY d) "
+                "FROM (SELECT extract(epoch FROM landed_at - received_at) AS d FROM player_events) s"
+            ).fetchone()
+    finally:
+        for p in services:
+            try:
+                os.killpg(p.pid, 15)
+            except ProcessLookupError:
+                pass
+        for p in services:
+            p.wait()
+
+    latencies = sorted(l for r in results for l in r["latencies"])
+    send_window = max(r["send_window"] for r in results)
+    accepted_rate = accepted / (t_sent - t_start)
+    landed_rate = rows / (t_drained - t_start)
+    failed = sum(r["failed"] for r in results)
+    sent = sum(r["sent"] for r in results)
+    print(f"offered {args.rate:,.0f} events/s for {args.duration:.0f} s (sending took {send_window:.1f} s): "
+          f"sent {sent:,}, accepted {accepted:,}, rejected {sum(r['rejected'] for r in results)}, failed {failed}, "
+          f"retried requests {sum(r['retries'] for r in results)}")
+    print(f"accepted {accepted_rate:,.0f} events/s; landed {landed_rate:,.0f} events/s (start of load to drained)")
+    print(f"ingest latency p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms; "
+          f"received->queryable p50 {q50 * 1000:.0f} ms, p99 {q99 * 1000:.0f} ms")
+    total_cpu = sum(cpu.values())
+    print("CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()) + f" (total {total_cpu:.1f} of "
+          f"{2 * (t_drained - t_start):.0f} available; {total_cpu / max(rows, 1) * 1e6:.1f} µs/event)")
+    floors = ""
+    if not args.skip_floors:
+        from bench.ingest import producer_floor
+        from bench.process import floor
+
+        producer = producer_floor(settings.kafka_bootstrap_servers, settings.topic(RAW_EVENTS.name) + ".floor",
+                                  args.batch_size, 10.0)
+        messages = sum(1 for _ in range(0))  # the raw topic holds every accepted request's messages
+        with db.connect(settings) as conn:
+            messages = conn.execute("SELECT count(DISTINCT batch_id) FROM player_events").fetchone()[0]
+        copy_s, copy_rows = floor(settings, messages)
+        floors = (f"raw producer {producer['events_s']:,.0f} events/s; raw consume + decode + COPY "
+                  f"{copy_rows / copy_s:,.0f} events/s")
+        print("floors: " + floors)
+    exact = rows == distinct == accepted and failed == 0
+    print(("EXACT: " if exact else "MISMATCH: ") + f"landed rows {rows:,}, distinct event ids {distinct:,}, accepted {accepted:,}")
+    if args.record:
+        append_results("End to end (bench/e2e.py)", [
+            f"`python bench/e2e.py --rate {args.rate:g} --duration {args.duration:g} --batch-size {args.batch_size} "
+            f"--ingest-workers {args.ingest_workers} --workers {args.workers} --clients {args.clients}`; everything on "
+            "this 2-core machine.",
+            "",
+            f"- accepted {accepted_rate:,.0f} events/s, landed {landed_rate:,.0f} events/s; exact: {exact} "
+            f"({rows:,} rows, {accepted:,} accepted)",
+            f"- ingest latency p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms; "
+            f"received->queryable p50 {q50 * 1000:.0f} ms, p99 {q99 * 1000:.0f} ms",
+            "- CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+            + f"; {total_cpu / max(rows, 1) * 1e6:.1f} µs of CPU per event in all",
+            f"- floors: {floors or 'skipped'}",
+        ])
+    if not exact:
+        sys.exit(f"landed rows ({rows}) != accepted events ({accepted}) or failed requests ({failed})")
+
+
+if __name__ == "__main__":
+    main()
