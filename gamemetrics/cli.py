@@ -26,6 +26,16 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(currencies_app, name="currencies")
 
 
+def _mount_stage_commands() -> None:
+    """Sub-commands owned by stage packages (kept there next to what they drive)."""
+    from processors.notifications.cli import app as notifications_app
+
+    app.add_typer(notifications_app, name="notifications", help="Notification rules (email, webhook, push, SMS).")
+
+
+_mount_stage_commands()
+
+
 def _settings() -> Settings:
     from gamemetrics.logs import configure_logging
 

@@ -114,3 +114,39 @@ NOTIFICATION_DELIVERY_SECONDS = Histogram(
     ["channel"],
     buckets=NOTIFICATION_LATENCY_BUCKETS,
 )
+
+# GraphQL API (graphql_api): queries over the rollups, live subscriptions from player.events.processed.
+GRAPHQL_OPERATIONS = Counter(
+    "gamemetrics_graphql_operations_total",
+    "GraphQL operations by type and outcome (ok or the error code). UNAUTHENTICATED/FORBIDDEN rising: a client "
+    "with an expired or wrong token; INTERNAL: a bug, see the logs; UNAVAILABLE: PostgreSQL or Kafka.",
+    ["operation_type", "outcome"],
+)
+GRAPHQL_OPERATION_SECONDS = Histogram(
+    "gamemetrics_graphql_operation_seconds",
+    "Time to answer a query or mutation. p95 over 1 s: look at the slowest root field in the logs "
+    "(graphql_operation events carry the field names), narrow the ranges, or add an index.",
+    ["operation_type"],
+    buckets=LATENCY_BUCKETS,
+)
+GRAPHQL_SUBSCRIPTIONS = Gauge(
+    "gamemetrics_graphql_subscriptions",
+    "Open subscriptions of this API process, by field.",
+    ["field"],
+)
+GRAPHQL_LIVE_MESSAGES = Counter(
+    "gamemetrics_graphql_live_messages_total",
+    "player.events.processed messages read by this API process's live consumer. Flat while events land: the "
+    "consumer is stuck or Kafka is unreachable (see the logs).",
+)
+GRAPHQL_LIVE_DELAY_SECONDS = Histogram(
+    "gamemetrics_graphql_live_delay_seconds",
+    "From the landing worker publishing a processed batch to this API fanning it out. p99 over 1 s: the API "
+    "process is CPU bound; run more of them (each has its own live consumer).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+GRAPHQL_LIVE_EVENTS_DROPPED = Counter(
+    "gamemetrics_graphql_live_events_dropped_total",
+    "liveEvents events dropped because a subscriber read slower than events arrived (its buffer was full). "
+    "Rising: subscribers should narrow eventTypes, or raise GAMEMETRICS_GRAPHQL_LIVE_SUBSCRIBER_BUFFER.",
+)

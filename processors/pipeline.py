@@ -42,6 +42,8 @@ from processors.decode import BatchDecoder
 from processors.dedup import first_copies
 from processors.enrich import enrich_batch
 from processors.land import PostgresSink, RetryPolicy
+from processors.notifications import register_notification_agents
+from processors.notifications.settings import load_notification_settings
 from processors.publish import processed_batch
 from processors.settings import WorkerSettings
 from processors.validate import validate
@@ -252,7 +254,7 @@ def record(outcome: Outcome) -> None:
 
 
 def build_worker_app(settings: Settings, worker: WorkerSettings | None = None) -> faust.App:
-    """The worker's Faust app: the landing agent (and the timers that keep it healthy)."""
+    """The worker's Faust app: the landing agent, the notification agents, and the timers that keep them healthy."""
     worker = worker or WorkerSettings()
     app = create_app(settings)
     raw_topic = topic(app, settings, RAW_EVENTS)
@@ -299,7 +301,8 @@ def build_worker_app(settings: Settings, worker: WorkerSettings | None = None) -
             if end is not None and committed is not None:
                 m.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - committed))
 
-    app.landing_producer = producer  # type: ignore[attr-defined]  # for agents registered next to this one
+    # notifications: processed events -> rules -> notifications topic -> channels (same producer)
+    register_notification_agents(app, settings, producer, load_notification_settings())
     return app
 
 

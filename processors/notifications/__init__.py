@@ -3,10 +3,11 @@
     player.events.processed -> rules.py (pure) -> notifications topic -> delivery.py -> channels.py
                                                                        \\-> system.dlq (delivery_failed)
 
-Read in that order: ``rules`` (which rule fires, deterministic ids), ``templates``, ``delivery``
-(idempotency on ``notification_deliveries``, backoff from ``retry``, the DLQ), ``channels``
-(SMTP, signed webhooks, push and SMS providers). ``agents`` wires them into Faust;
-``rules_store`` and ``cli`` manage the rules; ``settings`` holds ``GAMEMETRICS_NOTIFY_*``.
+Read in that order: ``rules`` (which rule fires; ids from ``model``), ``templates`` (the text),
+``delivery`` (idempotency on ``delivery_log``, backoff from ``retry``, the DLQ), ``channels`` (SMTP,
+signed webhooks via ``signing``, push and SMS providers). ``agents`` wires them into Faust with the
+Kafka ``sinks`` and the PostgreSQL ``store``; ``rules_store`` and ``cli`` manage the rules;
+``settings`` holds ``GAMEMETRICS_NOTIFY_*``; ``errors`` the error hierarchy.
 """
 
 from __future__ import annotations

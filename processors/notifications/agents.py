@@ -24,7 +24,8 @@ from gamemetrics import metric_defs as m
 from gamemetrics.settings import Settings
 from processors.dead_letters import UNDECODABLE, dead_letter
 from processors.notifications.channels import build_channels
-from processors.notifications.delivery import Deliverer, DeadLetterSink, Origin
+from processors.notifications.delivery import PROCESSOR_NAME as DELIVERY_PROCESSOR
+from processors.notifications.delivery import DeadLetterSink, Deliverer, Origin
 from processors.notifications.delivery_log import PostgresDeliveryLog
 from processors.notifications.model import Notification
 from processors.notifications.rules import notifications_for_batch
@@ -43,10 +44,10 @@ log = structlog.get_logger("processors.notifications")
 
 RULES_AGENT = "notifications-rules"
 DELIVERY_AGENT = "notifications-delivery"
+RULES_PROCESSOR = "notifications.rules"  # the ``processor`` of their dead letters
 
 
-async def _undecodable(sink: DeadLetterSink, message: Message, error: Exception,
-                       processor: str) -> None:
+async def _undecodable(sink: DeadLetterSink, message: Message, error: Exception, processor: str) -> None:
     record = dead_letter(UNDECODABLE, str(error), topic=message.topic, partition=message.partition,
                          offset=message.offset, key=message.key, original=message.value, processor=processor)
     await sink.send(message.key, record)
@@ -74,7 +75,7 @@ def register(app: faust.App, settings: Settings, producer: EventProducer, notify
                 try:
                     batch = batch_codec.loads(message.value)
                 except WireFormatError as exc:
-                    await _undecodable(dead_letters, message, exc, RULES_AGENT)
+                    await _undecodable(dead_letters, message, exc, RULES_PROCESSOR)
                     continue
                 # (2) rules: pure, the same notification ids on every replay
                 made = notifications_for_batch(await rules.current(), batch, datetime.now(timezone.utc))
@@ -102,7 +103,7 @@ def register(app: faust.App, settings: Settings, producer: EventProducer, notify
                     try:
                         notification = Notification.from_record(notification_codec.loads(message.value))
                     except WireFormatError as exc:
-                        await _undecodable(dead_letters, message, exc, DELIVERY_AGENT)
+                        await _undecodable(dead_letters, message, exc, DELIVERY_PROCESSOR)
                         continue
                     # (2) deliver: skipped if delivered, retried, recorded (or dead-lettered) before (3) the ack
                     origin = Origin(message.topic, message.partition, message.offset, message.key, message.value)

@@ -164,7 +164,8 @@ class WebhookChannel:
     async def send(self, notification: Notification) -> None:
         url = notification.recipient
         if urlsplit(url).scheme not in ("http", "https"):
-            raise PermanentDeliveryError(f"webhook: target {url!r} of rule {notification.rule_id} is not an http(s) URL")
+            raise PermanentDeliveryError(
+                f"webhook: target {url!r} of rule {notification.rule_id} is not an http(s) URL")
         body = self.body(notification)
         signed = signature_header(self._secret.get_secret_value(), body, int(self._clock()))
         await post_json(self._client, url, body, {SIGNATURE_HEADER: signed, **_ids(notification)}, "webhook")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -34,16 +34,28 @@ def _fail(exc: GameMetricsError) -> None:
     raise typer.Exit(1)
 
 
+HELP = {
+    "event_type": "Event type that triggers it: purchase, achievement, custom.<name>, ...",
+    "channel": "email, webhook, push or sms.",
+    "target": "Email address, webhook URL or provider recipient; may use $player_id and the other variables.",
+    "template": "Message template ($item_id, ${amount}, ...): first line = title/subject, the rest = body.",
+    "game": "The game it applies to; omitted = every game.",
+    "min_revenue_usd": "Fire only when the event's revenue in USD is at least this.",
+    "threshold": "Fire once, on the event taking the player's lifetime revenue (USD) past this.",
+    "rule_id": "Id of the rule (part of every notification id); default: generated.",
+}
+
+
 @rules_app.command("add")
 def rules_add(
-    event_type: Annotated[str, typer.Argument(help="Event type that triggers it: purchase, achievement, custom.<name>, ...")],
-    channel: Annotated[str, typer.Option(help="email, webhook, push or sms.")],
-    target: Annotated[str, typer.Option(help="Email address, webhook URL or provider recipient; may use $player_id and the other template variables.")],
-    template: Annotated[str, typer.Option(help="Message template ($item_id, ${amount}, ...); first line = title/subject, the rest = body.")],
-    game: Annotated[Optional[str], typer.Option(help="The game it applies to; omitted = every game.")] = None,
-    min_revenue_usd: Annotated[Optional[float], typer.Option(help="Fire only when the event's revenue in USD is at least this.")] = None,
-    lifetime_spend_threshold_usd: Annotated[Optional[float], typer.Option(help="Fire once, when the player's lifetime revenue crosses this.")] = None,
-    rule_id: Annotated[Optional[str], typer.Option(help="Id of the rule (part of every notification id); default: generated.")] = None,
+    event_type: Annotated[str, typer.Argument(help=HELP["event_type"])],
+    channel: Annotated[str, typer.Option(help=HELP["channel"])],
+    target: Annotated[str, typer.Option(help=HELP["target"])],
+    template: Annotated[str, typer.Option(help=HELP["template"])],
+    game: Annotated[str | None, typer.Option(help=HELP["game"])] = None,
+    min_revenue_usd: Annotated[float | None, typer.Option(help=HELP["min_revenue_usd"])] = None,
+    lifetime_spend_threshold_usd: Annotated[float | None, typer.Option(help=HELP["threshold"])] = None,
+    rule_id: Annotated[str | None, typer.Option(help=HELP["rule_id"])] = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
 ) -> None:
     """Add a rule; prints it as JSON."""
@@ -66,7 +78,7 @@ def rules_add(
 
 @rules_app.command("list")
 def rules_list(
-    game: Annotated[Optional[str], typer.Option(help="Only the rules that apply to this game.")] = None,
+    game: Annotated[str | None, typer.Option(help="Only the rules that apply to this game.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the rules, enabled or not."""

@@ -106,7 +106,8 @@ def fires(rule: Rule, processed: Mapping[str, Any]) -> bool:
     if rule.min_revenue_usd is not None and (revenue is None or _money(revenue) < _money(rule.min_revenue_usd)):
         return False
     if rule.lifetime_spend_threshold_usd is not None:
-        return threshold_crossed(rule.lifetime_spend_threshold_usd, revenue, processed.get("player_lifetime_revenue_usd"))
+        lifetime = processed.get("player_lifetime_revenue_usd")
+        return threshold_crossed(rule.lifetime_spend_threshold_usd, revenue, lifetime)
     return True
 
 

@@ -9,12 +9,14 @@ logged and skipped, never allowed to stop the other rules.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 import structlog
 
+from gamemetrics.errors import StoreError
 from processors.notifications.errors import RuleError
 from processors.notifications.rules import Rule, RuleSet, rule_problems
 
@@ -22,6 +24,7 @@ log = structlog.get_logger("processors.notifications.rules_store")
 
 _COLUMNS = ("rule_id, event_type, channel, template, target, game_id, min_revenue_usd, "
             "lifetime_spend_threshold_usd, enabled")
+_MIGRATIONS_HINT = "are the migrations applied (`gamemetrics stack up` runs them)?"
 _ENABLED = f"SELECT {_COLUMNS} FROM notification_rules WHERE enabled ORDER BY rule_id"
 
 
@@ -32,6 +35,15 @@ def _rule(row: tuple[Any, ...]) -> Rule:
         min_revenue_usd=None if min_revenue is None else float(min_revenue),
         lifetime_spend_threshold_usd=None if threshold is None else float(threshold), enabled=enabled,
     )
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Any other database error as a StoreError saying what we were doing."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise StoreError(f"{what} failed: {exc}; {_MIGRATIONS_HINT}") from exc
 
 
 def add_rule(conn: psycopg.Connection, rule: Rule) -> Rule:
@@ -50,24 +62,27 @@ def add_rule(conn: psycopg.Connection, rule: Rule) -> Rule:
         raise RuleError(f"rule_id {rule.rule_id!r} already exists; choose another or omit --rule-id") from exc
     except psycopg.errors.ForeignKeyViolation as exc:
         raise RuleError(f"game_id {rule.game_id!r} is not a game; see `gamemetrics games list`") from exc
+    except psycopg.Error as exc:
+        raise StoreError(f"adding rule {rule.rule_id!r} failed: {exc}; {_MIGRATIONS_HINT}") from exc
     return rule
 
 
 def list_rules(conn: psycopg.Connection, game_id: str | None = None) -> list[Rule]:
     """Every rule, enabled or not, of one game (with the every-game rules) or of all games."""
-    if game_id is None:
-        rows = conn.execute(f"SELECT {_COLUMNS} FROM notification_rules ORDER BY rule_id").fetchall()
-    else:
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM notification_rules WHERE game_id = %s OR game_id IS NULL ORDER BY rule_id",
-            (game_id,),
-        ).fetchall()
+    with _translated("listing notification_rules"):
+        if game_id is None:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM notification_rules ORDER BY rule_id").fetchall()
+        else:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM notification_rules WHERE game_id = %s OR game_id IS NULL ORDER BY rule_id",
+                (game_id,),
+            ).fetchall()
     return [_rule(row) for row in rows]
 
 
 def set_enabled(conn: psycopg.Connection, rule_id: str, enabled: bool) -> None:
     """Enable or disable a rule and commit; RuleError when there is no such rule."""
-    with conn.transaction():
+    with _translated(f"updating rule {rule_id!r}"), conn.transaction():
         updated = conn.execute(
             "UPDATE notification_rules SET enabled = %s, updated_at = now() WHERE rule_id = %s", (enabled, rule_id)
         ).rowcount

@@ -40,7 +40,9 @@ class NotificationSettings(BaseSettings):
     sms_provider_token: SecretStr = Field(SecretStr(""), description="Bearer token for the SMS provider, if any.")
     send_timeout_s: float = Field(10.0, gt=0, description="Longest wait for one SMTP or HTTP attempt.")
     retry_max_attempts: int = Field(DEFAULT_MAX_ATTEMPTS, ge=1, description="Attempts per notification before the DLQ.")
-    retry_first_delay_s: float = Field(DEFAULT_FIRST_DELAY_S, ge=0, description="Wait after the first failed attempt; doubles each time.")
+    retry_first_delay_s: float = Field(
+        DEFAULT_FIRST_DELAY_S, ge=0, description="Wait after the first failed attempt; doubles each time."
+    )
     retry_max_delay_s: float = Field(DEFAULT_MAX_DELAY_S, ge=0, description="Longest wait between two attempts.")
     rules_refresh_s: float = Field(30.0, gt=0, description="How often each worker reloads notification_rules.")
 
