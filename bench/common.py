@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import subprocess
 from pathlib import Path
 
@@ -28,3 +29,22 @@ def append_results(section: str, lines: list[str]) -> None:
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     block = f"\n### {section} — {stamp}, commit {commit()}\n\n" + "\n".join(lines) + "\n"
     RESULTS.write_text(text.rstrip("\n") + "\n" + block)
+
+
+def fresh_deployment(topic_prefix: str, schema: str):
+    """Bring up (or reuse) the stack; return settings on an empty topic prefix and a migrated schema."""
+    from gamemetrics.settings import load_settings
+    from gamemetrics.stack.local import LocalStack
+    from gamemetrics.store.migrate import drop_schema, upgrade
+    from streams.topics import delete_topics, ensure_topics
+
+    base = load_settings()
+    stack = LocalStack(base)
+    stack.up()
+    settings = base.model_copy(update={"topic_prefix": topic_prefix, "database_schema": schema})
+    drop_schema(settings)
+    delete_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
+    time.sleep(2)  # topic deletion completes asynchronously in the broker
+    ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
+    upgrade(settings)
+    return stack, settings

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, percentile  # noqa: E402
+from bench.common import append_results, fresh_deployment, percentile  # noqa: E402
 
 DRAIN_TIMEOUT_S = 300.0
 METRICS_PORT_BASE = 19564
@@ -176,23 +176,11 @@ def main() -> None:
 
     from gamemetrics.demo import wait_for_ingest
     from gamemetrics.envvars import settings_env
-    from gamemetrics.settings import load_settings
-    from gamemetrics.stack import procs
-    from gamemetrics.stack.local import LocalStack
     from gamemetrics.store import db
     from gamemetrics.store.games import create_game
-    from gamemetrics.store.migrate import drop_schema, upgrade
-    from streams.topics import RAW_EVENTS, delete_topics, ensure_topics
+    from streams.topics import RAW_EVENTS
 
-    base = load_settings()
-    stack = LocalStack(base)
-    stack.up()
-    settings = base.model_copy(update={"topic_prefix": "bench-e2e.", "database_schema": "bench_e2e"})
-    drop_schema(settings)
-    delete_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
-    time.sleep(2)
-    ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
-    upgrade(settings)
+    stack, settings = fresh_deployment("bench-e2e.", "bench_e2e")
     with db.connect(settings) as conn:
         keys = [create_game(conn, f"bench-{g}-{uuid.uuid4().hex[:4]}").api_key for g in range(args.games)]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results  # noqa: E402
+from bench.common import append_results, fresh_deployment  # noqa: E402
 
 METRICS_PORT_BASE = 19464
 
@@ -150,19 +150,8 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
-    from gamemetrics.settings import load_settings
-    from gamemetrics.stack.local import LocalStack
-    from gamemetrics.store.migrate import drop_schema, upgrade
-    from streams.topics import delete_topics, ensure_topics
 
-    base = load_settings()
-    LocalStack(base).up()
-    settings = base.model_copy(update={"topic_prefix": "bench-process.", "database_schema": "bench_process"})
-    drop_schema(settings)
-    delete_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
-    time.sleep(2)
-    ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
-    upgrade(settings)
+    stack, settings = fresh_deployment("bench-process.", "bench_process")
     print(f"pre-filling {args.events:,} events ...", flush=True)
     messages = prefill(settings, args.events, args.batch_size)
     elapsed, steps = run_pipeline(settings, args.events, args.workers)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
