@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, percentile  # noqa: E402
+from bench.common import append_results, fresh_deployment, percentile  # noqa: E402
 
 BODIES_PER_CLIENT = 2000
 
@@ -98,15 +98,13 @@ def producer_floor(bootstrap: str, topic: str, batch_size: int, duration: float)
 
     import orjson
 
-    from gamemetrics.settings import load_settings
     from ingest.batching import group_by_player
     from ingest.validation import validate_batch
     from schemas.catalog import load_catalog
     from schemas.ids import schema_ids
     from schemas.wire import AvroSerializer
 
-    settings = load_settings()
-    serializer = AvroSerializer(schema_ids(settings.schema_registry_url), topic, load_catalog().latest("EventBatch"))
+    serializer = AvroSerializer(schema_ids(""), topic, load_catalog().latest("EventBatch"))
     messages = []
     for body in make_bodies(batch_size, 500, seed=99):
         envelope = orjson.loads(body)
@@ -155,23 +153,22 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
-    from gamemetrics.settings import load_settings
-    from gamemetrics.stack.local import LocalStack
-    from gamemetrics.stack.services import ProjectServices, Service
     from gamemetrics.demo import wait_for_ingest
+    from gamemetrics.envvars import settings_env
+    from gamemetrics.stack.services import ProjectServices, Service
     from gamemetrics.store import db
     from gamemetrics.store.games import create_game
     from streams.topics import RAW_EVENTS
 
-    settings = load_settings()
-    stack = LocalStack(settings)
-    stack.up()
+    # its own topics and schema: a benchmark never writes to the deployment's topics
+    stack, settings = fresh_deployment("bench-ingest.", "bench_ingest")
     services = ProjectServices(stack.paths.run)
     url, key = args.url, args.api_key
     started_here = False
     if not url:
         url = f"http://127.0.0.1:{args.port}"
         env = {
+            **settings_env(settings),
             "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "100000000",
             "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "100000000",
             "GAMEMETRICS_LOG_LEVEL": "warning",

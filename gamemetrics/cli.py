@@ -369,9 +369,9 @@ def demo(
 ) -> None:
     """Bring up the stack, start ingest and a worker in the background, run a demo load, show what landed."""
     import asyncio
-    import time
+    from datetime import datetime, timezone
 
-    from gamemetrics.demo import demo_game, landed_summary, wait_for_ingest
+    from gamemetrics.demo import demo_game, landed_summary, wait_for_ingest, wait_for_landing
     from gamemetrics.loadgen import LoadPlan, run_load
     from gamemetrics.stack.local import LocalStack
     from gamemetrics.stack.services import ProjectServices, Service
@@ -388,9 +388,11 @@ def demo(
         wait_for_ingest(url)
         game = demo_game(settings, stack.paths.run)
         _say(f"demo game {game['game_id']}: {rate:.0f} events/s for {duration:.0f}s")
+        started = datetime.now(timezone.utc)
         report = asyncio.run(run_load(LoadPlan(url, (game["api_key"],), rate, duration)))
         _say(report.summary())
-        time.sleep(3)
+        landed = wait_for_landing(settings, game["game_id"], started, report.accepted)
+        _say(f"landed {landed} of the {report.accepted} accepted events of this run")
         typer.echo(landed_summary(settings, game["game_id"]))
     except GameMetricsError as exc:
         _fail(exc)

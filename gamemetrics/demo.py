@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -42,6 +43,19 @@ def demo_game(settings: Settings, run_dir: Path) -> dict[str, str]:
     path.write_text(json.dumps(game))
     path.chmod(0o600)
     return game
+
+
+def wait_for_landing(settings: Settings, game_id: str, since: datetime, expected: int, timeout_s: float = 60.0) -> int:
+    """Rows of ``game_id`` received since ``since``, once they reach ``expected`` or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with db.connect(settings) as conn:
+            landed = conn.execute(
+                "SELECT count(*) FROM player_events WHERE game_id = %s AND received_at >= %s", (game_id, since)
+            ).fetchone()[0]
+        if landed >= expected or time.monotonic() > deadline:
+            return landed
+        time.sleep(0.5)
 
 
 def landed_summary(settings: Settings, game_id: str) -> str:

@@ -1,4 +1,5 @@
-"""Simulated players: sessions of plausible game telemetry. Pure (a seeded ``random.Random``).
+"""Simulated players: sessions of plausible game telemetry. A seeded ``random.Random`` fixes the
+behaviour (players, event mix, values); event and session ids are always fresh UUIDs.
 
 A session is session_start, then a mix of progression, resource, item_acquired, match_result,
 achievement, ad_impression and purchase events, then session_end. Rates are rough mobile-game
@@ -54,8 +55,11 @@ class Simulator:
         self._types = [t for t, _ in MIDDLE_EVENTS]
         self._weights = [w for _, w in MIDDLE_EVENTS]
 
-    def _uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+    @staticmethod
+    def _uuid() -> str:
+        # ids are never drawn from the seeded generator: two runs with one seed must not
+        # resend the same event ids (landing would rightly drop them as duplicates)
+        return str(uuid.uuid4())
 
     def _props(self, event_type: str, player: Player) -> dict[str, Any]:
         rng = self.rng
