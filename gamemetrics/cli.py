@@ -161,7 +161,7 @@ def serve_ingest(
 
     _settings()
     uvicorn.run(
-        "ingest.main:app", host=host, port=port, workers=workers, log_level="warning",
+        "ingest.main:build", factory=True, host=host, port=port, workers=workers, log_level="warning",
         access_log=False, proxy_headers=True,
     )
 
