@@ -185,6 +185,12 @@ class LandingPipeline:
         committed_at = time.time()
         for _, batch in decoded:
             m.RECEIVED_TO_COMMITTED_SECONDS.observe(committed_at - batch["received_at"].timestamp())
+        log.debug(
+            "landed", messages=outcome.messages, events=outcome.events, landed=outcome.landed,
+            duplicates=outcome.duplicates, dead_letters=outcome.dead_letters,
+            batch_ids=[str(b["batch_id"]) for _, b in decoded],
+            offsets={f"{m_.topic}/{m_.partition}": m_.offset for m_ in messages},
+        )
         return outcome
 
     async def run_resilient(
