@@ -6,16 +6,15 @@ In order, inside the transaction (``LandingTransaction``):
   2. probe the event ids already stored within ``DEDUP_WINDOW`` (the primary key index leads
      with event_id);
   3. read the state enrichment needs (known players, session event counts);
-  4. binary COPY the enriched rows into a temporary stage, then ``INSERT ... ON CONFLICT DO
-     NOTHING RETURNING event_id`` into ``player_events``;
-  5. apply the rollup deltas of the rows actually inserted, one set-based upsert per table.
+  4. binary COPY the enriched rows into a temporary stage, then one statement inserts them into
+     ``player_events`` (``ON CONFLICT DO NOTHING``) and feeds every rollup table from the rows it
+     actually inserted (data-modifying CTEs over ``RETURNING``), so a replay adds nothing.
 The caller publishes, then the context manager commits; any error rolls everything back.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from gamemetrics.errors import StoreError
 from gamemetrics.settings import Settings
 from gamemetrics.store import db
 from gamemetrics.store.tables import PLAYER_EVENT_COLUMNS
-from processors.aggregate import Deltas
 from processors.dedup import DEDUP_WINDOW
 from processors.enrich import EnrichedEvent, KnownPlayer, State
 
@@ -43,10 +41,6 @@ _COPY_TYPES = [
 _PROPERTIES = PLAYER_EVENT_COLUMNS.index("properties")
 _REVENUE = PLAYER_EVENT_COLUMNS.index("revenue_usd")
 _STAGE = "CREATE TEMP TABLE IF NOT EXISTS player_events_stage (LIKE player_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-_INSERT = (
-    f"INSERT INTO player_events ({_COLUMNS}) SELECT {_COLUMNS} FROM player_events_stage "
-    "ON CONFLICT (event_id, event_time) DO NOTHING RETURNING event_id"
-)
 _LOCK = (
     "SELECT pg_advisory_xact_lock(h) FROM "
     "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS locks"
@@ -60,56 +54,89 @@ _SESSIONS = (
     "SELECT s.game_id, s.session_id, s.events FROM sessions s "
     "JOIN unnest(%s::text[], %s::text[]) AS k(g, se) ON s.game_id = k.g AND s.session_id = k.se"
 )
-_UPSERT_PLAYERS = """
-INSERT INTO players AS p (game_id, player_id, first_seen, last_seen, events, sessions, lifetime_revenue_usd,
-                          purchases, platform, country, app_version)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::int8[], %s::int8[],
-                     %s::numeric[], %s::int8[], %s::text[], %s::text[], %s::text[])
-ON CONFLICT (game_id, player_id) DO UPDATE SET
-    first_seen = least(p.first_seen, excluded.first_seen),
-    last_seen = greatest(p.last_seen, excluded.last_seen),
-    events = p.events + excluded.events,
-    sessions = p.sessions + excluded.sessions,
-    lifetime_revenue_usd = p.lifetime_revenue_usd + excluded.lifetime_revenue_usd,
-    purchases = p.purchases + excluded.purchases,
-    platform = coalesce(excluded.platform, p.platform),
-    country = coalesce(excluded.country, p.country),
-    app_version = coalesce(excluded.app_version, p.app_version)
-"""
-_UPSERT_SESSIONS = """
-INSERT INTO sessions AS s (game_id, session_id, player_id, started_at, last_event_at, ended_at, duration_s, events)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[],
-                     %s::float8[], %s::int4[])
-ON CONFLICT (game_id, session_id) DO UPDATE SET
-    started_at = least(s.started_at, excluded.started_at),
-    last_event_at = greatest(s.last_event_at, excluded.last_event_at),
-    ended_at = coalesce(excluded.ended_at, s.ended_at),
-    duration_s = coalesce(excluded.duration_s, s.duration_s),
-    events = s.events + excluded.events
-"""
-_UPSERT_DAILY = """
-INSERT INTO player_daily_activity AS a (game_id, day, player_id, events, sessions, revenue_usd)
-SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::int4[], %s::int4[], %s::numeric[])
-ON CONFLICT (game_id, day, player_id) DO UPDATE SET
-    events = a.events + excluded.events, sessions = a.sessions + excluded.sessions,
-    revenue_usd = a.revenue_usd + excluded.revenue_usd
-"""
-_NEW_MINUTE_PLAYERS = """
-INSERT INTO rollup_minute_players (game_id, bucket, event_type, player_id)
-SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::text[])
-ON CONFLICT DO NOTHING RETURNING game_id, bucket, event_type
-"""
-_UPSERT_MINUTES = """
-INSERT INTO event_rollup_minute AS r (game_id, bucket, event_type, events, unique_players, revenue_usd)
-SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::int8[], %s::int8[], %s::numeric[])
-ON CONFLICT (game_id, bucket, event_type) DO UPDATE SET
-    events = r.events + excluded.events, unique_players = r.unique_players + excluded.unique_players,
-    revenue_usd = r.revenue_usd + excluded.revenue_usd
-"""
-_UPSERT_MATCHES = """
-INSERT INTO match_outcomes_hourly AS m (game_id, bucket, mode, outcome, matches)
-SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::int8[])
-ON CONFLICT (game_id, bucket, mode, outcome) DO UPDATE SET matches = m.matches + excluded.matches
+# (5)+(6) in one statement: insert the staged rows, and feed every rollup from exactly the rows
+# inserted (RETURNING), so a replay that inserts nothing adds nothing. Keys are grouped first, so no
+# upsert touches a row twice.
+_MINUTE = "date_trunc('minute', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+_HOUR = "date_trunc('hour', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+_DAY = "(event_time AT TIME ZONE 'UTC')::date"
+_LAND_AND_ROLL_UP = f"""
+WITH ins AS (
+    INSERT INTO player_events ({_COLUMNS}) SELECT {_COLUMNS} FROM player_events_stage
+    ON CONFLICT (event_id, event_time) DO NOTHING
+    RETURNING event_id, event_time, game_id, player_id, event_type, session_id, platform, app_version, country,
+              properties, revenue_usd
+),
+new_minute_players AS (
+    INSERT INTO rollup_minute_players (game_id, bucket, event_type, player_id)
+    SELECT DISTINCT game_id, {_MINUTE}, event_type, player_id FROM ins
+    ON CONFLICT DO NOTHING
+    RETURNING game_id, bucket, event_type
+),
+uniques AS (
+    SELECT game_id, bucket, event_type, count(*) AS n FROM new_minute_players GROUP BY 1, 2, 3
+),
+minutes AS (
+    INSERT INTO event_rollup_minute AS r (game_id, bucket, event_type, events, unique_players, revenue_usd)
+    SELECT m.game_id, m.bucket, m.event_type, m.events, coalesce(u.n, 0), m.revenue
+    FROM (SELECT game_id, {_MINUTE} AS bucket, event_type, count(*) AS events, coalesce(sum(revenue_usd), 0) AS revenue
+          FROM ins GROUP BY 1, 2, 3) m
+    LEFT JOIN uniques u USING (game_id, bucket, event_type)
+    ON CONFLICT (game_id, bucket, event_type) DO UPDATE SET
+        events = r.events + excluded.events, unique_players = r.unique_players + excluded.unique_players,
+        revenue_usd = r.revenue_usd + excluded.revenue_usd
+),
+daily AS (
+    INSERT INTO player_daily_activity AS a (game_id, day, player_id, events, sessions, revenue_usd)
+    SELECT game_id, {_DAY}, player_id, count(*), count(*) FILTER (WHERE event_type = 'session_start'),
+           coalesce(sum(revenue_usd), 0)
+    FROM ins GROUP BY 1, 2, 3
+    ON CONFLICT (game_id, day, player_id) DO UPDATE SET
+        events = a.events + excluded.events, sessions = a.sessions + excluded.sessions,
+        revenue_usd = a.revenue_usd + excluded.revenue_usd
+),
+players_up AS (
+    INSERT INTO players AS p (game_id, player_id, first_seen, last_seen, events, sessions, lifetime_revenue_usd,
+                              purchases, platform, country, app_version)
+    SELECT game_id, player_id, min(event_time), max(event_time), count(*),
+           count(*) FILTER (WHERE event_type = 'session_start'), coalesce(sum(revenue_usd), 0),
+           count(*) FILTER (WHERE event_type = 'purchase'),
+           (array_agg(platform ORDER BY event_time DESC) FILTER (WHERE platform IS NOT NULL))[1],
+           (array_agg(country ORDER BY event_time DESC) FILTER (WHERE country IS NOT NULL))[1],
+           (array_agg(app_version ORDER BY event_time DESC) FILTER (WHERE app_version IS NOT NULL))[1]
+    FROM ins GROUP BY 1, 2
+    ON CONFLICT (game_id, player_id) DO UPDATE SET
+        first_seen = least(p.first_seen, excluded.first_seen),
+        last_seen = greatest(p.last_seen, excluded.last_seen),
+        events = p.events + excluded.events,
+        sessions = p.sessions + excluded.sessions,
+        lifetime_revenue_usd = p.lifetime_revenue_usd + excluded.lifetime_revenue_usd,
+        purchases = p.purchases + excluded.purchases,
+        platform = coalesce(excluded.platform, p.platform),
+        country = coalesce(excluded.country, p.country),
+        app_version = coalesce(excluded.app_version, p.app_version)
+),
+sessions_up AS (
+    INSERT INTO sessions AS s (game_id, session_id, player_id, started_at, last_event_at, ended_at, duration_s, events)
+    SELECT game_id, session_id, min(player_id), min(event_time), max(event_time),
+           max(event_time) FILTER (WHERE event_type = 'session_end'),
+           max((properties->>'duration_s')::float8) FILTER (WHERE event_type = 'session_end'),
+           count(*)
+    FROM ins WHERE session_id IS NOT NULL GROUP BY 1, 2
+    ON CONFLICT (game_id, session_id) DO UPDATE SET
+        started_at = least(s.started_at, excluded.started_at),
+        last_event_at = greatest(s.last_event_at, excluded.last_event_at),
+        ended_at = coalesce(excluded.ended_at, s.ended_at),
+        duration_s = coalesce(excluded.duration_s, s.duration_s),
+        events = s.events + excluded.events
+),
+matches AS (
+    INSERT INTO match_outcomes_hourly AS mo (game_id, bucket, mode, outcome, matches)
+    SELECT game_id, {_HOUR}, properties->>'mode', properties->>'outcome', count(*)
+    FROM ins WHERE event_type = 'match_result' GROUP BY 1, 2, 3, 4
+    ON CONFLICT (game_id, bucket, mode, outcome) DO UPDATE SET matches = mo.matches + excluded.matches
+)
+SELECT event_id FROM ins
 """
 
 
@@ -143,7 +170,8 @@ class LandingTransaction:
             state.session_events = {(g, s): n for g, s, n in await cur.fetchall()}
         return state
 
-    async def insert_events(self, events: list[EnrichedEvent]) -> set[UUID]:
+    async def land(self, events: list[EnrichedEvent]) -> set[UUID]:
+        """COPY the enriched rows to the stage, insert them and update every rollup; the ids inserted."""
         async with self._conn.cursor() as cur:
             async with cur.copy(f"COPY player_events_stage ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(_COPY_TYPES)
@@ -153,31 +181,8 @@ class LandingTransaction:
                     if row[_REVENUE] is not None:  # binary COPY into numeric takes a Decimal
                         row[_REVENUE] = Decimal(repr(row[_REVENUE]))
                     await copy.write_row(row)
-            await cur.execute(_INSERT)
+            await cur.execute(_LAND_AND_ROLL_UP)
             return {row[0] for row in await cur.fetchall()}
-
-    async def apply(self, d: Deltas) -> None:
-        conn = self._conn
-        if d.players:
-            await conn.execute(_UPSERT_PLAYERS, _columns(
-                ((g, p, v.first_seen, v.last_seen, v.events, v.sessions, v.revenue_usd, v.purchases, v.platform,
-                  v.country, v.app_version) for (g, p), v in d.players.items()), 11))
-        if d.sessions:
-            await conn.execute(_UPSERT_SESSIONS, _columns(
-                ((g, s, v.player_id, v.started_at, v.last_event_at, v.ended_at, v.duration_s, v.events)
-                 for (g, s), v in d.sessions.items()), 8))
-        if d.daily:
-            await conn.execute(_UPSERT_DAILY, _columns(
-                ((g, day, p, v.events, v.sessions, v.revenue_usd) for (g, day, p), v in d.daily.items()), 6))
-        if d.minutes:
-            cur = await conn.execute(_NEW_MINUTE_PLAYERS, _columns(d.minute_players, 4))
-            new_players = Counter((g, b, t) for g, b, t in await cur.fetchall())
-            await conn.execute(_UPSERT_MINUTES, _columns(
-                ((g, b, t, v.events, new_players.get((g, b, t), 0), v.revenue_usd)
-                 for (g, b, t), v in d.minutes.items()), 6))
-        if d.matches:
-            await conn.execute(_UPSERT_MATCHES, _columns(
-                ((g, b, mode, outcome, n) for (g, b, mode, outcome), n in d.matches.items()), 5))
 
 
 @dataclass(frozen=True)

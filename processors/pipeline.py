@@ -2,7 +2,7 @@
 
     player.events.raw ──take up to N messages──▶ (1) decode ──▶ (2) validate ──▶ (3) dedup
         ──▶ [one PostgreSQL transaction: lock players · probe stored ids · read state
-             ──▶ (4) enrich ──▶ (5) land (COPY + INSERT … RETURNING) ──▶ (6) rollups
+             ──▶ (4) enrich ──▶ (5) land (COPY + INSERT … RETURNING) feeding (6) the rollups in SQL
              ──▶ (7) publish player.events.processed + system.dlq, awaiting Kafka's acks ]
         ──▶ (8) commit the transaction ──▶ (9) release the messages: Faust may commit their offsets
 
@@ -36,7 +36,6 @@ from gamemetrics.errors import StoreError
 from gamemetrics.settings import Settings
 from gamemetrics.store import db
 from gamemetrics.store.partitions import ensure_partitions
-from processors.aggregate import aggregate
 from processors.dead_letters import UNDECODABLE, dead_letter
 from processors.decode import BatchDecoder
 from processors.dedup import first_copies
@@ -160,13 +159,10 @@ class LandingPipeline:
                 # (4) enrich
                 enriched = [(b, enrich_batch(b, events, state, usd_per_unit)) for b, events in checked]
                 steps.done("enrich")
-                # (5) land
-                fresh_ids = await tx.insert_events([item for _, items in enriched for item in items])
+                # (5) land and (6) roll up, in one statement: rollups from the inserted rows only
+                fresh_ids = await tx.land([item for _, items in enriched for item in items])
                 landed = [(b, [i for i in items if i.event["event_id"] in fresh_ids]) for b, items in enriched]
                 steps.done("land")
-                # (6) rollups, from the inserted rows only
-                await tx.apply(aggregate([i for _, items in landed for i in items]))
-                steps.done("rollups")
                 # (7) publish what landed, and the dead letters, before committing
                 now = datetime.now(timezone.utc)
                 processed = [

@@ -1,11 +1,10 @@
-"""The pure steps of the landing pipeline: validate, dedup, enrich, aggregate, publish."""
+"""The pure steps of the landing pipeline: validate, dedup, enrich, publish (rollups are SQL: see test_landing)."""
 
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from processors.aggregate import aggregate
 from processors.dedup import first_copies
 from processors.enrich import KnownPlayer, State, enrich_batch, normalize_app_version, normalize_platform
 from processors.publish import processed_batch
@@ -79,29 +78,6 @@ def test_a_new_player_is_marked_on_its_first_batch_only():
     later = enrich_batch(batch([], player="new"), [ev(player="new", session=None)], state, RATES)
     assert first[0].is_new_player and not later[0].is_new_player
     assert first[0].session_seq is None
-
-
-def test_aggregate_counts_what_landed():
-    state = State()
-    items = enrich_batch(batch([]), [
-        ev(),
-        ev("purchase", item_id="x", amount=5.0, currency="USD", at=T0 + timedelta(seconds=10)),
-        ev("match_result", mode="ranked", outcome="win", at=T0 + timedelta(minutes=1)),
-        ev("session_end", duration_s=95, at=T0 + timedelta(minutes=2)),
-    ], state, RATES) + enrich_batch(batch([], player="p2"), [ev(player="p2", session="s2")], State(), RATES)
-    d = aggregate(items)
-    minute = T0.replace(second=0)
-    assert d.minutes[("g1", minute, "session_start")].events == 2
-    assert d.minutes[("g1", minute, "purchase")].revenue_usd == 5.0
-    assert {(g, b, t, p) for g, b, t, p in d.minute_players if t == "session_start"} == {
-        ("g1", minute, "session_start", "p1"), ("g1", minute, "session_start", "p2")}
-    assert d.daily[("g1", T0.date(), "p1")].events == 4 and d.daily[("g1", T0.date(), "p1")].sessions == 1
-    p1 = d.players[("g1", "p1")]
-    assert (p1.events, p1.sessions, p1.purchases, p1.revenue_usd) == (4, 1, 1, 5.0)
-    assert p1.first_seen == T0 and p1.last_seen == T0 + timedelta(minutes=2)
-    s1 = d.sessions[("g1", "s1")]
-    assert (s1.events, s1.duration_s, s1.ended_at) == (4, 95.0, T0 + timedelta(minutes=2))
-    assert d.matches == {("g1", T0.replace(minute=0, second=0), "ranked", "win"): 1}
 
 
 def test_processed_batch_carries_only_landed_events():
