@@ -107,13 +107,16 @@ def floor(settings, expected_messages: int) -> tuple[float, int]:
     from streams.topics import RAW_EVENTS
 
     cols = "event_id, event_time, game_id, player_id, event_type, client_ts, received_at, session_id, platform, app_version, country, properties, batch_id"
-    types = ["uuid", "timestamptz", "text", "text", "text", "timestamptz", "timestamptz", "text", "text", "text", "text", "jsonb", "uuid"]
+    # the decoder gives what the pipeline stages: ids as text, times as epoch ms
+    types = ["text", "int8", "text", "text", "text", "int8", "int8", "text", "text", "text", "text", "jsonb", "text"]
     decoder = BatchDecoder(schema_ids(settings.schema_registry_url))
     consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": f"floor-{uuid.uuid4()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe([settings.topic(RAW_EVENTS.name)])
     with db.connect(settings) as conn:
-        conn.execute("CREATE TABLE floor_events (LIKE player_events INCLUDING DEFAULTS)")
+        conn.execute("CREATE TABLE floor_events (event_id text, event_time int8, game_id text, player_id text, "
+                     "event_type text, client_ts int8, received_at int8, session_id text, platform text, "
+                     "app_version text, country text, properties jsonb, batch_id text)")
         conn.execute("ALTER TABLE floor_events ADD PRIMARY KEY (event_id, event_time)")
         conn.commit()
         seen = 0

@@ -12,7 +12,8 @@ from streams.topics import RAW_EVENTS
 
 class BatchDecoder:
     def __init__(self, ids: SchemaIds) -> None:
-        self._deserializer = AvroDeserializer(ids, load_catalog().latest(RAW_EVENTS.value_schema))
+        # plain: timestamps stay epoch-ms ints, ids strings (PostgreSQL converts them in the INSERT)
+        self._deserializer = AvroDeserializer(ids, load_catalog().latest(RAW_EVENTS.value_schema), logical=False)
 
     def decode(self, value: bytes) -> dict[str, Any]:
         """Raises schemas.errors.WireFormatError for anything that is not an EventBatch."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 PLATFORMS = {
@@ -61,10 +60,12 @@ class State:
 
 @dataclass(slots=True)
 class EnrichedEvent:
+    """An event with what enrichment adds; times are epoch-millisecond ints, ids strings."""
+
     event: dict[str, Any]
     game_id: str
-    batch_id: Any
-    received_at: datetime
+    batch_id: str
+    received_at: int
     platform: str | None
     app_version: str | None
     session_seq: int | None
@@ -74,7 +75,7 @@ class EnrichedEvent:
     delay_ms: int
 
     def row(self) -> tuple[Any, ...]:
-        """The player_events row, in ``gamemetrics.store.tables.PLAYER_EVENT_COLUMNS`` order (landed_at by default)."""
+        """The staged row, in ``PLAYER_EVENT_COLUMNS`` order (landed_at by default); times in epoch ms."""
         e = self.event
         return (
             e["event_id"], e["event_time"], self.game_id, e["player_id"], e["event_type"], e["ts"], self.received_at,
@@ -110,7 +111,7 @@ def enrich_batch(
                 event, game_id, batch_id, received_at,
                 normalize_platform(event["platform"]), normalize_app_version(event["app_version"]),
                 session_seq, is_new, revenue, lifetime,
-                int((received_at - event["event_time"]).total_seconds() * 1000),
+                received_at - event["event_time"],
             )
         )
         state.players[player_key] = KnownPlayer(lifetime)

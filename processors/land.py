@@ -18,10 +18,9 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -34,18 +33,34 @@ from processors.dedup import DEDUP_WINDOW
 from processors.enrich import EnrichedEvent, KnownPlayer, State
 
 _COLUMNS = ", ".join(PLAYER_EVENT_COLUMNS)
-_COPY_TYPES = [
-    "uuid", "timestamptz", "text", "text", "text", "timestamptz", "timestamptz", "text", "text", "text", "text",
-    "jsonb", "uuid", "int4", "bool", "numeric", "int8",
-]
+# The stage holds the values as the worker has them (ids as text, times as epoch ms); the INSERT
+# converts them, in C, inside PostgreSQL.
+_EPOCH_MS = "'epoch'::timestamptz + {} * interval '1 millisecond'"
+_STAGE_TYPES = {
+    "event_id": "text", "event_time": "int8", "game_id": "text", "player_id": "text", "event_type": "text",
+    "client_ts": "int8", "received_at": "int8", "session_id": "text", "platform": "text", "app_version": "text",
+    "country": "text", "properties": "jsonb", "batch_id": "text", "session_seq": "int4", "is_new_player": "bool",
+    "revenue_usd": "numeric", "delay_ms": "int8",
+}
+_COPY_TYPES = [_STAGE_TYPES[c] for c in PLAYER_EVENT_COLUMNS]
+_FROM_STAGE = ", ".join(
+    f"{c}::uuid" if _STAGE_TYPES[c] == "text" and c in ("event_id", "batch_id")
+    else _EPOCH_MS.format(c) if _STAGE_TYPES[c] == "int8" and c != "delay_ms"
+    else c
+    for c in PLAYER_EVENT_COLUMNS
+)
 _PROPERTIES = PLAYER_EVENT_COLUMNS.index("properties")
 _REVENUE = PLAYER_EVENT_COLUMNS.index("revenue_usd")
-_STAGE = "CREATE TEMP TABLE IF NOT EXISTS player_events_stage (LIKE player_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS player_events_stage_raw ("
+    + ", ".join(f"{c} {_STAGE_TYPES[c]}" for c in PLAYER_EVENT_COLUMNS)
+    + ") ON COMMIT DELETE ROWS"
+)
 _LOCK = (
     "SELECT pg_advisory_xact_lock(h) FROM "
     "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS locks"
 )
-_EXISTING = "SELECT event_id FROM player_events WHERE event_id = ANY(%s::uuid[]) AND event_time BETWEEN %s AND %s"
+_EXISTING = "SELECT event_id::text FROM player_events WHERE event_id = ANY(%s::uuid[]) AND event_time BETWEEN %s AND %s"
 _PLAYERS = (
     "SELECT p.game_id, p.player_id, p.lifetime_revenue_usd FROM players p "
     "JOIN unnest(%s::text[], %s::text[]) AS k(g, pl) ON p.game_id = k.g AND p.player_id = k.pl"
@@ -62,7 +77,7 @@ _HOUR = "date_trunc('hour', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 _DAY = "(event_time AT TIME ZONE 'UTC')::date"
 _LAND_AND_ROLL_UP = f"""
 WITH ins AS (
-    INSERT INTO player_events ({_COLUMNS}) SELECT {_COLUMNS} FROM player_events_stage
+    INSERT INTO player_events ({_COLUMNS}) SELECT {_FROM_STAGE} FROM player_events_stage_raw
     ON CONFLICT (event_id, event_time) DO NOTHING
     RETURNING event_id, event_time, game_id, player_id, event_type, session_id, platform, app_version, country,
               properties, revenue_usd
@@ -136,7 +151,7 @@ matches AS (
     FROM ins WHERE event_type = 'match_result' GROUP BY 1, 2, 3, 4
     ON CONFLICT (game_id, bucket, mode, outcome) DO UPDATE SET matches = mo.matches + excluded.matches
 )
-SELECT event_id FROM ins
+SELECT event_id::text FROM ins
 """
 
 
@@ -156,7 +171,9 @@ class LandingTransaction:
     async def lock_players(self, keys: Iterable[tuple[str, str]]) -> None:
         await self._conn.execute(_LOCK, ([f"{g}\x1f{p}" for g, p in keys],))
 
-    async def existing_event_ids(self, ids: list[UUID], earliest: datetime, latest: datetime) -> set[UUID]:
+    async def existing_event_ids(self, ids: list[str], earliest_ms: int, latest_ms: int) -> set[str]:
+        earliest = datetime.fromtimestamp(earliest_ms / 1000, timezone.utc)
+        latest = datetime.fromtimestamp(latest_ms / 1000, timezone.utc)
         cur = await self._conn.execute(_EXISTING, (ids, earliest - DEDUP_WINDOW, latest + DEDUP_WINDOW))
         return {row[0] for row in await cur.fetchall()}
 
@@ -170,10 +187,10 @@ class LandingTransaction:
             state.session_events = {(g, s): n for g, s, n in await cur.fetchall()}
         return state
 
-    async def land(self, events: list[EnrichedEvent]) -> set[UUID]:
+    async def land(self, events: list[EnrichedEvent]) -> set[str]:
         """COPY the enriched rows to the stage, insert them and update every rollup; the ids inserted."""
         async with self._conn.cursor() as cur:
-            async with cur.copy(f"COPY player_events_stage ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            async with cur.copy(f"COPY player_events_stage_raw ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(_COPY_TYPES)
                 for event in events:
                     row = list(event.row())

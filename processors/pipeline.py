@@ -25,7 +25,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import faust
@@ -104,7 +103,9 @@ class LandingPipeline:
         self._decoder = BatchDecoder(ids)
         self._processed_topic = settings.topic(PROCESSED_EVENTS.name)
         self._dlq_topic = settings.topic(DLQ.name)
-        self._processed = AvroSerializer(ids, self._processed_topic, load_catalog().latest(PROCESSED_EVENTS.value_schema))
+        self._processed = AvroSerializer(
+            ids, self._processed_topic, load_catalog().latest(PROCESSED_EVENTS.value_schema), logical=False
+        )
         self._dlq = AvroSerializer(ids, self._dlq_topic, load_catalog().latest(DLQ.value_schema))
 
     def _dead_letter(self, message: Message, error_type: str, detail: str, index: int | None = None,
@@ -164,7 +165,7 @@ class LandingPipeline:
                 landed = [(b, [i for i in items if i.event["event_id"] in fresh_ids]) for b, items in enriched]
                 steps.done("land")
                 # (7) publish what landed, and the dead letters, before committing
-                now = datetime.now(timezone.utc)
+                now = int(time.time() * 1000)
                 processed = [
                     (b["player_id"].encode(), self._processed.encode(processed_batch(b, items, now)))
                     for b, items in landed if items
@@ -180,7 +181,7 @@ class LandingPipeline:
         outcome.duplicates = len(candidates) - outcome.landed
         committed_at = time.time()
         for _, batch in decoded:
-            m.RECEIVED_TO_COMMITTED_SECONDS.observe(committed_at - batch["received_at"].timestamp())
+            m.RECEIVED_TO_COMMITTED_SECONDS.observe(committed_at - batch["received_at"] / 1000)
         log.debug(
             "landed", messages=outcome.messages, events=outcome.events, landed=outcome.landed,
             duplicates=outcome.duplicates, dead_letters=outcome.dead_letters,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from processors.enrich import EnrichedEvent
 
 
-def processed_batch(batch: dict[str, Any], landed: list[EnrichedEvent], processed_at: datetime) -> dict[str, Any]:
+def processed_batch(batch: dict[str, Any], landed: list[EnrichedEvent], processed_at_ms: int) -> dict[str, Any]:
+    """Plain values (epoch-ms ints, string ids): encode with ``AvroSerializer(..., logical=False)``."""
     return {
         "batch_id": batch["batch_id"],
         "game_id": batch["game_id"],
         "player_id": batch["player_id"],
         "received_at": batch["received_at"],
-        "processed_at": processed_at,
+        "processed_at": processed_at_ms,
         "events": [
             {
                 "event": item.event,

@@ -30,6 +30,9 @@ class SchemaVersion:
     id: int
     schema: dict[str, Any] = field(repr=False)
     parsed: Any = field(repr=False, compare=False)
+    plain: Any = field(repr=False, compare=False, default=None)
+    """The same schema without logical types: byte-identical on the wire, but values stay
+    epoch-millisecond ints and UUID strings (no conversion: the hot paths use it)."""
 
     @property
     def fullname(self) -> str:
@@ -38,6 +41,15 @@ class SchemaVersion:
     @property
     def json(self) -> str:
         return json.dumps(self.schema, separators=(",", ":"), sort_keys=True)
+
+
+def without_logical_types(node: Any) -> Any:
+    """The schema with every ``logicalType`` annotation removed (the encoding does not change)."""
+    if isinstance(node, dict):
+        return {k: without_logical_types(v) for k, v in node.items() if k != "logicalType"}
+    if isinstance(node, list):
+        return [without_logical_types(item) for item in node]
+    return node
 
 
 def _inline(node: Any, definitions: dict[str, dict[str, Any]], seen: set[str]) -> Any:
@@ -102,9 +114,10 @@ def load_catalog() -> Catalog:
         expanded = _inline(raw[(entry["name"], entry["version"])], definitions, set())
         try:
             parsed = fastavro.parse_schema(expanded)
+            plain = fastavro.parse_schema(without_logical_types(expanded))
         except Exception as exc:  # fastavro raises several types for a bad schema
             raise CatalogError(f"schemas/{entry['file']}: not a valid Avro schema: {exc}") from exc
         versions.append(
-            SchemaVersion(entry["name"], entry["version"], entry["id"], expanded, parsed)
+            SchemaVersion(entry["name"], entry["version"], entry["id"], expanded, parsed, plain)
         )
     return Catalog(versions)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import fastavro
 
-from schemas.catalog import Catalog, SchemaVersion, load_catalog
+from schemas.catalog import Catalog, SchemaVersion, load_catalog, without_logical_types
 from schemas.errors import RegistryError, UnknownSchemaIdError
 
 
@@ -21,6 +21,12 @@ class SchemaIds(Protocol):
 
     def writer_schema(self, schema_id: int) -> Any:
         """The parsed schema that wrote messages framed with ``schema_id``."""
+
+    def writer_schema_plain(self, schema_id: int) -> Any:
+        """The same, without logical types (values stay ints and strings)."""
+
+    def is_version(self, schema_id: int, version: SchemaVersion) -> bool:
+        """True when ``schema_id`` names exactly ``version`` (then no schema resolution is needed)."""
 
 
 class CatalogIds:
@@ -41,6 +47,13 @@ class CatalogIds:
             )
         return found.parsed
 
+    def writer_schema_plain(self, schema_id: int) -> Any:
+        self.writer_schema(schema_id)  # same error for an unknown id
+        return self._catalog.by_id(schema_id).plain  # type: ignore[union-attr]
+
+    def is_version(self, schema_id: int, version: SchemaVersion) -> bool:
+        return schema_id == version.id
+
 
 class RegistryIds:
     """Ids from a Confluent-compatible Schema Registry; schemas are registered on first use."""
@@ -52,6 +65,8 @@ class RegistryIds:
         self._url = url
         self._ids: dict[tuple[str, int], int] = {}
         self._schemas: dict[int, Any] = {}
+        self._plain: dict[int, Any] = {}
+        self._json: dict[int, dict[str, Any]] = {}
 
     def writer_id(self, subject: str, schema: SchemaVersion) -> int:
         from confluent_kafka.schema_registry import Schema
@@ -75,8 +90,19 @@ class RegistryIds:
                 raise UnknownSchemaIdError(
                     f"schema id {schema_id} could not be read from {self._url}: {exc}"
                 ) from exc
-            self._schemas[schema_id] = fastavro.parse_schema(json.loads(found.schema_str))
+            self._json[schema_id] = json.loads(found.schema_str)
+            self._schemas[schema_id] = fastavro.parse_schema(self._json[schema_id])
         return self._schemas[schema_id]
+
+    def writer_schema_plain(self, schema_id: int) -> Any:
+        if schema_id not in self._plain:
+            self.writer_schema(schema_id)
+            self._plain[schema_id] = fastavro.parse_schema(without_logical_types(self._json[schema_id]))
+        return self._plain[schema_id]
+
+    def is_version(self, schema_id: int, version: SchemaVersion) -> bool:
+        self.writer_schema(schema_id)
+        return json.dumps(self._json[schema_id], sort_keys=True, separators=(",", ":")) == version.json
 
 
 def schema_ids(registry_url: str) -> SchemaIds:

@@ -26,13 +26,17 @@ def value_subject(topic: str) -> str:
 
 
 class AvroSerializer:
-    """Encodes records of one schema for one topic."""
+    """Encodes records of one schema for one topic.
 
-    def __init__(self, ids: SchemaIds, topic: str, schema: SchemaVersion) -> None:
+    ``logical=False`` takes timestamps as epoch-millisecond ints and UUIDs as strings, skipping
+    fastavro's conversions; the bytes are the same.
+    """
+
+    def __init__(self, ids: SchemaIds, topic: str, schema: SchemaVersion, logical: bool = True) -> None:
         self.schema = schema
         self.schema_id = ids.writer_id(value_subject(topic), schema)
         self._header = _FRAME.pack(MAGIC_BYTE, self.schema_id)
-        self._parsed = schema.parsed
+        self._parsed = schema.parsed if logical else schema.plain
 
     def encode(self, record: dict[str, Any]) -> bytes:
         buf = io.BytesIO()
@@ -52,17 +56,29 @@ def read_frame(data: bytes) -> int:
 
 
 class AvroDeserializer:
-    """Decodes framed messages into records of one reader schema, resolving the writer schema by id."""
+    """Decodes framed messages into records of one reader schema, resolving the writer schema by id.
 
-    def __init__(self, ids: SchemaIds, reader: SchemaVersion) -> None:
+    ``logical=False`` leaves timestamps as epoch-millisecond ints and UUIDs as strings; a message
+    written with exactly the reader's version then takes fastavro's no-resolution path.
+    """
+
+    def __init__(self, ids: SchemaIds, reader: SchemaVersion, logical: bool = True) -> None:
         self._ids = ids
         self.reader = reader
+        self._logical = logical
+        self._same: dict[int, bool] = {}
 
     def decode(self, data: bytes) -> dict[str, Any]:
         schema_id = read_frame(data)
-        writer = self._ids.writer_schema(schema_id)
+        if self._logical:
+            writer, reader = self._ids.writer_schema(schema_id), self.reader.parsed
+        else:
+            same = self._same.get(schema_id)
+            if same is None:
+                same = self._same[schema_id] = self._ids.is_version(schema_id, self.reader)
+            writer, reader = self._ids.writer_schema_plain(schema_id), None if same else self.reader.plain
         try:
-            return schemaless_reader(io.BytesIO(memoryview(data)[FRAME_SIZE:]), writer, self.reader.parsed)
+            return schemaless_reader(io.BytesIO(memoryview(data)[FRAME_SIZE:]), writer, reader)
         except Exception as exc:  # fastavro raises EOFError, ValueError, SchemaResolutionError, ...
             raise UndecodableBodyError(
                 f"{self.reader.name} body (schema id {schema_id}, {len(data)} bytes) does not decode: "

@@ -1,7 +1,7 @@
 """The pure steps of the landing pipeline: validate, dedup, enrich, publish (rollups are SQL: see test_landing)."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
@@ -10,19 +10,19 @@ from processors.enrich import KnownPlayer, State, enrich_batch, normalize_app_ve
 from processors.publish import processed_batch
 from processors.validate import INVALID_EVENT, OUT_OF_RANGE, UNKNOWN_CURRENCY, validate
 
-T0 = datetime(2026, 11, 22, 10, 0, 30, tzinfo=timezone.utc)
+T0 = int(datetime(2026, 11, 22, 10, 0, 30, tzinfo=timezone.utc).timestamp() * 1000)  # events carry epoch ms
 RATES = {"USD": 1.0, "EUR": 1.1}
 
 
 def ev(event_type="session_start", player="p1", session="s1", at=T0, **props):
     return {
-        "event_id": uuid.uuid4(), "event_type": event_type, "player_id": player, "ts": at, "event_time": at,
+        "event_id": str(uuid.uuid4()), "event_type": event_type, "player_id": player, "ts": at, "event_time": at,
         "session_id": session, "platform": "iPhone", "app_version": "v2.3.1-beta", "country": "DE", "properties": props,
     }
 
 
 def batch(events, game="g1", player="p1"):
-    return {"batch_id": uuid.uuid4(), "game_id": game, "player_id": player, "received_at": T0 + timedelta(seconds=2),
+    return {"batch_id": str(uuid.uuid4()), "game_id": game, "player_id": player, "received_at": T0 + 2000,
             "sent_at": None, "client_ip_hash": None, "events": events}
 
 

@@ -96,3 +96,26 @@ def test_we_read_bytes_written_by_confluent_avro_serializer():
     data = theirs(a_batch(), SerializationContext(TOPIC, MessageField.VALUE))
     decoded = AvroDeserializer(RegistryIds(url, client), EVENT_BATCH).decode(data)
     assert decoded["game_id"] == "star-miner"
+
+
+def test_plain_mode_writes_the_same_bytes_and_reads_back_ints_and_strings():
+    batch = a_batch()
+    logical = AvroSerializer(CatalogIds(), TOPIC, EVENT_BATCH).encode(batch)
+    plain = AvroSerializer(CatalogIds(), TOPIC, EVENT_BATCH, logical=False).encode(batch)
+    assert plain == logical
+    decoded = AvroDeserializer(CatalogIds(), EVENT_BATCH, logical=False).decode(plain)
+    assert decoded["received_at"] == NOW_MS and decoded["batch_id"] == batch["batch_id"]
+    assert decoded["events"][0]["event_time"] == NOW_MS - 50
+
+
+def test_plain_mode_resolves_an_older_writer_version():
+    catalog_v1 = load_catalog().versions("ProcessedEventBatch")[0]
+    latest = load_catalog().latest("ProcessedEventBatch")
+    assert latest.version > catalog_v1.version
+    record = {"batch_id": str(uuid.uuid4()), "game_id": "g", "player_id": "p", "received_at": NOW_MS,
+              "processed_at": NOW_MS, "events": [{"event": a_batch()["events"][0], "is_new_player": True,
+                                                  "session_seq": 1, "revenue_usd": None}]}
+    data = AvroSerializer(CatalogIds(), "t", catalog_v1, logical=False).encode(record)
+    decoded = AvroDeserializer(CatalogIds(), latest, logical=False).decode(data)
+    assert decoded["events"][0]["player_lifetime_revenue_usd"] is None  # v2 field, default
+    assert decoded["events"][0]["event"]["ts"] == NOW_MS - 300
