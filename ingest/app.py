@@ -51,7 +51,10 @@ def _api_key(request: Request) -> str:
 def create_app(settings: Settings, ingest: IngestSettings | None = None) -> FastAPI:
     ingest = ingest or IngestSettings()
     topic = settings.topic(RAW_EVENTS.name)
-    serializer = AvroSerializer(schema_ids(settings.schema_registry_url), topic, load_catalog().latest(RAW_EVENTS.value_schema))
+    # validated events are already plain (epoch-ms ints, id strings): skip fastavro's logical-type layer
+    serializer = AvroSerializer(
+        schema_ids(settings.schema_registry_url), topic, load_catalog().latest(RAW_EVENTS.value_schema), logical=False
+    )
     limits = TimeLimits(future_ms=ingest.future_tolerance_s * 1000, past_ms=ingest.past_horizon_s * 1000)
     hash_ip = IpHasher(ingest.ip_hash_salt.get_secret_value())
 
