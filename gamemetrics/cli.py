@@ -28,9 +28,12 @@ app.add_typer(currencies_app, name="currencies")
 
 def _mount_stage_commands() -> None:
     """Sub-commands owned by stage packages (kept there next to what they drive)."""
+    from graphql_api.cli import serve_graphql, tokens_app
     from processors.notifications.cli import app as notifications_app
 
     app.add_typer(notifications_app, name="notifications", help="Notification rules (email, webhook, push, SMS).")
+    serve_app.command("graphql")(serve_graphql)
+    app.add_typer(tokens_app, name="tokens", help="JWT bearer tokens of the GraphQL API.")
 
 
 _mount_stage_commands()

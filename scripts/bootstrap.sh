@@ -36,5 +36,10 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   python -m pip install -q -e '.[dev]'
   touch "$STAMP"
 fi
+# The dashboard test drives Debian's chromium through Playwright (never `playwright install`).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> apt-get install chromium"
+  apt_install chromium
+fi
 echo "==> gamemetrics stack install"
 gamemetrics stack install

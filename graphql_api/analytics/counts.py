@@ -1,0 +1,49 @@
+"""``eventCounts``: events per bucket and type, from ``event_rollup_minute``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from graphql_api.analytics.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
+from graphql_api.errors import BadArgument
+from graphql_api.store import Database
+from graphql_api.types import EventCountPoint, EventCounts, EventTypeCount
+
+MAX_EVENT_TYPES = 50
+
+
+def _by_count(counts: dict[str, int]) -> list[EventTypeCount]:
+    return [EventTypeCount(event_type=t, events=n) for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+async def event_counts(db: Database, max_points: int, game_id: str, start: datetime, end: datetime, bucket: Bucket,
+                       event_types: list[str] | None) -> EventCounts:
+    r = time_range(start, end, "eventCounts")
+    starts = bucket_starts(r, bucket, max_points, "eventCounts")
+    if event_types is not None and not 0 < len(event_types) <= MAX_EVENT_TYPES:
+        raise BadArgument(f"eventCounts: eventTypes must name 1 to {MAX_EVENT_TYPES} types, or be left out for all")
+    rows = await db.fetch(
+        """
+        SELECT date_bin(%(width)s, bucket, %(origin)s) AS b, event_type, sum(events)::bigint
+        FROM event_rollup_minute
+        WHERE game_id = %(game)s AND bucket >= %(start)s AND bucket < %(end)s
+          AND (%(types)s::text[] IS NULL OR event_type = ANY(%(types)s::text[]))
+        GROUP BY 1, 2
+        """,
+        {"width": bucket.width, "origin": BUCKET_ORIGIN, "game": game_id, "start": r.start, "end": r.end,
+         "types": event_types},
+    )
+    per_bucket: dict[datetime, dict[str, int]] = defaultdict(dict)
+    totals: dict[str, int] = defaultdict(int)
+    for b, event_type, events in rows:
+        per_bucket[b][event_type] = int(events)
+        totals[event_type] += int(events)
+    points = [
+        EventCountPoint(start=s, events=sum(per_bucket[s].values()), by_type=_by_count(per_bucket[s]))
+        for s in starts
+    ]
+    return EventCounts(
+        game_id=game_id, bucket=bucket, start=r.start, end=r.end, event_types=event_types,
+        total=sum(totals.values()), totals_by_type=_by_count(totals), points=points,
+    )

@@ -1,0 +1,33 @@
+"""``games`` and the batched ``Game.stats`` (one query for every listed game)."""
+
+from __future__ import annotations
+
+from graphql_api.auth import Principal
+from graphql_api.store import Database
+from graphql_api.types import Game, GameStats
+
+
+async def visible_games(db: Database, principal: Principal) -> list[Game]:
+    if principal.all_games:
+        rows = await db.fetch("SELECT game_id, name, created_at FROM games ORDER BY name")
+    else:
+        rows = await db.fetch(
+            "SELECT game_id, name, created_at FROM games WHERE game_id = ANY(%s) ORDER BY name", (sorted(principal.games),)
+        )
+    return [Game(game_id=g, name=n, created_at=c) for g, n, c in rows]
+
+
+async def game_stats(db: Database, game_ids: list[str]) -> list[GameStats]:
+    rows = await db.fetch(
+        """
+        SELECT g.game_id,
+               (SELECT count(*) FROM players p WHERE p.game_id = g.game_id),
+               (SELECT coalesce(sum(r.events), 0) FROM event_rollup_minute r
+                 WHERE r.game_id = g.game_id AND r.bucket >= now() - interval '24 hours'),
+               (SELECT max(r.bucket) FROM event_rollup_minute r WHERE r.game_id = g.game_id)
+        FROM unnest(%s::text[]) AS g(game_id)
+        """,
+        (list(game_ids),),
+    )
+    by_game = {g: GameStats(players=p, events_last_24h=int(e), last_event_minute=last) for g, p, e, last in rows}
+    return [by_game[g] for g in game_ids]

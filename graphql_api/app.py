@@ -1,0 +1,161 @@
+"""The API process (FastAPI): GraphQL at /graphql (HTTP and graphql-transport-ws), the
+dashboard at /dashboard, health at /healthz and /readyz, Prometheus metrics at /metrics.
+
+Built in one place, in the order a request meets it: lifespan (store pool, live hub and its Kafka
+consumer) -> context (the caller from the bearer token) -> schema (auth, limits, resolvers).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import HTTPConnection
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+
+from gamemetrics.settings import Settings
+from graphql_api.analytics.pipeline import LagProbe
+from graphql_api.context import Context, Services
+from graphql_api.errors import ApiError
+from graphql_api.live import LiveHub
+from graphql_api.live_source import KafkaLiveSource
+from graphql_api.schema import build_schema
+from graphql_api.settings import GraphQLSettings, insecure_defaults
+from graphql_api.store import Database
+
+log = structlog.get_logger("graphql_api")
+
+STATIC_DIR = Path(__file__).with_name("static")
+CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
+CLOSE_FORBIDDEN = 4403  # graphql-transport-ws: connection_init refused
+MAX_CLOSE_REASON = 123  # bytes a WebSocket close reason may hold
+DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+WS_MISSING_TOKEN = 'missing token: send {"Authorization": "Bearer <token>"} in the connection_init payload'
+
+
+def _close_reason(error: ApiError | None) -> str:
+    reason = str(error) if error is not None else WS_MISSING_TOKEN
+    if "missing token" in reason:
+        reason = WS_MISSING_TOKEN
+    encoded = reason.encode()
+    return reason if len(encoded) <= MAX_CLOSE_REASON else encoded[: MAX_CLOSE_REASON - 3].decode(errors="ignore") + "..."
+
+
+class TokenCheckingTransportWS(BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws whose connection_init must carry a valid token; else close 4403 with the reason."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        payload = message.get("payload")
+        if isinstance(payload, dict) and not self.connection_init_received:
+            context: Context = self.context
+            authorization = payload.get("Authorization", payload.get("authorization"))
+            if authorization is not None or context.principal is None:
+                context.authenticate(authorization)
+            if context.principal is None:
+                self.connection_init_received = True
+                if self.connection_init_timeout_task:
+                    self.connection_init_timeout_task.cancel()
+                log.info("graphql_ws_refused", reason=str(context.auth_error))
+                await self.websocket.close(code=CLOSE_FORBIDDEN, reason=_close_reason(context.auth_error))
+                return
+        await super().handle_connection_init(message)
+
+
+class AnalyticsRouter(GraphQLRouter):
+    graphql_transport_ws_handler_class = TokenCheckingTransportWS
+
+
+async def _context(connection: HTTPConnection) -> Context:
+    return Context(connection.app.state.services, connection.headers.get("authorization"))
+
+
+def create_app(settings: Settings, gql: GraphQLSettings | None = None) -> FastAPI:
+    gql = gql or GraphQLSettings()
+    schema = build_schema(gql)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        for problem in insecure_defaults(gql):
+            log.warning("insecure_setting", problem=problem)
+        hub = LiveHub(gql.live_subscriber_buffer)
+        services = Services(
+            settings=settings, gql=gql, db=Database(settings, gql.db_pool_size, gql.query_timeout_s), hub=hub,
+            lag=LagProbe(settings, gql.kafka_timeout_s, gql.lag_cache_s),
+        )
+        source = KafkaLiveSource(settings, gql, hub) if gql.live_enabled else None
+        if source is not None:
+            await source.start()
+        app.state.services = services
+        log.info("graphql_api_started", schema=settings.database_schema, topic_prefix=settings.topic_prefix,
+                 live=gql.live_enabled, introspection=gql.introspection)
+        try:
+            yield
+        finally:
+            if source is not None:
+                await source.stop()
+            await services.db.close()
+
+    app = FastAPI(
+        title="GameMetrics analytics API",
+        version="1",
+        description="GraphQL at /graphql (queries over HTTP, subscriptions over graphql-transport-ws); dashboard at /dashboard.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    router = AnalyticsRouter(
+        schema,
+        path="/graphql",
+        context_getter=_context,
+        graphql_ide="graphiql" if gql.graphiql else None,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
+        max_subscriptions_per_connection=gql.max_subscriptions_per_connection,
+    )
+    app.include_router(router)
+    app.mount("/dashboard/assets", StaticFiles(directory=STATIC_DIR), name="dashboard-assets")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> Response:
+        return RedirectResponse("/dashboard")
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def dashboard() -> Response:
+        return FileResponse(STATIC_DIR / "index.html", headers={
+            "Content-Security-Policy": DASHBOARD_CSP, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+        })
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        services: Services = app.state.services
+        status: dict[str, Any] = {"live_caught_up": services.hub.caught_up}
+        try:
+            await services.db.fetch("SELECT 1")
+            status["postgres"] = "ok"
+        except ApiError as exc:
+            status["postgres"] = str(exc)
+            return JSONResponse(status, status_code=503)
+        return JSONResponse(status)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

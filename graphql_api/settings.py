@@ -1,0 +1,58 @@
+"""Settings of the GraphQL API, read once at start-up from ``GAMEMETRICS_GRAPHQL_*``.
+
+The JWT secret has a development default so ``gamemetrics serve graphql`` works on a laptop out
+of the box; :func:`insecure_defaults` names it and the app logs a warning at start-up when it is
+in use. Set ``GAMEMETRICS_GRAPHQL_JWT_SECRET`` (32+ random bytes) everywhere else.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "gamemetrics-development-secret-do-not-use-in-production"
+
+
+class GraphQLSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_GRAPHQL_", frozen=True, extra="ignore")
+
+    jwt_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_JWT_SECRET),
+        description="HMAC secret of the bearer tokens (HS256). The default is public: set your own.",
+    )
+    jwt_issuer: str = Field("gamemetrics", description="`iss` claim written and required in tokens.")
+    jwt_audience: str = Field("gamemetrics-graphql", description="`aud` claim written and required in tokens.")
+    token_max_ttl_s: int = Field(90 * 24 * 3600, gt=0, description="Longest lifetime `tokens create` accepts.")
+
+    introspection: bool = Field(True, description="Answer introspection queries (__schema, __type).")
+    graphiql: bool = Field(
+        False, description="Serve the GraphiQL IDE on GET /graphql (its page loads GraphiQL from a CDN: off by default)."
+    )
+    max_depth: int = Field(10, gt=0, description="Deepest selection a query may have (introspection excluded).")
+    max_cost: int = Field(200, gt=0, description="Most cost points one operation may add up to (see @cost).")
+    max_points: int = Field(5_000, gt=0, description="Most buckets a time series may have.")
+    max_funnel_days: int = Field(31, gt=0, description="Longest [from, to) a funnel may scan (it reads raw events).")
+    query_timeout_s: float = Field(15.0, gt=0, description="PostgreSQL statement_timeout of API queries.")
+    db_pool_size: int = Field(8, gt=0, description="PostgreSQL connections per API process.")
+
+    live_enabled: bool = Field(True, description="Run the live consumer of player.events.processed (subscriptions).")
+    live_warmup_s: int = Field(300, ge=0, description="At start, replay this much of the processed topic into the live windows.")
+    live_subscriber_buffer: int = Field(2_000, gt=0, description="Events buffered per liveEvents subscriber before the oldest are dropped.")
+    live_batch_max: int = Field(500, gt=0, description="Most events one liveEvents message carries.")
+    max_subscriptions_per_connection: int = Field(20, gt=0, description="Operations one WebSocket may run at once.")
+    lag_cache_s: float = Field(2.0, ge=0, description="How long `pipeline.consumerLag` is cached per process.")
+    kafka_timeout_s: float = Field(5.0, gt=0, description="Longest wait for a Kafka admin or metadata answer.")
+
+
+def load_graphql_settings(**overrides: object) -> GraphQLSettings:
+    return GraphQLSettings(**overrides)  # type: ignore[arg-type]
+
+
+def insecure_defaults(settings: GraphQLSettings) -> list[str]:
+    """The settings left at a development default that must not reach production."""
+    problems = []
+    if settings.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET:
+        problems.append("GAMEMETRICS_GRAPHQL_JWT_SECRET is the public development secret: anyone can mint tokens")
+    elif len(settings.jwt_secret.get_secret_value().encode()) < 32:
+        problems.append("GAMEMETRICS_GRAPHQL_JWT_SECRET is shorter than 32 bytes")
+    return problems
