@@ -21,6 +21,8 @@ from gamemetrics.settings import Settings
 from graphql_api.app import create_app
 from graphql_api.auth import issue_token
 from graphql_api.settings import GraphQLSettings
+from gamemetrics.store import db
+from tests.graphql_api.dataset import insert_fixed
 from tests.services import READY_TIMEOUT_S, free_port
 
 TEST_SECRET = "test-secret-of-the-graphql-api-suite-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -84,3 +86,13 @@ def running_api(settings: Settings, log_dir: Path, extra_env: dict[str, str] | N
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@pytest.fixture(scope="module")
+def client(isolated_module) -> Iterator[TestClient]:
+    """An in-process API client over the module's schema, loaded with the fixed data set."""
+    with db.connect(isolated_module) as conn:
+        insert_fixed(conn)
+        conn.commit()
+    with api_client(isolated_module) as c:
+        yield c

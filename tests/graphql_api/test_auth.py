@@ -3,18 +3,16 @@ the wrong role, the wrong game. (The same matrix over WebSockets is in ``test_su
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from gamemetrics.store import db
 from graphql_api.auth import issue_token, parse_games, parse_ttl, verify_token
 from graphql_api.errors import BadArgument, Forbidden, Unauthenticated
-from tests.graphql_api.conftest import GQL, TEST_SECRET, api_client, bearer
-from tests.graphql_api.dataset import ALPHA, BETA, insert_fixed
+from tests.graphql_api.conftest import GQL, TEST_SECRET, bearer
+from tests.graphql_api.dataset import ALPHA, BETA
 
 # -- tokens ------------------------------------------------------------------------------------
 
@@ -94,13 +92,6 @@ def test_a_ttl_over_the_maximum_is_refused():
 # -- the matrix over HTTP ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def client(isolated_module) -> Iterator[TestClient]:
-    with db.connect(isolated_module) as conn:
-        insert_fixed(conn)
-        conn.commit()
-    with api_client(isolated_module) as c:
-        yield c
 
 
 ROOT_FIELDS = {

@@ -6,27 +6,18 @@ is written next to it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
 
-from gamemetrics.store import db
 from graphql_api.schema import SDL_PATH, build_schema
-from tests.graphql_api.conftest import api_client, bearer
-from tests.graphql_api.dataset import ALPHA, BETA, at, d, insert_fixed
+from tests.graphql_api.conftest import bearer
+from tests.graphql_api.dataset import ALPHA, BETA, at, d
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def client(isolated_module) -> Iterator[TestClient]:
-    with db.connect(isolated_module) as conn:
-        insert_fixed(conn)
-        conn.commit()
-    with api_client(isolated_module) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
