@@ -369,12 +369,14 @@ def demo(
     duration: Annotated[float, typer.Option(help="Seconds of demo load.")] = 60.0,
     rate: Annotated[float, typer.Option(help="Demo load, events per second.")] = 2000.0,
     port: Annotated[int, typer.Option(help="Port of the ingest service.")] = 8080,
+    api_port: Annotated[int, typer.Option(help="Port of the GraphQL API and dashboard.")] = 8090,
 ) -> None:
-    """Bring up the stack, start ingest and a worker in the background, run a demo load, show what landed."""
+    """Bring up the stack, start ingest, a worker and the analytics API in the background, run a demo
+    load, show what landed and where the dashboard is."""
     import asyncio
     from datetime import datetime, timezone
 
-    from gamemetrics.demo import demo_game, landed_summary, wait_for_ingest, wait_for_landing
+    from gamemetrics.demo import demo_game, demo_token, landed_summary, wait_for_ingest, wait_for_landing
     from gamemetrics.loadgen import LoadPlan, run_load
     from gamemetrics.stack.local import LocalStack
     from gamemetrics.stack.services import ProjectServices, Service
@@ -384,7 +386,11 @@ def demo(
     try:
         stack.up()
         services = ProjectServices(stack.paths.run)
-        for service in (Service("ingest", ("serve", "ingest", "--port", str(port))), Service("worker", ("worker",))):
+        for service in (
+            Service("ingest", ("serve", "ingest", "--port", str(port))),
+            Service("worker", ("worker",)),
+            Service("graphql", ("serve", "graphql", "--port", str(api_port))),
+        ):
             started = services.start(service)
             _say(f"{service.name}: {'started' if started else 'already running'} (log {services.log_file(service.name)})")
         url = f"http://127.0.0.1:{port}"
@@ -397,6 +403,7 @@ def demo(
         landed = wait_for_landing(settings, game["game_id"], started, report.accepted)
         _say(f"landed {landed} of the {report.accepted} accepted events of this run")
         typer.echo(landed_summary(settings, game["game_id"]))
+        token = demo_token(game["game_id"])
     except GameMetricsError as exc:
         _fail(exc)
     typer.echo(
@@ -404,7 +411,10 @@ def demo(
 What to look at:
   rows landed:     psql {settings.database_url} -c "SELECT event_type, count(*) FROM {settings.database_schema}.player_events GROUP BY 1"
   ingest metrics:  curl {url}/metrics      API docs: {url}/docs
-  logs:            {stack.paths.run}/ingest.log  {stack.paths.run}/worker.log
+  dashboard:       http://127.0.0.1:{api_port}/dashboard   (sign in with this token, valid 24 h:)
+                   {token}
+  GraphQL:         http://127.0.0.1:{api_port}/graphql      (same token as `Authorization: Bearer ...`)
+  logs:            {stack.paths.run}/ingest.log  {stack.paths.run}/worker.log  {stack.paths.run}/graphql.log
   more load:       gamemetrics loadgen --url {url} --api-key {game['api_key']} --rate 5000 --duration 60
 Stop everything:   gamemetrics stack down        (add --purge to delete the data)"""
     )

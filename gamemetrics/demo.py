@@ -68,3 +68,13 @@ def landed_summary(settings: Settings, game_id: str) -> str:
     lines = [f"landed in PostgreSQL for {game_id}: {total} events"]
     lines += [f"  {event_type:<22} {n:>9}" for event_type, n in rows]
     return "\n".join(lines)
+
+
+def demo_token(game_id: str) -> str:
+    """An analyst token for the demo game, valid 24 h (signed with the API's configured secret)."""
+    from datetime import timedelta
+
+    from graphql_api.auth import issue_token
+    from graphql_api.settings import load_graphql_settings
+
+    return issue_token(load_graphql_settings(), "analyst", [game_id], timedelta(hours=24), subject="demo")
