@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -200,14 +199,6 @@ class LandingTransaction:
                     await copy.write_row(row)
             await cur.execute(_LAND_AND_ROLL_UP)
             return {row[0] for row in await cur.fetchall()}
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How the pipeline waits for PostgreSQL or Kafka to come back; it never gives up a batch."""
-
-    first_delay_s: float = 0.5
-    max_delay_s: float = 10.0
 
 
 class PostgresSink:

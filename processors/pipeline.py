@@ -32,6 +32,7 @@ import structlog
 
 from gamemetrics import metric_defs as m
 from gamemetrics.errors import StoreError
+from gamemetrics.retry import EFFECTIVELY_FOREVER, RetryPolicy
 from gamemetrics.settings import Settings
 from gamemetrics.store import db
 from gamemetrics.store.partitions import ensure_partitions
@@ -39,7 +40,7 @@ from processors.dead_letters import UNDECODABLE, dead_letter
 from processors.decode import BatchDecoder
 from processors.dedup import first_copies
 from processors.enrich import enrich_batch
-from processors.land import PostgresSink, RetryPolicy
+from processors.land import PostgresSink
 from processors.notifications import register_notification_agents
 from processors.notifications.settings import load_notification_settings
 from processors.publish import processed_batch
@@ -51,7 +52,7 @@ from schemas.ids import schema_ids
 from schemas.wire import AvroSerializer
 from streams.app import create_app, topic
 from streams.errors import ProduceError
-from streams.producer import EventProducer
+from streams.producer import EventProducer, send_acknowledged
 from streams.topics import DLQ, PROCESSED_EVENTS, RAW_EVENTS
 
 log = structlog.get_logger("processors.pipeline")
@@ -194,7 +195,7 @@ class LandingPipeline:
         self, messages: list[Message], pause: Callable[[], None], resume: Callable[[], None], retry: RetryPolicy
     ) -> Outcome:
         """``run`` until it succeeds: services down -> pause and retry; a bug -> isolate the poison message."""
-        delay = retry.first_delay_s
+        attempt = 0
         paused = False
         try:
             while True:
@@ -204,10 +205,11 @@ class LandingPipeline:
                     if not paused:
                         pause()
                         paused = True
+                    attempt += 1
+                    delay = retry.delay_after(attempt)
                     m.PIPELINE_RETRIES.labels(type(exc).__name__).inc()
                     log.warning("landing_retry", reason=str(exc), retry_in_s=delay, messages=len(messages))
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, retry.max_delay_s)
                 except Exception as exc:  # a bug: never crash the worker, never drop good messages
                     if len(messages) == 1:
                         return await self._poison(messages[0], exc, pause, resume, retry)
@@ -224,14 +226,9 @@ class LandingPipeline:
     async def _poison(self, message: Message, exc: Exception, pause: Callable[[], None], resume: Callable[[], None],
                       retry: RetryPolicy) -> Outcome:
         detail = f"{type(exc).__name__}: {exc} | {''.join(traceback.format_exception(exc)[-3:]).strip()[:1500]}"
-        delay = retry.first_delay_s
-        while True:
-            try:
-                await self._producer.send_all(self._dlq_topic, [self._dead_letter(message, PROCESSING_ERROR, detail)])
-                return Outcome(messages=1, dead_letters={PROCESSING_ERROR: 1})
-            except ProduceError:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, retry.max_delay_s)
+        dead = [self._dead_letter(message, PROCESSING_ERROR, detail)]
+        await send_acknowledged(self._producer, self._dlq_topic, dead, retry)
+        return Outcome(messages=1, dead_letters={PROCESSING_ERROR: 1})
 
 
 def _merge(total: Outcome, one: Outcome) -> None:
@@ -264,7 +261,7 @@ def build_worker_app(settings: Settings, worker: WorkerSettings | None = None) -
     producer = EventProducer(settings.kafka_bootstrap_servers)
     sink = PostgresSink(settings, worker.rates_refresh_s)
     pipeline = LandingPipeline(settings, sink, producer)
-    retry = RetryPolicy(worker.retry_first_delay_s, worker.retry_max_delay_s)
+    retry = RetryPolicy(EFFECTIVELY_FOREVER, worker.retry_first_delay_s, worker.retry_max_delay_s)  # never gives up a batch
 
     def pause() -> None:
         app.consumer.pause_partitions(app.consumer.assignment())

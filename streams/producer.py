@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import structlog
 from confluent_kafka import KafkaError, Producer
 
+from gamemetrics.retry import UNTIL_BACK, RetryPolicy
 from streams.errors import ProduceError
 
 log = structlog.get_logger("ingest.producer")
@@ -123,3 +124,20 @@ def _resolve(future: asyncio.Future[None], error: Exception | None) -> None:
         future.set_result(None)
     else:
         future.set_exception(error)
+
+
+async def send_acknowledged(
+    producer: EventProducer, topic: str, messages: list[tuple[bytes, bytes]], policy: RetryPolicy = UNTIL_BACK
+) -> None:
+    """``producer.send_all``, repeated while Kafka does not acknowledge."""
+    for attempt in range(1, policy.max_attempts + 1):
+        try:
+            await producer.send_all(topic, messages)
+            return
+        except ProduceError as exc:
+            if attempt == policy.max_attempts:
+                raise
+            delay = policy.delay_after(attempt)
+            log.warning("kafka_unavailable", topic=topic, messages=len(messages), attempt=attempt,
+                        retry_in_s=delay, error=str(exc))
+            await asyncio.sleep(delay)

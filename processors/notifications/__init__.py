@@ -4,7 +4,7 @@
                                                                        \\-> system.dlq (delivery_failed)
 
 Read in that order: ``rules`` (which rule fires; ids from ``model``), ``templates`` (the text),
-``delivery`` (idempotency on ``delivery_log``, backoff from ``retry``, the DLQ), ``channels`` (SMTP,
+``delivery`` (idempotency on ``delivery_log``, backoff from ``gamemetrics.retry``, the DLQ), ``channels`` (SMTP,
 signed webhooks via ``signing``, push and SMS providers). ``agents`` wires them into Faust with the
 Kafka ``sinks`` and the PostgreSQL ``store``; ``rules_store`` and ``cli`` manage the rules;
 ``settings`` holds ``GAMEMETRICS_NOTIFY_*``; ``errors`` the error hierarchy.

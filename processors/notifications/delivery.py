@@ -10,7 +10,7 @@ skipped, so a Kafka replay or the same batch published twice delivers once. A cr
 and (3) sends again on replay: delivery is at least once, and every channel passes the
 notification id along (Idempotency-Key, Message-ID) so the receiver can drop the copy.
 
-Retries (``retry.RetryPolicy``: exponential backoff) wait in line: a failing endpoint holds its
+Retries (``gamemetrics.retry.RetryPolicy``: exponential backoff) wait in line: a failing endpoint holds its
 partition for at most ``RetryPolicy.longest_wait_s`` per notification, then it goes to the DLQ.
 """
 
@@ -31,7 +31,7 @@ from processors.notifications.channels import Channel
 from processors.notifications.delivery_log import DeliveryLog, DeliveryStatus
 from processors.notifications.errors import DeliveryError, PermanentDeliveryError, RetryableDeliveryError
 from processors.notifications.model import CHANNELS, Notification
-from processors.notifications.retry import RetryPolicy
+from gamemetrics.retry import RetryPolicy
 
 log = structlog.get_logger("processors.notifications.delivery")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from processors.notifications.retry import (
+from gamemetrics.retry import (
     DEFAULT_FIRST_DELAY_S,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_DELAY_S,

@@ -6,41 +6,17 @@ not acked its input yet, so a crash meanwhile replays it, and replays are idempo
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
 import faust
-import structlog
 
 from processors.notifications.model import Notification
-from processors.notifications.retry import UNTIL_BACK, RetryPolicy
 from schemas.catalog import load_catalog
 from schemas.ids import SchemaIds
 from schemas.wire import AvroSerializer
-from streams.errors import ProduceError
-from streams.producer import EventProducer
+from streams.producer import EventProducer, send_acknowledged
 from streams.topics import DLQ
-
-log = structlog.get_logger("processors.notifications.sinks")
-
-
-async def send_acknowledged(
-    producer: EventProducer, topic: str, messages: list[tuple[bytes, bytes]], policy: RetryPolicy = UNTIL_BACK
-) -> None:
-    """``producer.send_all``, repeated while Kafka does not acknowledge."""
-    for attempt in range(1, policy.max_attempts + 1):
-        try:
-            await producer.send_all(topic, messages)
-            return
-        except ProduceError as exc:
-            if attempt == policy.max_attempts:
-                raise
-            delay = policy.delay_after(attempt)
-            log.warning("kafka_unavailable", topic=topic, messages=len(messages), attempt=attempt,
-                        retry_in_s=delay, error=str(exc))
-            await asyncio.sleep(delay)
-
 
 class KafkaNotifications:
     """Writes Notification records to the notifications topic, keyed by player id."""

@@ -17,7 +17,7 @@ import structlog
 from gamemetrics.errors import StoreError
 from gamemetrics.settings import Settings
 from gamemetrics.store import db
-from processors.notifications.retry import UNTIL_BACK, RetryPolicy
+from gamemetrics.retry import UNTIL_BACK, RetryPolicy
 
 log = structlog.get_logger("processors.notifications.store")
 

@@ -16,7 +16,8 @@ from confluent_kafka import Producer
 from gamemetrics.envvars import settings_env
 from gamemetrics.store import db
 from processors.dlq import read_dead_letters
-from processors.land import PostgresSink, RetryPolicy
+from gamemetrics.retry import EFFECTIVELY_FOREVER, RetryPolicy
+from processors.land import PostgresSink
 from processors.pipeline import LandingPipeline, Message
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
@@ -103,7 +104,7 @@ def test_a_bug_sends_the_message_to_the_dlq_as_processing_error_instead_of_crash
         pipeline = LandingPipeline(isolated, ExplodingSink(isolated), producer)
         serializer = AvroSerializer(schema_ids(""), "t", load_catalog().latest("EventBatch"))
         messages = [Message("raw", 0, i, b"p1", serializer.encode(raw_batch([event("session_start")]))) for i in range(3)]
-        outcome = await pipeline.run_resilient(messages, lambda: None, lambda: None, RetryPolicy(0.01, 0.05))
+        outcome = await pipeline.run_resilient(messages, lambda: None, lambda: None, RetryPolicy(EFFECTIVELY_FOREVER, 0.01, 0.05))
         producer.close()
         return outcome
 

@@ -18,7 +18,7 @@ from processors.notifications.delivery import Deliverer, Origin, Outcome
 from processors.notifications.delivery_log import DeliveryStatus, InMemoryDeliveryLog, PostgresDeliveryLog
 from processors.notifications.errors import PermanentDeliveryError, RetryableDeliveryError
 from processors.notifications.model import RECIPIENT, Notification
-from processors.notifications.retry import RetryPolicy
+from gamemetrics.retry import RetryPolicy
 from processors.notifications.store import AsyncStore
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=timezone.utc)

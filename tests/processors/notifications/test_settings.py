@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from processors.notifications.retry import RetryPolicy
+from gamemetrics.retry import RetryPolicy
 from processors.notifications.settings import NotificationSettings
 
 

@@ -1,6 +1,6 @@
-"""processors/notifications/retry.py: how long a failing delivery waits between attempts."""
+"""gamemetrics/retry.py: how long a failing attempt waits before the next (deliveries, Kafka, PostgreSQL)."""
 
-from processors.notifications.retry import RetryPolicy
+from gamemetrics.retry import RetryPolicy
 
 
 def test_delays_double_from_the_first_and_stop_at_the_cap():

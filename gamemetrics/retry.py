@@ -1,8 +1,9 @@
 """Retry policies: exponential backoff as a frozen value. Pure.
 
-``RetryPolicy()`` (its defaults come from ``NotificationSettings``) paces deliveries to a channel;
-``UNTIL_BACK`` is for infrastructure we cannot work without (PostgreSQL, Kafka), which is waited
-for, never given up on: the message is then processed or replayed, never half-kept.
+One mechanism for every stage: notification deliveries use a bounded policy (from
+``NotificationSettings``); the landing pipeline and the Kafka/PostgreSQL helpers use
+``EFFECTIVELY_FOREVER`` attempts (``UNTIL_BACK`` by default): infrastructure we cannot work
+without is waited for, never given up on, so a message is processed or replayed, never half-kept.
 """
 
 from __future__ import annotations
