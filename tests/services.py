@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,27 +46,36 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout_s: float = 
 
 
 @contextmanager
-def running_ingest(settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Yields the base URL of a live ingest service; ``extra_env`` sets GAMEMETRICS_INGEST_* knobs."""
+def running_service(args: list[str], settings: Settings, log: Path, ready: Callable[[httpx.Response], bool],
+                    ready_path: str, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """``gamemetrics serve ... --port P`` as a child process; yields its base URL once ``ready`` says so."""
     port = free_port()
-    proc = _spawn(["serve", "ingest", "--port", str(port)], settings, log_dir / "ingest.log", extra_env)
+    proc = _spawn([*args, "--port", str(port)], settings, log, extra_env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"ingest exited with {proc.returncode}: {(log_dir / 'ingest.log').read_text()[-3000:]}")
+                raise RuntimeError(f"{' '.join(args)} exited with {proc.returncode}: {log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                if ready(httpx.get(f"{url}{ready_path}", timeout=1)):
                     break
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("ingest did not answer /healthz in time")
+                raise RuntimeError(f"{' '.join(args)} was not ready in time: {log.read_text()[-3000:]}")
             time.sleep(0.2)
         yield url
     finally:
         _stop(proc)
+
+
+@contextmanager
+def running_ingest(settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yields the base URL of a live ingest service; ``extra_env`` sets GAMEMETRICS_INGEST_* knobs."""
+    with running_service(["serve", "ingest"], settings, log_dir / "ingest.log",
+                         lambda r: r.status_code == 200, "/healthz", extra_env) as url:
+        yield url
 
 
 @contextmanager
