@@ -1,19 +1,13 @@
-"""Shared pieces of the benchmarks: stack, percentiles, the results file."""
+"""Shared pieces of the benchmarks: a fresh deployment, the commit, the results file."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import subprocess
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
 
 
 def commit() -> str:

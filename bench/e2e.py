@@ -25,7 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, fresh_deployment, percentile  # noqa: E402
+from bench.common import append_results, fresh_deployment  # noqa: E402
+from gamemetrics.loadgen import percentile  # noqa: E402
 
 DRAIN_TIMEOUT_S = 300.0
 METRICS_PORT_BASE = 19564

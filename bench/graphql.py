@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import percentile  # noqa: E402
+from gamemetrics.loadgen import percentile  # noqa: E402
 
 PREFIX, SCHEMA = "bench-graphql.", "bench_graphql"
 SECRET = "bench-graphql-secret-bench-graphql-secret-bench-graphql-secret"

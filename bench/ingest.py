@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, fresh_deployment, percentile  # noqa: E402
+from bench.common import append_results, fresh_deployment  # noqa: E402
+from gamemetrics.loadgen import percentile  # noqa: E402
 
 BODIES_PER_CLIENT = 2000
 

@@ -22,6 +22,13 @@ from gamemetrics.simulate import Simulator
 RETRYABLE = {429, 500, 502, 503, 504}
 
 
+def percentile(sorted_values: list[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of already sorted values; NaN when there are none."""
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
+
+
 @dataclass(frozen=True)
 class BatchSizes:
     """Events per request: ``20`` (fixed), ``1-100`` (uniform) or ``exp:20`` (geometric, mean 20)."""
@@ -86,10 +93,7 @@ class LoadReport:
     elapsed_s: float = 0.0
 
     def percentile(self, p: float) -> float:
-        if not self.latencies_s:
-            return float("nan")
-        ordered = sorted(self.latencies_s)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+        return percentile(sorted(self.latencies_s), p)
 
     def summary(self) -> str:
         rate = self.accepted / self.elapsed_s if self.elapsed_s else 0.0

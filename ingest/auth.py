@@ -9,7 +9,7 @@ import psycopg
 
 from gamemetrics.settings import Settings
 from gamemetrics.store import db
-from gamemetrics.store.games import hash_key
+from gamemetrics.store.games import KEY_LOOKUP, hash_key
 
 NEGATIVE_TTL_S = 5.0
 
@@ -34,11 +34,7 @@ class ApiKeyResolver:
             if self._conn is None or self._conn.closed:
                 self._conn = await db.connect_async(self._settings, autocommit=True)
             try:
-                cursor = await self._conn.execute(
-                    "SELECT game_id, extract(epoch FROM expires_at - now()) FROM api_keys "
-                    "WHERE key_hash = %s AND (expires_at IS NULL OR expires_at > now())",
-                    (key_hash,),
-                )
+                cursor = await self._conn.execute(KEY_LOOKUP, (key_hash,))
                 row = await cursor.fetchone()
             except psycopg.OperationalError:
                 await self._conn.close()

@@ -119,7 +119,8 @@ def validate_event(
     if event_id is None:
         errors.append(f"{prefix}.event_id: required, a UUID string (got {event_id_raw!r:.60})")
     event_type = raw.get("event_type")
-    if not isinstance(event_type, str) or not EVENT_TYPE.match(event_type):
+    type_ok = isinstance(event_type, str) and EVENT_TYPE.match(event_type) is not None
+    if not type_ok:
         errors.append(
             f"{prefix}.event_type: required, lower_snake_case or custom.<name> (got {event_type!r:.60})"
         )
@@ -151,7 +152,7 @@ def validate_event(
     if unknown:
         errors.append(f"{prefix}: unknown fields {', '.join(unknown)}; put custom data in properties")
     properties = _check_properties(prefix, raw.get("properties"), errors)
-    if isinstance(event_type, str) and EVENT_TYPE.match(event_type) and isinstance(raw.get("properties", {}), dict | None):
+    if type_ok and isinstance(raw.get("properties", {}), dict | None):
         check_event_type(prefix, event_type, properties, errors)
     if errors:
         return Rejection(index, event_id or (event_id_raw if isinstance(event_id_raw, str) else None), errors)

@@ -115,5 +115,4 @@ def enrich_batch(
             )
         )
         state.players[player_key] = KnownPlayer(lifetime)
-    # a new player's first batch: all its events are "new player" events
     return out

@@ -149,12 +149,13 @@ class LandingPipeline:
         async with self._sink.transaction() as tx:
             fresh_ids: set[Any] = set()
             if candidates:
-                await tx.lock_players({(b["game_id"], e["player_id"]) for b, events in checked for e in events})
+                players = {(b["game_id"], e["player_id"]) for b, events in checked for e in events}
+                await tx.lock_players(players)
                 times = [e["event_time"] for e in candidates]
                 stored = await tx.existing_event_ids([e["event_id"] for e in candidates], min(times), max(times))
                 checked = [(b, [e for e in events if e["event_id"] not in stored]) for b, events in checked]
-                state = await tx.state(
-                    {(b["game_id"], e["player_id"]) for b, events in checked for e in events},
+                state = await tx.state(  # the locked players: one set for both (a fully duplicate player costs a row read)
+                    players,
                     {(b["game_id"], e["session_id"]) for b, events in checked for e in events if e["session_id"]},
                 )
                 steps.done("dedup")

@@ -67,10 +67,14 @@ def list_games(conn: psycopg.Connection) -> list[tuple[str, str, datetime, int]]
     ).fetchall()
 
 
+# (game_id, seconds until the key expires or NULL) of a valid key, by key hash; ingest caches by it
+KEY_LOOKUP = (
+    "SELECT game_id, extract(epoch FROM expires_at - now()) FROM api_keys "
+    "WHERE key_hash = %s AND (expires_at IS NULL OR expires_at > now())"
+)
+
+
 def game_for_key(conn: psycopg.Connection, api_key: str) -> str | None:
     """The game an API key belongs to, or None when the key is unknown or expired."""
-    row = conn.execute(
-        "SELECT game_id FROM api_keys WHERE key_hash = %s AND (expires_at IS NULL OR expires_at > now())",
-        (hash_key(api_key),),
-    ).fetchone()
+    row = conn.execute(KEY_LOOKUP, (hash_key(api_key),)).fetchone()
     return row[0] if row else None
