@@ -80,6 +80,10 @@ CONSUMER_LAG = Gauge(
 # Notifications (processors/notifications): rules -> notifications topic -> channels.
 NOTIFICATION_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
+NOTIFICATION_BATCHES_SKIPPED = Counter(
+    "gamemetrics_notification_batches_skipped_total",
+    "Processed batches the notification rules agent skipped without decoding: no enabled rule for their game.",
+)
 NOTIFICATIONS_PRODUCED = Counter(
     "gamemetrics_notifications_produced_total",
     "Notifications written to the notifications topic, by channel. Zero while events flow: check "

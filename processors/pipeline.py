@@ -53,7 +53,7 @@ from schemas.wire import AvroSerializer
 from streams.app import create_app, topic
 from streams.errors import ProduceError
 from streams.producer import EventProducer, send_acknowledged
-from streams.topics import DLQ, PROCESSED_EVENTS, RAW_EVENTS
+from streams.topics import DLQ, GAME_ID_HEADER, PROCESSED_EVENTS, RAW_EVENTS
 
 log = structlog.get_logger("processors.pipeline")
 
@@ -173,7 +173,8 @@ class LandingPipeline:
                     for b, items in landed if items
                 ]
                 if processed:
-                    await self._producer.send_all(self._processed_topic, processed)
+                    headers = [[(GAME_ID_HEADER, b["game_id"].encode())] for b, items in landed if items]
+                    await self._producer.send_all(self._processed_topic, processed, headers)
             if dead:
                 await self._producer.send_all(self._dlq_topic, dead)
             steps.done("publish")

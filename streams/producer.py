@@ -77,8 +77,11 @@ class EventProducer:
     def available(self) -> bool:
         return not self._brokers_down
 
-    async def send_all(self, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-        """Produce every (key, value); return when all are acknowledged, else raise ProduceError."""
+    async def send_all(
+        self, topic: str, messages: list[tuple[bytes, bytes]], headers: list[list[tuple[str, bytes]]] | None = None
+    ) -> None:
+        """Produce every (key, value), with ``headers[i]`` on message i if given; return when all are
+        acknowledged, else raise ProduceError."""
         if self._brokers_down:
             raise ProduceError(f"every Kafka broker of {self._bootstrap} is down")
         loop = asyncio.get_running_loop()
@@ -94,8 +97,12 @@ class EventProducer:
             return on_delivery
 
         try:
-            for (key, value), future in zip(messages, futures, strict=True):
-                self._producer.produce(topic, value=value, key=key, on_delivery=callback_for(future))
+            for i, ((key, value), future) in enumerate(zip(messages, futures, strict=True)):
+                if headers is None:
+                    self._producer.produce(topic, value=value, key=key, on_delivery=callback_for(future))
+                else:
+                    self._producer.produce(topic, value=value, key=key, headers=headers[i],
+                                           on_delivery=callback_for(future))
         except BufferError as exc:
             raise ProduceError(f"the producer queue for {self._bootstrap} is full: {exc}") from exc
         except Exception as exc:  # KafkaException for an unknown topic, oversize message, ...

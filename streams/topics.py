@@ -33,6 +33,10 @@ RECOMMENDATIONS = TopicSpec("recommendations.generated", 6, "Recommendations", 3
 NOTIFICATIONS = TopicSpec("notifications", 3, "Notification", 7 * DAY_MS)
 DLQ = TopicSpec("system.dlq", 1, "DeadLetter", 30 * DAY_MS)
 
+# Header on player.events.processed messages: consumers that only care about some games (the
+# notification rules) skip the others without decoding them.
+GAME_ID_HEADER = "game_id"
+
 ALL_TOPICS: tuple[TopicSpec, ...] = (RAW_EVENTS, PROCESSED_EVENTS, RECOMMENDATIONS, NOTIFICATIONS, DLQ)
 
 

@@ -13,7 +13,9 @@ delivery is idempotent on them, so a replay delivers nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from typing import Any
 
 import faust
 import httpx
@@ -28,7 +30,7 @@ from processors.notifications.delivery import PROCESSOR_NAME as DELIVERY_PROCESS
 from processors.notifications.delivery import DeadLetterSink, Deliverer, Origin
 from processors.notifications.delivery_log import PostgresDeliveryLog
 from processors.notifications.model import Notification
-from processors.notifications.rules import notifications_for_batch
+from processors.notifications.rules import RuleSet, notifications_for_batch
 from processors.notifications.rules_store import RuleCache, fetch_enabled_rules
 from processors.notifications.settings import NotificationSettings
 from processors.notifications.sinks import KafkaDeadLetters, KafkaNotifications
@@ -38,7 +40,7 @@ from schemas.ids import schema_ids
 from streams.app import topic
 from streams.codecs import codec_for
 from streams.producer import EventProducer
-from streams.topics import DLQ, NOTIFICATIONS, PROCESSED_EVENTS
+from streams.topics import DLQ, GAME_ID_HEADER, NOTIFICATIONS, PROCESSED_EVENTS
 
 log = structlog.get_logger("processors.notifications")
 
@@ -56,6 +58,18 @@ async def _undecodable(sink: DeadLetterSink, message: Message, error: Exception,
               partition=message.partition, offset=message.offset)
 
 
+def _may_fire(rules: RuleSet, headers: Any) -> bool:
+    """False when no rule can fire for the batch: no rules at all, or none for the game named in
+    the message's ``game_id`` header. Without the header (another producer) the batch is decoded."""
+    if not len(rules):
+        return False
+    items = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    for name, value in items:
+        if name == GAME_ID_HEADER:
+            return rules.applies_to(value.decode() if isinstance(value, bytes) else str(value))
+    return True
+
+
 def register(app: faust.App, settings: Settings, producer: EventProducer, notify: NotificationSettings) -> None:
     """Declare the rules agent and the delivery agent on ``app``."""
     ids = schema_ids(settings.schema_registry_url)
@@ -71,6 +85,10 @@ def register(app: faust.App, settings: Settings, producer: EventProducer, notify
         try:
             async for event in stream.events():
                 message = event.message
+                current = await rules.current()
+                if not _may_fire(current, message.headers):
+                    m.NOTIFICATION_BATCHES_SKIPPED.inc()
+                    continue
                 # (1) decode
                 try:
                     batch = batch_codec.loads(message.value)
@@ -78,7 +96,7 @@ def register(app: faust.App, settings: Settings, producer: EventProducer, notify
                     await _undecodable(dead_letters, message, exc, RULES_PROCESSOR)
                     continue
                 # (2) rules: pure, the same notification ids on every replay
-                made = notifications_for_batch(await rules.current(), batch, datetime.now(timezone.utc))
+                made = notifications_for_batch(current, batch, datetime.now(timezone.utc))
                 # (3) produce and wait for Kafka's acks; (4) Faust acks this message when the loop moves on
                 await outbox.send(made)
                 for notification in made:

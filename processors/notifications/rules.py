@@ -82,6 +82,10 @@ class RuleSet:
     def __len__(self) -> int:
         return sum(len(rules) for rules in self._by_type.values())
 
+    def applies_to(self, game_id: str) -> bool:
+        """Whether any rule can fire for this game (a batch of another game need not be decoded)."""
+        return any(r.game_id is None or r.game_id == game_id for rules in self._by_type.values() for r in rules)
+
     def candidates(self, game_id: str, event_type: str) -> list[Rule]:
         """Rules of this event type that apply to this game."""
         return [r for r in self._by_type.get(event_type, ()) if r.game_id is None or r.game_id == game_id]

@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from gamemetrics.stack.postgres import LocalPostgres
@@ -16,7 +16,10 @@ from gamemetrics.store import db
 from gamemetrics.store.migrate import upgrade
 from gamemetrics.store.verify import rollup_differences
 from streams.app import APP_ID
-from streams.topics import RAW_EVENTS
+from schemas.catalog import load_catalog
+from schemas.ids import schema_ids
+from schemas.wire import AvroDeserializer
+from streams.topics import GAME_ID_HEADER, PROCESSED_EVENTS, RAW_EVENTS
 from tests.processors.load import produce_load
 from tests.services import free_port, running_worker, wait_for
 from tests.test_end_to_end import group_caught_up
@@ -48,6 +51,27 @@ def assert_exact(settings, load) -> None:
     assert landed == load.event_ids
 
 
+def assert_processed_batches_name_their_game(settings, expected_game: str, sample: int = 20) -> None:
+    """Processed batches carry a game_id header equal to the game in their body (consumers skip on it)."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": f"check-{time.time_ns()}",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([settings.topic(PROCESSED_EVENTS.name)])
+    reader = AvroDeserializer(schema_ids(""), load_catalog().latest(PROCESSED_EVENTS.value_schema), logical=False)
+    seen = 0
+    try:
+        deadline = time.time() + 30
+        while seen < sample and time.time() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            headers = dict(message.headers() or [])
+            assert headers[GAME_ID_HEADER].decode() == reader.decode(message.value())["game_id"] == expected_game
+            seen += 1
+    finally:
+        consumer.close()
+    assert seen == sample, f"read {seen} processed batches, wanted {sample}"
+
+
 def all_landed(settings, load) -> bool:
     return counts(settings)[0] >= len(load.event_ids) and group_caught_up(settings)
 
@@ -58,6 +82,7 @@ def test_a_load_with_client_retries_lands_once_and_a_replay_changes_nothing(isol
     with running_worker(isolated, tmp_path, "worker-1", QUIET):
         wait_for(lambda: all_landed(isolated, load), 120, "the load to land")
     assert_exact(isolated, load)
+    assert_processed_batches_name_their_game(isolated, expected_game="g1")
     before = snapshot(isolated)
     # rewind the consumer group to offset 0 on every partition, and run a worker again
     admin = AdminClient({"bootstrap.servers": isolated.kafka_bootstrap_servers})

@@ -31,7 +31,7 @@ from processors.notifications.rules_store import add_rule
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroDeserializer, AvroSerializer
-from streams.topics import DLQ, NOTIFICATIONS, PROCESSED_EVENTS
+from streams.topics import DLQ, GAME_ID_HEADER, NOTIFICATIONS, PROCESSED_EVENTS
 from tests.processors.notifications.events import processed_batch, processed_event, purchase
 from tests.processors.notifications.receivers import HttpReceiver, SmtpServer
 from tests.services import wait_for
@@ -53,14 +53,15 @@ class Running:
     games: dict[str, str]
     log: Path
 
-    def publish(self, batch: dict) -> None:
+    def publish(self, batch: dict, game_header: str | None = None) -> None:
         topic = self.settings.topic(PROCESSED_EVENTS.name)
         serializer = AvroSerializer(schema_ids(""), topic, load_catalog().latest("ProcessedEventBatch"))
-        self.produce(topic, batch["player_id"].encode(), serializer.encode(batch))
+        headers = [(GAME_ID_HEADER, game_header.encode())] if game_header is not None else None
+        self.produce(topic, batch["player_id"].encode(), serializer.encode(batch), headers)
 
-    def produce(self, topic: str, key: bytes, value: bytes) -> None:
+    def produce(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
         producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap_servers, "acks": "all"})
-        producer.produce(topic, key=key, value=value)
+        producer.produce(topic, key=key, value=value, headers=headers)
         assert producer.flush(10) == 0
 
     def wait_for(self, check, what: str):
@@ -143,6 +144,18 @@ def test_a_purchase_reaches_the_smtp_server_as_a_receipt_email(running):
     assert message["X-GameMetrics-Notification-Id"] == str(nid)
     running.wait_for(lambda: delivery_row(running.settings, nid) == ("delivered", 1, None),
                      "the delivery to be recorded")
+
+
+def test_a_batch_whose_game_header_names_a_game_without_rules_is_skipped_undecoded(running):
+    # The header is the producer's promise of the batch's game: the agent trusts it and skips.
+    skipped = purchase("eve", 4.99, 4.99, item_id="skipped")
+    running.publish(processed_batch(running.games["receipts"], "eve", [skipped]), game_header="no-such-game")
+    kept = purchase("eve", 1.99, 1.99, item_id="kept")
+    running.publish(processed_batch(running.games["receipts"], "eve", [kept]), game_header=running.games["receipts"])
+    # same key, same partition: once the second batch's email arrived, the first was handled (skipped)
+    [message] = running.wait_for(lambda: running.smtp.recorder.to("eve@players.example"), "the receipt email")
+    assert message["Subject"] == "Your receipt for kept"
+    assert delivery_row(running.settings, notification_id("receipt", skipped["event"]["event_id"])) is None
 
 
 def test_crossing_the_lifetime_threshold_reaches_the_webhook_once_with_a_valid_signature(running):

@@ -104,3 +104,20 @@ def test_rule_problems_name_the_field_and_what_to_do():
     assert rule_problems(webhook) == [
         "target: 'ftp://example.com/x' is not an http(s) URL; a webhook rule posts to its target"]
     assert rule_problems(RECEIPT) == [] and rule_problems(WHALE) == []
+
+
+def test_a_rule_set_applies_to_its_games_and_to_every_game_for_a_rule_without_one():
+    assert RuleSet([RECEIPT]).applies_to("g1") and not RuleSet([RECEIPT]).applies_to("g2")
+    assert RuleSet([RECEIPT, ACHIEVEMENT]).applies_to("g2")
+    assert not RuleSet([]).applies_to("g1")
+    assert not RuleSet([Rule("off", "purchase", "email", "x", "a@b.example", game_id=None, enabled=False)]).applies_to("g1")
+
+
+def test_the_rules_agent_decodes_a_batch_only_when_a_rule_may_fire_for_its_game():
+    from processors.notifications.agents import _may_fire
+
+    g1_only = RuleSet([RECEIPT])
+    assert _may_fire(g1_only, [("game_id", b"g1")]) and not _may_fire(g1_only, [("game_id", b"g2")])
+    assert _may_fire(g1_only, {"game_id": b"g1"}) and not _may_fire(g1_only, {"game_id": b"g2"})
+    assert _may_fire(g1_only, None) and _may_fire(g1_only, [("other", b"x")])  # no header: decode to find out
+    assert not _may_fire(RuleSet([]), [("game_id", b"g1")]) and not _may_fire(RuleSet([]), None)
