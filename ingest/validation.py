@@ -15,6 +15,8 @@ from typing import Any, cast
 from schemas.event_types import check_event_type, is_country
 
 EVENT_TYPE = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|custom\.[A-Za-z0-9_.:-]{1,64})$")
+# The canonical form (what every client library prints) is taken as is; anything else goes through uuid.UUID.
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_ID_LENGTH = 128
 MAX_PROPERTIES = 64
 MAX_PROPERTY_KEY = 64
@@ -63,9 +65,23 @@ def parse_time_ms(value: Any) -> int | None:
     return None
 
 
+def _flat(value: Any) -> bool:
+    """A property value that needs no further check: bool, float, a 64-bit int or a short string."""
+    kind = type(value)
+    if kind is str:
+        return len(value) <= MAX_STRING_VALUE
+    if kind is int:
+        return -(2**63) <= value < 2**63
+    return kind is float or kind is bool
+
+
 def _check_properties(prefix: str, props: Any, errors: list[str]) -> dict[str, Any]:
     if props is None:
         return {}
+    if type(props) is dict and len(props) <= MAX_PROPERTIES and all(
+        len(k) <= MAX_PROPERTY_KEY and _flat(v) for k, v in props.items()
+    ):
+        return props  # the common case: nothing to report, nothing to drop
     if not isinstance(props, dict):
         errors.append(f"{prefix}.properties: must be an object of string/number/bool values")
         return {}
@@ -112,10 +128,14 @@ def validate_event(
     errors: list[str] = []
     event_id_raw = raw.get("event_id")
     event_id: str | None = None
-    try:
-        event_id = str(uuid.UUID(event_id_raw)) if isinstance(event_id_raw, str) else None
-    except ValueError:
-        pass
+    if isinstance(event_id_raw, str):
+        if CANONICAL_UUID.fullmatch(event_id_raw):
+            event_id = event_id_raw
+        else:
+            try:
+                event_id = str(uuid.UUID(event_id_raw))
+            except ValueError:
+                pass
     if event_id is None:
         errors.append(f"{prefix}.event_id: required, a UUID string (got {event_id_raw!r:.60})")
     event_type = raw.get("event_type")
@@ -148,7 +168,7 @@ def validate_event(
         optional[name] = value if isinstance(value, str) else None
     if optional["country"] is not None and not is_country(optional["country"]):
         errors.append(f"{prefix}.country: {optional['country']!r} is not an ISO 3166-1 alpha-2 code such as DE")
-    unknown = sorted(set(raw) - KNOWN_FIELDS)
+    unknown = () if KNOWN_FIELDS.issuperset(raw) else sorted(set(raw) - KNOWN_FIELDS)
     if unknown:
         errors.append(f"{prefix}: unknown fields {', '.join(unknown)}; put custom data in properties")
     properties = _check_properties(prefix, raw.get("properties"), errors)
