@@ -169,6 +169,17 @@ def serve_ingest(
     )
 
 
+def _use_uvloop() -> None:
+    """uvloop under Faust (a dependency; also what uvicorn runs on): less CPU per message than asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    import asyncio
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 @app.command("worker")
 def worker(
     loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
@@ -197,6 +208,7 @@ def worker(
             start_http_server(worker_settings.metrics_port, addr="127.0.0.1")
         except OSError as exc:  # another worker on this machine has the port
             _say(f"metrics port {worker_settings.metrics_port} unavailable ({exc}); this worker exposes no /metrics")
+    _use_uvloop()
     faust_app = build_worker_app(settings, worker_settings)
     faust.Worker(faust_app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
 

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -193,7 +194,7 @@ class LandingTransaction:
                 copy.set_types(_COPY_TYPES)
                 for event in events:
                     row = list(event.row())
-                    row[_PROPERTIES] = Jsonb(row[_PROPERTIES])
+                    row[_PROPERTIES] = Jsonb(row[_PROPERTIES], dumps=orjson.dumps)
                     if row[_REVENUE] is not None:  # binary COPY into numeric takes a Decimal
                         row[_REVENUE] = Decimal(repr(row[_REVENUE]))
                     await copy.write_row(row)
