@@ -71,7 +71,8 @@ _SESSIONS = (
 )
 # (5)+(6) in one statement: insert the staged rows, and feed every rollup from exactly the rows
 # inserted (RETURNING), so a replay that inserts nothing adds nothing. Keys are grouped first, so no
-# upsert touches a row twice.
+# upsert touches a row twice, and each upsert takes its rows in key order, so two workers whose
+# transactions share rollup rows (the same game and minute) wait for each other instead of deadlocking.
 _MINUTE = "date_trunc('minute', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 _HOUR = "date_trunc('hour', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 _DAY = "(event_time AT TIME ZONE 'UTC')::date"
@@ -84,7 +85,7 @@ WITH ins AS (
 ),
 new_minute_players AS (
     INSERT INTO rollup_minute_players (game_id, bucket, event_type, player_id)
-    SELECT DISTINCT game_id, {_MINUTE}, event_type, player_id FROM ins
+    SELECT DISTINCT game_id, {_MINUTE}, event_type, player_id FROM ins ORDER BY 1, 2, 3, 4
     ON CONFLICT DO NOTHING
     RETURNING game_id, bucket, event_type
 ),
@@ -97,6 +98,7 @@ minutes AS (
     FROM (SELECT game_id, {_MINUTE} AS bucket, event_type, count(*) AS events, coalesce(sum(revenue_usd), 0) AS revenue
           FROM ins GROUP BY 1, 2, 3) m
     LEFT JOIN uniques u USING (game_id, bucket, event_type)
+    ORDER BY 1, 2, 3
     ON CONFLICT (game_id, bucket, event_type) DO UPDATE SET
         events = r.events + excluded.events, unique_players = r.unique_players + excluded.unique_players,
         revenue_usd = r.revenue_usd + excluded.revenue_usd
@@ -105,7 +107,7 @@ daily AS (
     INSERT INTO player_daily_activity AS a (game_id, day, player_id, events, sessions, revenue_usd)
     SELECT game_id, {_DAY}, player_id, count(*), count(*) FILTER (WHERE event_type = 'session_start'),
            coalesce(sum(revenue_usd), 0)
-    FROM ins GROUP BY 1, 2, 3
+    FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (game_id, day, player_id) DO UPDATE SET
         events = a.events + excluded.events, sessions = a.sessions + excluded.sessions,
         revenue_usd = a.revenue_usd + excluded.revenue_usd
@@ -119,7 +121,7 @@ players_up AS (
            (array_agg(platform ORDER BY event_time DESC) FILTER (WHERE platform IS NOT NULL))[1],
            (array_agg(country ORDER BY event_time DESC) FILTER (WHERE country IS NOT NULL))[1],
            (array_agg(app_version ORDER BY event_time DESC) FILTER (WHERE app_version IS NOT NULL))[1]
-    FROM ins GROUP BY 1, 2
+    FROM ins GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (game_id, player_id) DO UPDATE SET
         first_seen = least(p.first_seen, excluded.first_seen),
         last_seen = greatest(p.last_seen, excluded.last_seen),
@@ -137,7 +139,7 @@ sessions_up AS (
            max(event_time) FILTER (WHERE event_type = 'session_end'),
            max((properties->>'duration_s')::float8) FILTER (WHERE event_type = 'session_end'),
            count(*)
-    FROM ins WHERE session_id IS NOT NULL GROUP BY 1, 2
+    FROM ins WHERE session_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (game_id, session_id) DO UPDATE SET
         started_at = least(s.started_at, excluded.started_at),
         last_event_at = greatest(s.last_event_at, excluded.last_event_at),
@@ -148,7 +150,7 @@ sessions_up AS (
 matches AS (
     INSERT INTO match_outcomes_hourly AS mo (game_id, bucket, mode, outcome, matches)
     SELECT game_id, {_HOUR}, properties->>'mode', properties->>'outcome', count(*)
-    FROM ins WHERE event_type = 'match_result' GROUP BY 1, 2, 3, 4
+    FROM ins WHERE event_type = 'match_result' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (game_id, bucket, mode, outcome) DO UPDATE SET matches = mo.matches + excluded.matches
 )
 SELECT event_id::text FROM ins
