@@ -57,10 +57,7 @@ impl<'a, 's, 'py> Decoder<'a, 's, 'py> {
             if b & 0x80 == 0 {
                 break;
             }
-            shift += 7;
-            if shift > 63 {
-                return value_error(format!("varint at byte {} is longer than 10 bytes", self.pos - 1));
-            }
+            shift += 7; // at most 63: the 10th byte is 0 or 1 (checked above)
         }
         Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
     }
