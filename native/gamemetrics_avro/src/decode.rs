@@ -15,12 +15,57 @@ use crate::schema::{Node, NodeId, Schema};
 /// Block counts of zero-size items (arrays of nulls) above this are refused as implausible.
 const MAX_ZERO_SIZE_ITEMS: usize = 1 << 24;
 
-pub struct Decoder<'a, 's, 'py> {
+/// Short ASCII strings seen recently (event types, platforms, countries, player ids, property
+/// names and values): decoding one again returns the same immutable str object instead of a new
+/// one. Direct-mapped, fixed size: a miss costs a hash and replaces the slot.
+pub struct StrCache {
+    slots: Box<[Slot]>,
+}
+
+const CACHE_SLOTS: usize = 1024;
+const CACHE_MAX_LEN: usize = 24;
+
+struct Slot {
+    len: usize,
+    bytes: [u8; CACHE_MAX_LEN],
+    obj: Option<Py<PyAny>>,
+}
+
+impl StrCache {
+    pub fn new() -> Self {
+        let slots = (0..CACHE_SLOTS).map(|_| Slot { len: 0, bytes: [0; CACHE_MAX_LEN], obj: None }).collect();
+        Self { slots }
+    }
+}
+
+#[inline]
+fn slot_of(s: &[u8]) -> usize {
+    // FNV-1a
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in s {
+        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    (h ^ (h >> 16)) as usize & (CACHE_SLOTS - 1)
+}
+
+pub struct Decoder<'a, 's, 'c, 'py> {
     py: Python<'py>,
     schema: &'s Schema,
     buf: &'a [u8],
     pub pos: usize,
     depth: u32,
+    cache: Option<&'c mut StrCache>,
+}
+
+/// A compact str filled directly from ASCII bytes.
+#[inline]
+unsafe fn ascii_str<'py>(py: Python<'py>, s: &[u8]) -> Res<Bound<'py, PyAny>> {
+    let ptr = ffi::PyUnicode_New(s.len() as ffi::Py_ssize_t, 127);
+    if ptr.is_null() {
+        return Err(python_error(py, ""));
+    }
+    std::ptr::copy_nonoverlapping(s.as_ptr(), ffi::PyUnicode_1BYTE_DATA(ptr), s.len());
+    Ok(Bound::from_owned_ptr(py, ptr))
 }
 
 #[inline]
@@ -32,9 +77,9 @@ unsafe fn owned<'py>(py: Python<'py>, ptr: *mut ffi::PyObject, what: &str) -> Re
     }
 }
 
-impl<'a, 's, 'py> Decoder<'a, 's, 'py> {
-    pub fn new(py: Python<'py>, schema: &'s Schema, buf: &'a [u8], pos: usize) -> Self {
-        Self { py, schema, buf, pos, depth: 0 }
+impl<'a, 's, 'c, 'py> Decoder<'a, 's, 'c, 'py> {
+    pub fn new(py: Python<'py>, schema: &'s Schema, buf: &'a [u8], pos: usize, cache: Option<&'c mut StrCache>) -> Self {
+        Self { py, schema, buf, pos, depth: 0, cache }
     }
 
     fn truncated<T>(&self, what: &str) -> Res<T> {
@@ -94,13 +139,22 @@ impl<'a, 's, 'py> Decoder<'a, 's, 'py> {
         // SAFETY: s is a valid slice; PyUnicode_DecodeUTF8 validates it.
         unsafe {
             if s.is_ascii() {
-                // ASCII (ids, event types, property names): a compact str filled directly.
-                let ptr = ffi::PyUnicode_New(s.len() as ffi::Py_ssize_t, 127);
-                if ptr.is_null() {
-                    return Err(python_error(self.py, ""));
+                if s.len() <= CACHE_MAX_LEN {
+                    if let Some(cache) = self.cache.as_deref_mut() {
+                        let slot = &mut cache.slots[slot_of(s)];
+                        if slot.len == s.len() && &slot.bytes[..s.len()] == s {
+                            if let Some(obj) = &slot.obj {
+                                return Ok(obj.bind(self.py).clone());
+                            }
+                        }
+                        let new = ascii_str(self.py, s)?;
+                        slot.len = s.len();
+                        slot.bytes[..s.len()].copy_from_slice(s);
+                        slot.obj = Some(new.clone().unbind());
+                        return Ok(new);
+                    }
                 }
-                std::ptr::copy_nonoverlapping(s.as_ptr(), ffi::PyUnicode_1BYTE_DATA(ptr), s.len());
-                return Ok(Bound::from_owned_ptr(self.py, ptr));
+                return ascii_str(self.py, s);
             }
             let ptr = ffi::PyUnicode_DecodeUTF8(s.as_ptr() as *const _, s.len() as ffi::Py_ssize_t, c"strict".as_ptr());
             if ptr.is_null() {

@@ -12,13 +12,14 @@ mod error;
 mod schema;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::decode::Decoder;
+use crate::decode::{Decoder, StrCache};
 use crate::encode::{Encoder, PyTypes};
 
 /// An Avro schema compiled for encoding and decoding.
@@ -32,6 +33,8 @@ struct Codec {
     types: PyTypes,
     /// Size of the last encoded body: the next output buffer starts at that capacity.
     size_hint: AtomicUsize,
+    /// Recently decoded short strings, shared by the decode calls of this codec.
+    strings: Mutex<StrCache>,
 }
 
 /// A read-only view of the bytes to decode, released when dropped.
@@ -92,7 +95,12 @@ impl Codec {
     #[new]
     fn new(py: Python<'_>, schema_json: &str) -> PyResult<Self> {
         let schema = schema::compile(py, schema_json).map_err(|e| PyValueError::new_err(format!("Avro schema: {e}")))?;
-        Ok(Codec { schema, types: PyTypes::new(py)?, size_hint: AtomicUsize::new(256) })
+        Ok(Codec {
+            schema,
+            types: PyTypes::new(py)?,
+            size_hint: AtomicUsize::new(256),
+            strings: Mutex::new(StrCache::new()),
+        })
     }
 
     /// `prefix` (e.g. the 5-byte Confluent frame) followed by the Avro binary encoding of
@@ -120,7 +128,10 @@ impl Codec {
         if offset < 0 || offset as usize > buf.len() {
             return Err(PyValueError::new_err(format!("offset {offset} is outside the {} bytes of data", buf.len())));
         }
-        let mut dec = Decoder::new(py, &self.schema, buf, offset as usize);
+        // Never blocks: a nested call (from a finalizer run by the GC mid-decode) or another
+        // thread simply decodes without the cache.
+        let mut strings = self.strings.try_lock().ok();
+        let mut dec = Decoder::new(py, &self.schema, buf, offset as usize, strings.as_deref_mut());
         let result = dec.read(self.schema.root).map_err(|e| e.into_pyerr(py, ""));
         drop(input);
         result
