@@ -36,6 +36,34 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   python -m pip install -q -e '.[dev]'
   touch "$STAMP"
 fi
+# The compiled Avro codec (native/gamemetrics_avro, Rust + pyo3, built by maturin): optional, the
+# code falls back to fastavro without it (schemas.wire.NATIVE says which is in use). Rebuilt when
+# its sources are newer than the stamp; needs cargo/rustc >= 1.85 (rustup), not Debian's older one.
+NATIVE_DIR=native/gamemetrics_avro
+NATIVE_STAMP=.venv/.native-installed
+if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+native_stale() {
+  [ ! -f "$NATIVE_STAMP" ] || ! python -c 'import gamemetrics_avro' 2>/dev/null \
+    || [ -n "$(find "$NATIVE_DIR" -path "$NATIVE_DIR/target" -prune -o -type f -newer "$NATIVE_STAMP" -print -quit)" ]
+}
+if native_stale; then
+  rust_version="$(rustc --version 2>/dev/null | awk '{print $2}' || true)"
+  if ! command -v cargo >/dev/null || [ -z "$rust_version" ]; then
+    echo "warning: cargo not found: the native Avro codec is not built, fastavro is used (slower)." >&2
+    echo "         install Rust (https://rustup.rs) and re-run to build it." >&2
+  elif [ "$(printf '%s\n' 1.85 "$rust_version" | sort -V | head -n1)" != 1.85 ]; then
+    echo "warning: rustc $rust_version is older than 1.85: the native Avro codec is not built, fastavro is used." >&2
+  else
+    echo "==> pip install ./$NATIVE_DIR (cargo build, about a minute the first time)"
+    if python -m pip install -q "./$NATIVE_DIR"; then
+      touch "$NATIVE_STAMP"
+    else
+      echo "warning: building the native Avro codec failed (see above): fastavro is used." >&2
+    fi
+  fi
+fi
 # The dashboard test drives Debian's chromium through Playwright (never `playwright install`).
 if [ ! -x /usr/bin/chromium ]; then
   echo "==> apt-get install chromium"
