@@ -295,8 +295,10 @@ impl<'a, 's, 'c, 'py> Decoder<'a, 's, 'c, 'py> {
                                 e.msg = format!("map key: {}", e.msg);
                                 e
                             })?;
-                            let key_text = key.cast::<pyo3::types::PyString>().map(|s| s.to_string()).unwrap_or_default();
-                            let value = self.nested(values).at_key(&key_text)?;
+                            let value = match self.nested(values) {
+                                Ok(v) => v,
+                                Err(e) => return Err(e).at_key(&key.to_string()),
+                            };
                             if ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) != 0 {
                                 return Err(python_error(py, ""));
                             }

@@ -443,7 +443,10 @@ impl<'s, 'py> Encoder<'s, 'py> {
         let k = self.utf8(key)?;
         write_long(&mut self.out, k.len() as i64);
         self.out.extend_from_slice(k);
-        self.nested(value, values).at_key(std::str::from_utf8(k).unwrap_or("?"))
+        match self.nested(value, values) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e).at_key(&String::from_utf8_lossy(k)),
+        }
     }
 
     fn write_record(&mut self, obj: *mut ffi::PyObject, record: &Record) -> Res<()> {
