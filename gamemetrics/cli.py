@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from gamemetrics.errors import GameMetricsError
+from gamemetrics.runtime import tune_gc, use_uvloop
 from gamemetrics.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -169,17 +170,6 @@ def serve_ingest(
     )
 
 
-def _use_uvloop() -> None:
-    """uvloop under Faust (a dependency; also what uvicorn runs on): less CPU per message than asyncio's loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return
-    import asyncio
-
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
 @app.command("worker")
 def worker(
     loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
@@ -208,8 +198,9 @@ def worker(
             start_http_server(worker_settings.metrics_port, addr="127.0.0.1")
         except OSError as exc:  # another worker on this machine has the port
             _say(f"metrics port {worker_settings.metrics_port} unavailable ({exc}); this worker exposes no /metrics")
-    _use_uvloop()
+    use_uvloop()
     faust_app = build_worker_app(settings, worker_settings)
+    tune_gc()
     faust.Worker(faust_app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
 
 

@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from gamemetrics.logs import configure_logging
+from gamemetrics.runtime import tune_gc
 from gamemetrics.settings import load_settings
 from ingest.app import create_app
 
@@ -10,4 +11,6 @@ from ingest.app import create_app
 def build() -> FastAPI:
     settings = load_settings()
     configure_logging(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_gc()
+    return app
