@@ -80,6 +80,11 @@ CONSUMER_LAG = Gauge(
 # Notifications (processors/notifications): rules -> notifications topic -> channels.
 NOTIFICATION_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
+LANDING_CONFLICT_FALLBACKS = Counter(
+    "gamemetrics_landing_conflict_fallbacks_total",
+    "Landing statements retried with ON CONFLICT after a unique violation the dedup probe could not see "
+    "(an event id reused by two players landing at the same moment).",
+)
 NOTIFICATION_BATCHES_SKIPPED = Counter(
     "gamemetrics_notification_batches_skipped_total",
     "Processed batches the notification rules agent skipped without decoding: no enabled rule for their game.",

@@ -25,6 +25,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
+from gamemetrics import metric_defs as m
 from gamemetrics.errors import StoreError
 from gamemetrics.settings import Settings
 from gamemetrics.store import db
@@ -79,7 +80,7 @@ _DAY = "(event_time AT TIME ZONE 'UTC')::date"
 _LAND_AND_ROLL_UP = f"""
 WITH ins AS (
     INSERT INTO player_events ({_COLUMNS}) SELECT {_FROM_STAGE} FROM player_events_stage_raw
-    ON CONFLICT (event_id, event_time) DO NOTHING
+    {{on_conflict}}
     RETURNING event_id, event_time, game_id, player_id, event_type, session_id, platform, app_version, country,
               properties, revenue_usd
 ),
@@ -153,8 +154,16 @@ matches AS (
     FROM ins WHERE event_type = 'match_result' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (game_id, bucket, mode, outcome) DO UPDATE SET matches = mo.matches + excluded.matches
 )
-SELECT event_id::text FROM ins
+{{result}}
 """
+# Fast path: the probe ran under the players' locks, so no staged row can conflict; a plain INSERT
+# skips the speculative-insertion work of ON CONFLICT (measured ~2-3 µs per row) and every staged row
+# is new. Safe path, after a unique violation the probe could not foresee (one event id reused by two
+# players whose batches land at the same moment): skip what is stored and return the ids inserted.
+_LAND_FAST = _LAND_AND_ROLL_UP.format(on_conflict="", result="SELECT count(*) FROM ins")
+_LAND_SAFE = _LAND_AND_ROLL_UP.format(
+    on_conflict="ON CONFLICT (event_id, event_time) DO NOTHING", result="SELECT event_id::text FROM ins"
+)
 
 
 def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -200,8 +209,15 @@ class LandingTransaction:
                     if row[_REVENUE] is not None:  # binary COPY into numeric takes a Decimal
                         row[_REVENUE] = Decimal(repr(row[_REVENUE]))
                     await copy.write_row(row)
-            await cur.execute(_LAND_AND_ROLL_UP)
-            return {row[0] for row in await cur.fetchall()}
+            try:
+                async with self._conn.transaction():  # a savepoint: a conflict undoes only this statement
+                    await cur.execute(_LAND_FAST)
+                    await cur.fetchall()
+                return {event.event["event_id"] for event in events}
+            except psycopg.errors.UniqueViolation:
+                m.LANDING_CONFLICT_FALLBACKS.inc()
+                await cur.execute(_LAND_SAFE)
+                return {row[0] for row in await cur.fetchall()}
 
 
 class PostgresSink:
