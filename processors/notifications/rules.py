@@ -78,9 +78,10 @@ class RuleSet:
         for rule in rules:
             if rule.enabled:
                 self._by_type.setdefault(rule.event_type, []).append(rule)
+        self._count = sum(len(rules) for rules in self._by_type.values())  # asked once per processed message
 
     def __len__(self) -> int:
-        return sum(len(rules) for rules in self._by_type.values())
+        return self._count
 
     def applies_to(self, game_id: str) -> bool:
         """Whether any rule can fire for this game (a batch of another game need not be decoded)."""
