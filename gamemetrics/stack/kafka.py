@@ -63,6 +63,11 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 """
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what kafka-storage makes)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
 class LocalKafka:
     def __init__(
         self, root: Path, port: int = LOCAL_KAFKA_PORT, controller_port: int = LOCAL_KAFKA_CONTROLLER_PORT
@@ -114,6 +119,13 @@ class LocalKafka:
     def _java(self, *args: str) -> list[str]:
         return ["java", *JVM_HEAP, "-cp", f"{self.libs}/*", f"-Dlog4j.configuration=file:{self.log4j}", *args]
 
+    def format_storage(self, cluster_id: str) -> None:
+        """Format the KRaft data directory (the config file must be written)."""
+        procs.run(  # `--cluster-id=ID`: an id may begin with "-", which argparse would take for an option
+            self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "--config", str(self.config)),
+            "formatting the KRaft storage",
+        )
+
     def start(self) -> bool:
         """Start the broker unless it runs; returns True when it was started now."""
         if not self.installed():
@@ -131,11 +143,7 @@ class LocalKafka:
         )
         self.log4j.write_text(LOG4J_PROPERTIES.format(log=self.log))
         if not (self.data / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-            procs.run(
-                self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config)),
-                "formatting the KRaft storage",
-            )
+            self.format_storage(new_cluster_id())
         with open(self.stdout, "ab") as out:
             proc = subprocess.Popen(
                 self._java("kafka.Kafka", str(self.config)),
