@@ -32,7 +32,7 @@ from ingest.settings import IngestSettings
 from ingest.validation import TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
-from schemas.wire import AvroSerializer
+from schemas.wire import NATIVE, AvroSerializer
 from streams.errors import ProduceError
 from streams.producer import EventProducer, ProducerConfig
 from streams.topics import RAW_EVENTS
@@ -66,6 +66,7 @@ def create_app(settings: Settings, ingest: IngestSettings | None = None) -> Fast
         )
         app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s)
         app.state.limiter = RateLimiter(settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst))
+        log.info("ingest_started", avro_codec="native" if NATIVE else "fastavro", topic=topic)
         yield
         await app.state.limiter.close()
         await app.state.keys.close()

@@ -49,7 +49,7 @@ from processors.validate import validate
 from schemas.catalog import load_catalog
 from schemas.errors import WireFormatError
 from schemas.ids import schema_ids
-from schemas.wire import AvroSerializer
+from schemas.wire import NATIVE, AvroSerializer
 from streams.app import create_app, topic
 from streams.errors import ProduceError
 from streams.producer import EventProducer, send_acknowledged
@@ -264,6 +264,7 @@ def build_worker_app(settings: Settings, worker: WorkerSettings | None = None) -
     sink = PostgresSink(settings, worker.rates_refresh_s)
     pipeline = LandingPipeline(settings, sink, producer)
     retry = RetryPolicy(EFFECTIVELY_FOREVER, worker.retry_first_delay_s, worker.retry_max_delay_s)  # never gives up a batch
+    log.info("worker_built", avro_codec="native" if NATIVE else "fastavro", topic=raw_topic.get_topic_name())
 
     def pause() -> None:
         app.consumer.pause_partitions(app.consumer.assignment())
