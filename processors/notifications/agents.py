@@ -1,7 +1,8 @@
 """The two notification agents, built in one visible place.
 
-    player.events.processed --(1) decode--(2) rules (pure)--(3) produce Notifications, acked--(4) ack
-                               \\-- undecodable --> system.dlq
+    player.events.processed --(0) a rule for the game (game_id header)? else skip, undecoded
+        --(1) decode--(2) rules (pure)--(3) produce Notifications, acked--(4) ack
+          \\-- undecodable --> system.dlq
     notifications --(1) decode--(2) deliver: skip if delivered, send with retries, record--(3) ack
                      \\-- undecodable, permanent error, retries spent --> system.dlq
 
@@ -60,7 +61,9 @@ async def _undecodable(sink: DeadLetterSink, message: Message, error: Exception,
 
 def _may_fire(rules: RuleSet, headers: Any) -> bool:
     """False when no rule can fire for the batch: no rules at all, or none for the game named in
-    the message's ``game_id`` header. Without the header (another producer) the batch is decoded."""
+    the message's ``game_id`` header. Without the header (another producer) the batch is decoded.
+    A skipped batch is never decoded, so an undecodable one makes no dead letter here (the
+    topic's one producer is the landing worker, which writes it with the same codec)."""
     if not len(rules):
         return False
     items = headers.items() if isinstance(headers, Mapping) else (headers or ())
