@@ -42,3 +42,13 @@ def fresh_deployment(topic_prefix: str, schema: str):
     ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
     upgrade(settings)
     return stack, settings
+
+
+def landed_events(settings) -> int:
+    """Events landed so far, to poll while a pipeline drains: the minute rollup is written in the
+    landing transaction and is tiny, so polling it does not load PostgreSQL the way count(*) over
+    player_events would (the exact count is taken once, after)."""
+    from gamemetrics.store import db
+
+    with db.connect(settings) as conn:
+        return conn.execute("SELECT coalesce(sum(events), 0) FROM event_rollup_minute").fetchone()[0]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, fresh_deployment  # noqa: E402
+from bench.common import append_results, fresh_deployment, landed_events  # noqa: E402
 from gamemetrics.loadgen import percentile  # noqa: E402
 
 DRAIN_TIMEOUT_S = 300.0
@@ -237,14 +237,8 @@ def main() -> None:
         accepted = sum(r["accepted"] for r in results)
         print(f"load done: {accepted:,} accepted in {t_sent - t_start:.1f} s; draining ...", flush=True)
 
-        def landed() -> int:
-            # the minute rollup is written in the landing transaction and is small: polling it does not
-            # load PostgreSQL the way count(*) over player_events would (the exact count comes after)
-            with db.connect(settings) as conn:
-                return conn.execute("SELECT coalesce(sum(events), 0) FROM event_rollup_minute").fetchone()[0]
-
         deadline = time.time() + DRAIN_TIMEOUT_S
-        while landed() < accepted and time.time() < deadline:
+        while landed_events(settings) < accepted and time.time() < deadline:
             time.sleep(0.2)
         t_drained = time.time()
         cpu = meter.stop()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, fresh_deployment  # noqa: E402
+from bench.common import append_results, fresh_deployment, landed_events  # noqa: E402
 
 METRICS_PORT_BASE = 19464
 
@@ -55,15 +55,6 @@ def prefill(settings, events: int, batch_size: int) -> int:
     return messages
 
 
-def landed(settings) -> int:
-    from gamemetrics.store import db
-
-    with db.connect(settings) as conn:
-        # the minute rollup is written in the landing transaction and is tiny: polling it does not load
-        # PostgreSQL the way count(*) over player_events does
-        return conn.execute("SELECT coalesce(sum(events), 0) FROM event_rollup_minute").fetchone()[0]
-
-
 def scrape_steps(port: int) -> dict[str, float]:
     import httpx
 
@@ -81,10 +72,10 @@ def run_pipeline(settings, expected: int, workers: int) -> tuple[float, dict[str
         procs.append(subprocess.Popen([sys.executable, "-m", "gamemetrics", "worker"], env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     try:
-        while landed(settings) == 0:
+        while landed_events(settings) == 0:
             time.sleep(0.05)
         started = time.perf_counter()
-        while landed(settings) < expected:
+        while landed_events(settings) < expected:
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
         steps: dict[str, float] = {}

@@ -98,11 +98,8 @@ class EventProducer:
 
         try:
             for i, ((key, value), future) in enumerate(zip(messages, futures, strict=True)):
-                if headers is None:
-                    self._producer.produce(topic, value=value, key=key, on_delivery=callback_for(future))
-                else:
-                    self._producer.produce(topic, value=value, key=key, headers=headers[i],
-                                           on_delivery=callback_for(future))
+                self._producer.produce(topic, value=value, key=key, headers=headers[i] if headers else None,
+                                       on_delivery=callback_for(future))
         except BufferError as exc:
             raise ProduceError(f"the producer queue for {self._bootstrap} is full: {exc}") from exc
         except Exception as exc:  # KafkaException for an unknown topic, oversize message, ...
