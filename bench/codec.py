@@ -28,7 +28,7 @@ NOW_MS = 1_795_000_000_000
 
 
 def event_batches(count: int, events: int) -> list[dict[str, Any]]:
-    from gamemetrics.simulate import Simulator
+    from operations.simulate import Simulator
     from ingest.batching import group_by_player
     from ingest.validation import validate_batch
 

@@ -28,8 +28,8 @@ def append_results(section: str, lines: list[str]) -> None:
 def fresh_deployment(topic_prefix: str, schema: str):
     """Bring up (or reuse) the stack; return settings on an empty topic prefix and a migrated schema."""
     from gamemetrics.settings import load_settings
-    from gamemetrics.stack.local import LocalStack
-    from gamemetrics.store.migrate import drop_schema, upgrade
+    from operations.stack.local import LocalStack
+    from store.migrate import drop_schema, upgrade
     from streams.topics import delete_topics, ensure_topics
 
     base = load_settings()
@@ -48,7 +48,7 @@ def landed_events(settings) -> int:
     """Events landed so far, to poll while a pipeline drains: the minute rollup is written in the
     landing transaction and is tiny, so polling it does not load PostgreSQL the way count(*) over
     player_events would (the exact count is taken once, after)."""
-    from gamemetrics.store import db
+    from store import db
 
     with db.connect(settings) as conn:
         return conn.execute("SELECT coalesce(sum(events), 0) FROM event_rollup_minute").fetchone()[0]

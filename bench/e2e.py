@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import append_results, fresh_deployment, landed_events  # noqa: E402
-from gamemetrics.loadgen import percentile  # noqa: E402
+from operations.loadgen import percentile  # noqa: E402
 
 DRAIN_TIMEOUT_S = 300.0
 METRICS_PORT_BASE = 19564
@@ -39,7 +39,7 @@ def client_main(url: str, keys: list[str], batch_size: int, rate: float, duratio
     import aiohttp
     import orjson
 
-    from gamemetrics.simulate import Simulator
+    from operations.simulate import Simulator
 
     sims = [Simulator(players, seed=seed * 1000 + g) for g in range(len(keys))]
     total = int(rate * duration)
@@ -177,10 +177,10 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
-    from gamemetrics.demo import wait_for_ingest
+    from operations.demo import wait_for_ingest
     from gamemetrics.envvars import settings_env
-    from gamemetrics.store import db
-    from gamemetrics.store.games import create_game
+    from store import db
+    from store.games import create_game
     from streams.topics import RAW_EVENTS
 
     stack, settings = fresh_deployment("bench-e2e.", "bench_e2e")
@@ -191,13 +191,13 @@ def main() -> None:
            "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "1e9", "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "1000000000"}
     services: list[subprocess.Popen] = []
     ingest = subprocess.Popen(
-        [sys.executable, "-m", "gamemetrics", "serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers)],
+        [sys.executable, "-m", "operations", "serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     services.append(ingest)
     workers = []
     for i in range(args.workers):
         workers.append(subprocess.Popen(
-            [sys.executable, "-m", "gamemetrics", "worker"],
+            [sys.executable, "-m", "operations", "worker"],
             env={**env, "GAMEMETRICS_WORKER_METRICS_PORT": str(METRICS_PORT_BASE + i)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     services += workers

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gamemetrics.loadgen import percentile  # noqa: E402
+from operations.loadgen import percentile  # noqa: E402
 
 PREFIX, SCHEMA = "bench-graphql.", "bench_graphql"
 SECRET = "bench-graphql-secret-bench-graphql-secret-bench-graphql-secret"
@@ -51,8 +51,8 @@ MODES = ("ranked", "casual", "arena")
 
 def deployment(reuse: bool):
     from gamemetrics.settings import load_settings
-    from gamemetrics.stack.local import LocalStack
-    from gamemetrics.store.migrate import drop_schema, upgrade
+    from operations.stack.local import LocalStack
+    from store.migrate import drop_schema, upgrade
     from streams.topics import delete_topics, ensure_topics
 
     base = load_settings()
@@ -122,8 +122,8 @@ def simulated_rows(target: int, days: int, seed: int = 1):
 
 
 def bulk_load(settings, events: int, days: int) -> None:
-    from gamemetrics.store import db
-    from gamemetrics.store.partitions import PartitionWindow, ensure_partitions
+    from store import db
+    from store.partitions import PartitionWindow, ensure_partitions
 
     with db.connect(settings, autocommit=True) as conn:
         ensure_partitions(conn, window=PartitionWindow(days_back=days + 1, days_ahead=2))
@@ -183,7 +183,7 @@ def bulk_load(settings, events: int, days: int) -> None:
 
 
 def loaded_events(settings) -> int:
-    from gamemetrics.store import db
+    from store import db
 
     with db.connect(settings) as conn:
         return conn.execute("SELECT count(*) FROM player_events").fetchone()[0]
@@ -427,7 +427,7 @@ def main() -> None:
 
 
 def drop(settings) -> None:
-    from gamemetrics.store.migrate import drop_schema
+    from store.migrate import drop_schema
     from streams.topics import delete_topics
 
     drop_schema(settings)

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import append_results, fresh_deployment  # noqa: E402
-from gamemetrics.loadgen import percentile  # noqa: E402
+from operations.loadgen import percentile  # noqa: E402
 
 BODIES_PER_CLIENT = 2000
 
@@ -30,7 +30,7 @@ BODIES_PER_CLIENT = 2000
 def make_bodies(batch_size: int, count: int, seed: int) -> list[bytes]:
     import orjson
 
-    from gamemetrics.simulate import Simulator
+    from operations.simulate import Simulator
 
     sim = Simulator(players=5000, seed=seed)
     now = int(time.time() * 1000)
@@ -154,11 +154,11 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
-    from gamemetrics.demo import wait_for_ingest
+    from operations.demo import wait_for_ingest
     from gamemetrics.envvars import settings_env
-    from gamemetrics.stack.services import ProjectServices, Service
-    from gamemetrics.store import db
-    from gamemetrics.store.games import create_game
+    from operations.stack.services import ProjectServices, Service
+    from store import db
+    from store.games import create_game
     from streams.topics import RAW_EVENTS
 
     # its own topics and schema: a benchmark never writes to the deployment's topics
@@ -197,7 +197,7 @@ def main() -> None:
     finally:
         if started_here:
             for pid_file in [services.pid_file("bench-ingest")]:
-                from gamemetrics.stack import procs
+                from operations.stack import procs
 
                 pid = procs.read_pid(pid_file)
                 if pid:

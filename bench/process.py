@@ -28,7 +28,7 @@ METRICS_PORT_BASE = 19464
 def prefill(settings, events: int, batch_size: int) -> int:
     from confluent_kafka import Producer
 
-    from gamemetrics.simulate import Simulator
+    from operations.simulate import Simulator
     from ingest.batching import group_by_player
     from ingest.validation import validate_batch
     from schemas.catalog import load_catalog
@@ -69,7 +69,7 @@ def run_pipeline(settings, expected: int, workers: int) -> tuple[float, dict[str
     for i in range(workers):
         env = {**os.environ, **settings_env(settings), "GAMEMETRICS_WORKER_METRICS_PORT": str(METRICS_PORT_BASE + i),
                "GAMEMETRICS_LOG_LEVEL": "warning"}
-        procs.append(subprocess.Popen([sys.executable, "-m", "gamemetrics", "worker"], env=env,
+        procs.append(subprocess.Popen([sys.executable, "-m", "operations", "worker"], env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     try:
         while landed_events(settings) == 0:
@@ -94,7 +94,7 @@ def floor(settings, expected_messages: int) -> tuple[float, int]:
     from confluent_kafka import Consumer
     from psycopg.types.json import Jsonb
 
-    from gamemetrics.store import db
+    from store import db
     from processors.decode import BatchDecoder
     from schemas.ids import schema_ids
     from streams.topics import RAW_EVENTS

@@ -1,4 +1,4 @@
-"""Commands of the GraphQL API, mounted by ``gamemetrics/cli.py``:
+"""Commands of the GraphQL API, mounted by ``operations/cli.py``:
 
     gamemetrics serve graphql --host --port --workers    (serve_graphql)
     gamemetrics tokens create --role --games --ttl        (tokens_app)
@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from gamemetrics.commands import serve_asgi
+
 tokens_app = typer.Typer(help="Bearer tokens of the GraphQL API and dashboard.", no_args_is_help=True)
 
 
@@ -24,12 +26,7 @@ def serve_graphql(
 
     Settings: GAMEMETRICS_GRAPHQL_* (JWT secret, limits, introspection; see graphql_api/settings.py).
     """
-    import uvicorn
-
-    uvicorn.run(
-        "graphql_api.main:build", factory=True, host=host, port=port, workers=workers, log_level="warning",
-        access_log=False, proxy_headers=True,
-    )
+    serve_asgi("graphql_api.main:build", host, port, workers)
 
 
 @tokens_app.command("create")
@@ -62,13 +59,14 @@ def tokens_create(
 def _warn_unknown_games(game_ids: list[str]) -> None:
     """A typo in a game id gives a token that sees nothing: say so when the store is reachable."""
     from gamemetrics.settings import load_settings
-    from gamemetrics.store import db
+    from store import db
+    from store.games import known_game_ids
 
     if game_ids == ["*"]:
         return
     try:
         with db.connect(load_settings()) as conn:
-            known = {r[0] for r in conn.execute("SELECT game_id FROM games WHERE game_id = ANY(%s)", (game_ids,))}
+            known = known_game_ids(conn, game_ids)
     except Exception:  # the store is unreachable or unmigrated: the token is still valid, just unchecked
         return
     unknown = sorted(set(game_ids) - known)

@@ -24,8 +24,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gamemetrics import metric_defs as m
-from gamemetrics.errors import StoreError
-from gamemetrics.store.games import create_game, rotate_key
+from store.errors import StoreError
+from store.games import create_game, rotate_key
 from graphql_api.analytics.activity import active_users
 from graphql_api.analytics.counts import event_counts
 from graphql_api.analytics.fairness import fairness as fairness_report

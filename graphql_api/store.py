@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import psycopg
 import structlog
 
-from gamemetrics.errors import StoreError
+from store.errors import StoreError
 from gamemetrics.settings import Settings
-from gamemetrics.store import db
+from store import db
 from graphql_api.errors import TooExpensive, Unavailable
 
 log = structlog.get_logger("graphql_api.store")

@@ -8,8 +8,8 @@ import time
 import psycopg
 
 from gamemetrics.settings import Settings
-from gamemetrics.store import db
-from gamemetrics.store.games import KEY_LOOKUP, hash_key
+from store import db
+from store.games import KEY_LOOKUP, hash_key
 
 NEGATIVE_TTL_S = 5.0
 

@@ -26,10 +26,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from gamemetrics import metric_defs as m
-from gamemetrics.errors import StoreError
+from store.errors import StoreError
 from gamemetrics.settings import Settings
-from gamemetrics.store import db
-from gamemetrics.store.tables import PLAYER_EVENT_COLUMNS
+from store import db
+from store.tables import PLAYER_EVENT_COLUMNS
 from processors.dedup import DEDUP_WINDOW
 from processors.enrich import EnrichedEvent, KnownPlayer, State
 

@@ -31,11 +31,11 @@ import faust
 import structlog
 
 from gamemetrics import metric_defs as m
-from gamemetrics.errors import StoreError
+from store.errors import StoreError
 from gamemetrics.retry import EFFECTIVELY_FOREVER, RetryPolicy
 from gamemetrics.settings import Settings
-from gamemetrics.store import db
-from gamemetrics.store.partitions import ensure_partitions
+from store import db
+from store.partitions import ensure_partitions
 from processors.dead_letters import UNDECODABLE, dead_letter
 from processors.decode import BatchDecoder
 from processors.dedup import first_copies

@@ -1,7 +1,8 @@
 """Errors of the Kafka layer.
 
     StreamsError (GameMetricsError)
-    └── ProduceError     Kafka did not acknowledge every message (brokers down, timeout, too large)
+    ├── ProduceError     Kafka did not acknowledge every message (brokers down, timeout, too large)
+    └── KafkaAdminError  the brokers did not answer an admin request (metadata, topic creation)
 
 Callers translate them at their boundary: ingest answers 503, processors retry without committing.
 """
@@ -15,3 +16,7 @@ class StreamsError(GameMetricsError):
 
 class ProduceError(StreamsError):
     """Kafka did not acknowledge every message of a send."""
+
+
+class KafkaAdminError(StreamsError):
+    """The brokers did not answer an admin request (metadata, creating or deleting topics)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gamemetrics.errors import StackError
+from streams.errors import KafkaAdminError
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -49,7 +49,7 @@ def ensure_topics(bootstrap_servers: str, prefix: str = "", timeout_s: float = 3
     try:
         existing = set(admin.list_topics(timeout=timeout_s).topics)
     except KafkaException as exc:
-        raise StackError(f"Kafka at {bootstrap_servers} did not answer a metadata request: {exc}") from exc
+        raise KafkaAdminError(f"Kafka at {bootstrap_servers} did not answer a metadata request: {exc}") from exc
     wanted = [
         NewTopic(prefix + spec.name, spec.partitions, spec.replication_factor, config=spec.config())
         for spec in ALL_TOPICS
@@ -64,7 +64,7 @@ def ensure_topics(bootstrap_servers: str, prefix: str = "", timeout_s: float = 3
             created.append(name)
         except KafkaException as exc:
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
-                raise StackError(f"creating topic {name} on {bootstrap_servers} failed: {exc}") from exc
+                raise KafkaAdminError(f"creating topic {name} on {bootstrap_servers} failed: {exc}") from exc
     return created
 
 

@@ -48,7 +48,7 @@ def stack_settings() -> Iterator[Settings]:
         settings = _testcontainers_settings(containers)
     else:
         settings = load_settings()
-    from gamemetrics.stack.local import LocalStack
+    from operations.stack.local import LocalStack
 
     LocalStack(settings).up()
     yield settings
@@ -57,7 +57,7 @@ def stack_settings() -> Iterator[Settings]:
 
 
 def _isolate(stack_settings: Settings) -> Iterator[Settings]:
-    from gamemetrics.store.migrate import drop_schema, upgrade
+    from store.migrate import drop_schema, upgrade
     from streams.topics import delete_topics, ensure_topics
 
     tag = uuid.uuid4().hex[:10]

@@ -30,7 +30,7 @@ def _spawn(args: list[str], settings: Settings, log: Path, extra_env: dict[str, 
     env = {**os.environ, **settings_env(settings), **(extra_env or {})}
     out = open(log, "ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "gamemetrics", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "operations", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 

@@ -10,8 +10,8 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from gamemetrics.store import db
-from gamemetrics.store.games import create_game
+from store import db
+from store.games import create_game
 from schemas.catalog import load_catalog
 from schemas.ids import CatalogIds
 from schemas.wire import AvroDeserializer

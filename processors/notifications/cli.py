@@ -1,6 +1,6 @@
 """``gamemetrics notifications``: manage the rules that turn processed events into notifications.
 
-Mounted by ``gamemetrics.cli`` with ``app.add_typer(notifications_app, name="notifications")``.
+Mounted by ``operations.cli`` with ``app.add_typer(notifications_app, name="notifications")``.
 Running workers pick up a change within ``GAMEMETRICS_NOTIFY_RULES_REFRESH_S``.
 """
 
@@ -13,25 +13,13 @@ from typing import Annotated
 
 import typer
 
+from gamemetrics.commands import command_settings, fail
 from gamemetrics.errors import GameMetricsError
-from gamemetrics.settings import Settings, load_settings
 
 app = typer.Typer(help="Notifications: rules that turn processed events into messages.", no_args_is_help=True)
 rules_app = typer.Typer(help="Notification rules (table notification_rules).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
-
-def _settings() -> Settings:
-    from gamemetrics.logs import configure_logging
-
-    settings = load_settings()
-    configure_logging(settings)
-    return settings
-
-
-def _fail(exc: GameMetricsError) -> None:
-    typer.secho(f"error: {exc}", fg="red", err=True)
-    raise typer.Exit(1)
 
 
 HELP = {
@@ -59,7 +47,7 @@ def rules_add(
     disabled: Annotated[bool, typer.Option("--disabled", help="Create it disabled.")] = False,
 ) -> None:
     """Add a rule; prints it as JSON."""
-    from gamemetrics.store import db
+    from store import db
     from processors.notifications.rules import Rule
     from processors.notifications.rules_store import add_rule
 
@@ -69,10 +57,10 @@ def rules_add(
         lifetime_spend_threshold_usd=lifetime_spend_threshold_usd, enabled=not disabled,
     )
     try:
-        with db.connect(_settings()) as conn:
+        with db.connect(command_settings()) as conn:
             add_rule(conn, rule)
     except GameMetricsError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(json.dumps(asdict(rule)))
 
 
@@ -82,14 +70,14 @@ def rules_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the rules, enabled or not."""
-    from gamemetrics.store import db
+    from store import db
     from processors.notifications.rules_store import list_rules
 
     try:
-        with db.connect(_settings()) as conn:
+        with db.connect(command_settings()) as conn:
             rules = list_rules(conn, game)
     except GameMetricsError as exc:
-        _fail(exc)
+        fail(exc)
     for rule in rules:
         if as_json:
             typer.echo(json.dumps(asdict(rule)))
@@ -106,14 +94,14 @@ def rules_list(
 
 
 def _set_enabled(rule_id: str, enabled: bool) -> None:
-    from gamemetrics.store import db
+    from store import db
     from processors.notifications.rules_store import set_enabled
 
     try:
-        with db.connect(_settings()) as conn:
+        with db.connect(command_settings()) as conn:
             set_enabled(conn, rule_id, enabled)
     except GameMetricsError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(json.dumps({"rule_id": rule_id, "enabled": enabled}))
 
 

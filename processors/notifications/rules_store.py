@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import structlog
 
-from gamemetrics.errors import StoreError
+from store.errors import StoreError
 from processors.notifications.errors import RuleError
 from processors.notifications.rules import Rule, RuleSet, rule_problems
 

@@ -14,9 +14,9 @@ from typing import TypeVar
 import psycopg
 import structlog
 
-from gamemetrics.errors import StoreError
+from store.errors import StoreError
 from gamemetrics.settings import Settings
-from gamemetrics.store import db
+from store import db
 from gamemetrics.retry import UNTIL_BACK, RetryPolicy
 
 log = structlog.get_logger("processors.notifications.store")

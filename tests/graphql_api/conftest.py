@@ -14,7 +14,7 @@ from gamemetrics.settings import Settings
 from graphql_api.app import create_app
 from graphql_api.auth import issue_token
 from graphql_api.settings import GraphQLSettings
-from gamemetrics.store import db
+from store import db
 from tests.graphql_api.dataset import insert_fixed
 from tests.services import running_service
 

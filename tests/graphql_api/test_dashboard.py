@@ -15,9 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
-from gamemetrics.simulate import Simulator
-from gamemetrics.store import db
-from gamemetrics.store.games import NewGame, create_game
+from operations.simulate import Simulator
+from store import db
+from store.games import NewGame, create_game
 from tests.graphql_api.conftest import running_api
 from tests.graphql_api.dataset import insert_history
 from tests.services import running_ingest, running_worker

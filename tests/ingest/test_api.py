@@ -11,8 +11,8 @@ import httpx
 import orjson
 import pytest
 
-from gamemetrics.store import db
-from gamemetrics.store.games import create_game, rotate_key
+from store import db
+from store.games import create_game, rotate_key
 from tests.services import running_ingest, running_worker, wait_for
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from confluent_kafka import Consumer
 
-from gamemetrics.stack.kafka import LocalKafka
-from gamemetrics.stack.local import LocalStack
-from gamemetrics.stack.redis import LocalRedis
+from operations.stack.kafka import LocalKafka
+from operations.stack.local import LocalStack
+from operations.stack.redis import LocalRedis
 from schemas.catalog import load_catalog
 from schemas.ids import CatalogIds
 from schemas.wire import AvroDeserializer

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import Producer
 
 from gamemetrics.settings import Settings
-from gamemetrics.simulate import Simulator
+from operations.simulate import Simulator
 from ingest.batching import group_by_player
 from ingest.validation import validate_batch
 from schemas.catalog import load_catalog

@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka import Producer
 
 from gamemetrics.envvars import settings_env
-from gamemetrics.store import db
+from store import db
 from processors.dlq import read_dead_letters
 from gamemetrics.retry import EFFECTIVELY_FOREVER, RetryPolicy
 from processors.land import PostgresSink
@@ -41,7 +41,7 @@ def raw_batch(events):
 
 
 def gamemetrics(settings, *args) -> str:
-    result = subprocess.run([sys.executable, "-m", "gamemetrics", *args], env={**os.environ, **settings_env(settings)},
+    result = subprocess.run([sys.executable, "-m", "operations", *args], env={**os.environ, **settings_env(settings)},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout

@@ -10,9 +10,9 @@ import uuid
 import pytest
 
 from gamemetrics import metric_defs as m
-from gamemetrics.store import db
-from gamemetrics.store.partitions import ensure_partitions
-from gamemetrics.store.verify import rollup_differences
+from store import db
+from store.partitions import ensure_partitions
+from store.verify import rollup_differences
 from processors.enrich import State, enrich_batch
 from processors.land import PostgresSink
 

@@ -11,10 +11,10 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from gamemetrics.stack.postgres import LocalPostgres
-from gamemetrics.store import db
-from gamemetrics.store.migrate import upgrade
-from gamemetrics.store.verify import rollup_differences
+from operations.stack.postgres import LocalPostgres
+from store import db
+from store.migrate import upgrade
+from store.verify import rollup_differences
 from streams.app import APP_ID
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids

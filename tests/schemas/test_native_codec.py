@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gamemetrics.simulate import Simulator
+from operations.simulate import Simulator
 from ingest.batching import group_by_player
 from ingest.validation import validate_batch
 from processors.enrich import State, enrich_batch

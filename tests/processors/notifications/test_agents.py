@@ -23,8 +23,8 @@ from confluent_kafka import Consumer, Producer
 
 from gamemetrics.envvars import settings_env
 from gamemetrics.settings import Settings
-from gamemetrics.store import db
-from gamemetrics.store.games import create_game
+from store import db
+from store.games import create_game
 from processors.notifications.model import notification_id
 from processors.notifications.rules import Rule
 from processors.notifications.rules_store import add_rule

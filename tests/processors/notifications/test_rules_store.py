@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from gamemetrics.store import db
-from gamemetrics.store.games import create_game
+from store import db
+from store.games import create_game
 from processors.notifications.errors import RuleError
 from processors.notifications.rules import Rule
 from processors.notifications.rules_store import RuleCache, add_rule, fetch_enabled_rules, list_rules, set_enabled

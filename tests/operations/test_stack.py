@@ -1,6 +1,6 @@
 import pytest
 
-from gamemetrics.stack.local import LocalStack
+from operations.stack.local import LocalStack
 from streams.topics import ALL_TOPICS, ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ def test_topics_of_the_design_exist_with_their_partitions(isolated):
 
 def test_kraft_storage_formats_with_a_cluster_id_that_begins_with_a_dash(stack_settings, tmp_path):
     # one random id in 64 begins with "-": kafka-storage's argparse took it for an option (a CI run failed so)
-    from gamemetrics.stack.kafka import LOG4J_PROPERTIES, SERVER_PROPERTIES, LocalKafka
+    from operations.stack.kafka import LOG4J_PROPERTIES, SERVER_PROPERTIES, LocalKafka
 
     stack = LocalStack(stack_settings)
     kafka = LocalKafka(tmp_path / "kafka", port=59192, controller_port=59193)

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection and schema handed in by gamemetrics.store.migrate."""
+"""Alembic environment: runs on the connection and schema handed in by store.migrate."""
 
 from alembic import context
 from sqlalchemy import text

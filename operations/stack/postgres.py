@@ -15,9 +15,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from gamemetrics.errors import StackError
+from operations.errors import StackError
 from gamemetrics.settings import LOCAL_POSTGRES_PORT
-from gamemetrics.stack import procs
+from operations.stack import procs
 
 SUPERUSER = "gamemetrics"
 DATABASE = "gamemetrics"

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gamemetrics.settings import Settings
-from gamemetrics.stack.install import install
-from gamemetrics.stack.kafka import KAFKA_VERSION, LocalKafka
-from gamemetrics.stack.paths import StackPaths
-from gamemetrics.stack.postgres import LocalPostgres
-from gamemetrics.stack.redis import LocalRedis
+from operations.stack.install import install
+from operations.stack.kafka import KAFKA_VERSION, LocalKafka
+from operations.stack.paths import StackPaths
+from operations.stack.postgres import LocalPostgres
+from operations.stack.redis import LocalRedis
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class LocalStack:
 
     def up(self) -> dict[str, str]:
         """Start what is ours, wait for every service, create topics and run migrations."""
-        from gamemetrics.store.migrate import upgrade
+        from store.migrate import upgrade
         from streams.topics import ensure_topics
 
         s = self.settings
@@ -92,7 +92,7 @@ class LocalStack:
 
     def status(self) -> list[ServiceStatus]:
         s = self.settings
-        from gamemetrics.stack import procs
+        from operations.stack import procs
 
         def reachable(hostport: str) -> bool:
             host, _, port = hostport.rpartition(":")
@@ -124,7 +124,7 @@ class LocalStack:
 
     def down(self, purge: bool = False) -> None:
         """Stop the project's services and the services we started (data kept unless ``purge``)."""
-        from gamemetrics.stack.services import ProjectServices
+        from operations.stack.services import ProjectServices
 
         stopped = ProjectServices(self.paths.run).stop_all()
         if stopped:

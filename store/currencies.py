@@ -5,6 +5,15 @@ as of 2026-11). Keep it current in production with `gamemetrics currencies set C
 (e.g. from a daily job); a purchase in a currency missing from the table goes to the DLQ.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    import psycopg
+
 SEED_DATE = "2026-11-01"
 
 USD_PER_UNIT: dict[str, float] = {
@@ -16,3 +25,17 @@ USD_PER_UNIT: dict[str, float] = {
     "AED": 0.272, "SAR": 0.267, "ILS": 0.27, "ARS": 0.001, "CLP": 0.00105, "COP": 0.00025,
     "PEN": 0.27, "EGP": 0.02, "NGN": 0.00065, "UAH": 0.024,
 }
+
+
+def set_rate(conn: psycopg.Connection, code: str, usd_per_unit: float) -> None:
+    """Add or update one currency's rate (workers re-read the table every few seconds)."""
+    conn.execute(
+        "INSERT INTO currency_rates (currency, usd_per_unit) VALUES (%s, %s) ON CONFLICT (currency) "
+        "DO UPDATE SET usd_per_unit = excluded.usd_per_unit, updated_at = now()",
+        (code, usd_per_unit),
+    )
+
+
+def list_rates(conn: psycopg.Connection) -> list[tuple[str, float, datetime]]:
+    """The currency table: code, USD per unit, last update."""
+    return conn.execute("SELECT currency, usd_per_unit, updated_at FROM currency_rates ORDER BY 1").fetchall()

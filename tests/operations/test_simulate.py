@@ -1,4 +1,4 @@
-from gamemetrics.simulate import Simulator
+from operations.simulate import Simulator
 from ingest.validation import validate_batch
 
 
@@ -31,7 +31,7 @@ def test_batch_size_distributions_parse_and_stay_in_range():
 
     import pytest
 
-    from gamemetrics.loadgen import BatchSizes
+    from operations.loadgen import BatchSizes
 
     rng = random.Random(1)
     assert BatchSizes.parse("20").draw(rng) == 20

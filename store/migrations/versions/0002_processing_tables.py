@@ -7,7 +7,7 @@ Create Date: 2026-11-22
 
 from alembic import op
 
-from gamemetrics.store.currencies import USD_PER_UNIT
+from store.currencies import USD_PER_UNIT
 
 revision = "0002"
 down_revision = "0001"

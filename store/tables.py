@@ -1,5 +1,5 @@
 """Table definitions (SQLAlchemy Core), schema-less: the schema comes from the connection's
-``search_path`` (see :mod:`gamemetrics.store.db`), so one definition serves every deployment and
+``search_path`` (see :mod:`store.db`), so one definition serves every deployment and
 every test schema. The migrations in ``migrations/versions`` are the source of truth for the
 schema; this module defines the tables Python code addresses by column (the rollup and
 notification tables are written with explicit SQL in ``processors/``).

@@ -17,7 +17,7 @@ import httpx
 import orjson
 from tqdm import tqdm
 
-from gamemetrics.simulate import Simulator
+from operations.simulate import Simulator
 
 RETRYABLE = {429, 500, 502, 503, 504}
 

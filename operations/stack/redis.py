@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from gamemetrics.errors import StackError
+from operations.errors import StackError
 from gamemetrics.settings import LOCAL_REDIS_PORT
-from gamemetrics.stack import procs
+from operations.stack import procs
 
 READY_TIMEOUT_S = 30.0
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from gamemetrics.errors import StoreError
+from store.errors import StoreError
 
 KEY_PREFIX = "gm_"
 
@@ -78,3 +78,8 @@ def game_for_key(conn: psycopg.Connection, api_key: str) -> str | None:
     """The game an API key belongs to, or None when the key is unknown or expired."""
     row = conn.execute(KEY_LOOKUP, (hash_key(api_key),)).fetchone()
     return row[0] if row else None
+
+
+def known_game_ids(conn: psycopg.Connection, game_ids: list[str]) -> set[str]:
+    """Which of ``game_ids`` are games in the store."""
+    return {row[0] for row in conn.execute("SELECT game_id FROM games WHERE game_id = ANY(%s)", (game_ids,))}

@@ -6,7 +6,7 @@ import psycopg
 import sqlalchemy
 from sqlalchemy.engine import Engine
 
-from gamemetrics.errors import StoreError
+from store.errors import StoreError
 from gamemetrics.settings import Settings
 
 

@@ -9,13 +9,13 @@ from alembic.config import Config
 from sqlalchemy import text
 
 from gamemetrics.settings import Settings
-from gamemetrics.store import db
-from gamemetrics.store.partitions import ensure_partitions
+from store import db
+from store.partitions import ensure_partitions
 
 
 def alembic_config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("gamemetrics.store") / "migrations"))
+    config.set_main_option("script_location", str(resources.files("store") / "migrations"))
     return config
 
 

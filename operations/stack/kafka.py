@@ -15,9 +15,9 @@ import uuid
 from importlib import resources
 from pathlib import Path
 
-from gamemetrics.errors import StackError
+from operations.errors import StackError
 from gamemetrics.settings import LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_PORT
-from gamemetrics.stack import procs
+from operations.stack import procs
 
 KAFKA_VERSION = "3.9.1"
 JVM_HEAP = ("-Xms512m", "-Xmx1g")
@@ -100,7 +100,7 @@ class LocalKafka:
             return
         if shutil.which("mvn") is None or shutil.which("java") is None:
             raise StackError("Kafka needs java and mvn on PATH; run `gamemetrics stack install` as root")
-        pom = resources.files("gamemetrics.stack") / "kafka-pom.xml"
+        pom = resources.files("operations.stack") / "kafka-pom.xml"
         self.libs.mkdir(parents=True, exist_ok=True)
         procs.run(
             [

@@ -3,9 +3,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from gamemetrics.store import db
-from gamemetrics.store.games import create_game, game_for_key
-from gamemetrics.store.partitions import ensure_partitions, existing_partitions, partition_name, timescaledb_enabled
+from store import db
+from store.games import create_game, game_for_key
+from store.partitions import ensure_partitions, existing_partitions, partition_name, timescaledb_enabled
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gamemetrics.errors import StackError
+from operations.errors import StackError
 
 POLL_INTERVAL_S = 0.2
 

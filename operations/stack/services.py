@@ -1,6 +1,6 @@
 """The project's own services (ingest, workers) run in the background for the demo.
 
-Each runs as ``python -m gamemetrics ...`` in its own session, with a pid file and a log under
+Each runs as ``python -m operations ...`` in its own session, with a pid file and a log under
 ``<state dir>/run``. ``gamemetrics stack down`` stops them before the stack.
 """
 
@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from gamemetrics.stack import procs
+from operations.stack import procs
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ProjectServices:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file(service.name), "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gamemetrics", *service.args],
+                [sys.executable, "-m", "operations", *service.args],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, **(env or {})}, start_new_session=True,
             )

@@ -10,10 +10,10 @@ import os
 import shutil
 from collections.abc import Callable
 
-from gamemetrics.errors import StackError
-from gamemetrics.stack import procs
-from gamemetrics.stack.kafka import LocalKafka
-from gamemetrics.stack.postgres import bindir
+from operations.errors import StackError
+from operations.stack import procs
+from operations.stack.kafka import LocalKafka
+from operations.stack.postgres import bindir
 
 
 def missing_debian_packages() -> list[str]:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from gamemetrics.errors import StackError
+from operations.errors import StackError
 from gamemetrics.settings import Settings
-from gamemetrics.store import db
-from gamemetrics.store.games import create_game, game_for_key
+from store import db
+from store.games import create_game, game_for_key
 
 READY_TIMEOUT_S = 60.0
 

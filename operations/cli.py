@@ -1,0 +1,209 @@
+"""The ``gamemetrics`` command: the operations' own sub-commands (the local stack, the load generator,
+the benchmarks, the demo), and the stages' commands mounted where a user looks for them. Each stage
+owns its commands (``store/cli.py``, ``ingest/cli.py``, ``processors/cli.py``, ...); this file only
+mounts them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gamemetrics.commands import command_settings, fail, say
+from gamemetrics.errors import GameMetricsError
+from graphql_api.cli import serve_graphql, tokens_app
+from ingest.cli import serve_ingest
+from processors.cli import dlq_app, worker
+from processors.notifications.cli import app as notifications_app
+from store.cli import currencies_app, games_app, verify
+
+app = typer.Typer(
+    help="GameMetrics: event-streaming analytics for games.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+stack_app = typer.Typer(help="The embedded local stack: Kafka, PostgreSQL and Redis on 127.0.0.1.", no_args_is_help=True)
+serve_app = typer.Typer(help="Run an HTTP service.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (they print numbers; see bench/RESULTS.md).", no_args_is_help=True)
+
+app.add_typer(stack_app, name="stack")
+app.add_typer(games_app, name="games")
+app.add_typer(serve_app, name="serve")
+serve_app.command("ingest")(serve_ingest)
+serve_app.command("graphql")(serve_graphql)
+app.command("worker")(worker)
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(currencies_app, name="currencies")
+app.command("verify")(verify)
+app.add_typer(notifications_app, name="notifications", help="Notification rules (email, webhook, push, SMS).")
+app.add_typer(tokens_app, name="tokens", help="JWT bearer tokens of the GraphQL API.")
+app.add_typer(bench_app, name="bench")
+
+
+@stack_app.command("install")
+def stack_install() -> None:
+    """Install what the stack needs (idempotent): PostgreSQL and Redis with apt-get, Kafka jars with mvn."""
+    from operations.stack.local import LocalStack
+
+    try:
+        LocalStack(command_settings(), say).install()
+    except GameMetricsError as exc:
+        fail(exc)
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start Kafka (KRaft), PostgreSQL and Redis, create the topics, run the migrations (idempotent).
+
+    Services named by GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS, GAMEMETRICS_DATABASE_URL or
+    GAMEMETRICS_REDIS_URL are used as they are instead of starting local ones.
+    """
+    from operations.stack.local import LocalStack
+
+    try:
+        env = LocalStack(command_settings(), say).up()
+    except GameMetricsError as exc:
+        fail(exc)
+    say("stack is up; use it from another shell with:")
+    for key, value in env.items():
+        typer.echo(f"export {key}={value}")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show each service: running or not, where, and whether it is ours or external."""
+    from operations.stack.local import LocalStack
+
+    for service in LocalStack(command_settings()).status():
+        state = "running" if service.running else "stopped"
+        owner = "external" if service.external else "local"
+        typer.echo(f"{service.name:<11} {state:<8} {owner:<9} {service.address}  {service.detail}".rstrip())
+
+
+@stack_app.command("down")
+def stack_down(
+    purge: Annotated[bool, typer.Option("--purge", help="Also delete the services' data.")] = False,
+) -> None:
+    """Stop the local services cleanly; their data is kept unless --purge."""
+    from operations.stack.local import LocalStack
+
+    try:
+        LocalStack(command_settings(), say).down(purge=purge)
+    except GameMetricsError as exc:
+        fail(exc)
+
+
+@app.command("loadgen")
+def loadgen(
+    url: Annotated[str, typer.Option(help="Base URL of the ingest service.")] = "http://127.0.0.1:8080",
+    api_key: Annotated[list[str], typer.Option(help="A game's API key; repeat for several games.")] = [],  # noqa: B006
+    games: Annotated[int, typer.Option(help="Games to load; missing keys are created in the local store.")] = 0,
+    rate: Annotated[float, typer.Option(help="Target events per second.")] = 2000.0,
+    duration: Annotated[float, typer.Option(help="Seconds to run.")] = 30.0,
+    players: Annotated[int, typer.Option(help="Simulated players per game.")] = 1000,
+    batch_size: Annotated[str, typer.Option(help="Events per request: N, A-B (uniform) or exp:MEAN.")] = "20",
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at most.")] = 32,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
+) -> None:
+    """Post simulated player sessions to an ingest service at a target rate; retries reuse event ids."""
+    import asyncio
+
+    from operations.loadgen import BatchSizes, LoadPlan, run_load
+
+    try:
+        sizes = BatchSizes.parse(batch_size)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    keys = list(api_key)
+    if games > len(keys):
+        from store import db
+        from store.games import create_game
+
+        with db.connect(command_settings()) as conn:
+            for _ in range(games - len(keys)):
+                created = create_game(conn, f"loadgen-{seed}-{len(keys)}-{secrets.token_hex(2)}")
+                say(f"created game {created.game_id} (key {created.api_key})")
+                keys.append(created.api_key)
+    if not keys:
+        raise typer.BadParameter("give --api-key (repeatable) or --games N to create games in the local store")
+    plan = LoadPlan(url, tuple(keys), rate, duration, players, sizes, concurrency, seed=seed)
+    report = asyncio.run(run_load(plan))
+    typer.echo(report.summary())
+    if report.failed_events:
+        raise typer.Exit(1)
+
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _run_bench(name: str, ctx: typer.Context) -> None:
+    """Run ``python -m bench.<name>`` from the source checkout with the options given after the command."""
+    if not (BENCH_DIR / f"{name}.py").exists():
+        raise typer.BadParameter(f"{BENCH_DIR / name}.py not found: the benchmarks run from a source checkout")
+    args = ["--help" if a == "--help-bench" else a for a in ctx.args]
+    raise typer.Exit(subprocess.call([sys.executable, "-m", f"bench.{name}", *args], cwd=BENCH_DIR.parent))
+
+
+@bench_app.command("e2e", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_e2e(ctx: typer.Context) -> None:
+    """End-to-end benchmark (bench/e2e.py); options are passed through, see `gamemetrics bench e2e --help-bench`."""
+    _run_bench("e2e", ctx)
+
+
+@app.command("demo")
+def demo(
+    duration: Annotated[float, typer.Option(help="Seconds of demo load.")] = 60.0,
+    rate: Annotated[float, typer.Option(help="Demo load, events per second.")] = 2000.0,
+    port: Annotated[int, typer.Option(help="Port of the ingest service.")] = 8080,
+    api_port: Annotated[int, typer.Option(help="Port of the GraphQL API and dashboard.")] = 8090,
+) -> None:
+    """Bring up the stack, start ingest, a worker and the analytics API in the background, run a demo
+    load, show what landed and where the dashboard is."""
+    import asyncio
+    from datetime import datetime, timezone
+
+    from operations.demo import demo_game, demo_token, landed_summary, wait_for_ingest, wait_for_landing
+    from operations.loadgen import LoadPlan, run_load
+    from operations.stack.local import LocalStack
+    from operations.stack.services import ProjectServices, Service
+
+    settings = command_settings()
+    stack = LocalStack(settings, say)
+    try:
+        stack.up()
+        services = ProjectServices(stack.paths.run)
+        for service in (
+            Service("ingest", ("serve", "ingest", "--port", str(port))),
+            Service("worker", ("worker",)),
+            Service("graphql", ("serve", "graphql", "--port", str(api_port))),
+        ):
+            started = services.start(service)
+            say(f"{service.name}: {'started' if started else 'already running'} (log {services.log_file(service.name)})")
+        url = f"http://127.0.0.1:{port}"
+        wait_for_ingest(url)
+        game = demo_game(settings, stack.paths.run)
+        say(f"demo game {game['game_id']}: {rate:.0f} events/s for {duration:.0f}s")
+        started = datetime.now(timezone.utc)
+        report = asyncio.run(run_load(LoadPlan(url, (game["api_key"],), rate, duration)))
+        say(report.summary())
+        landed = wait_for_landing(settings, game["game_id"], started, report.accepted)
+        say(f"landed {landed} of the {report.accepted} accepted events of this run")
+        typer.echo(landed_summary(settings, game["game_id"]))
+        token = demo_token(game["game_id"])
+    except GameMetricsError as exc:
+        fail(exc)
+    typer.echo(
+        f"""
+What to look at:
+  rows landed:     psql {settings.database_url} -c "SELECT event_type, count(*) FROM {settings.database_schema}.player_events GROUP BY 1"
+  ingest metrics:  curl {url}/metrics      API docs: {url}/docs
+  dashboard:       http://127.0.0.1:{api_port}/dashboard   (sign in with this token, valid 24 h:)
+                   {token}
+  GraphQL:         http://127.0.0.1:{api_port}/graphql      (same token as `Authorization: Bearer ...`)
+  logs:            {stack.paths.run}/ingest.log  {stack.paths.run}/worker.log  {stack.paths.run}/graphql.log
+  more load:       gamemetrics loadgen --url {url} --api-key {game['api_key']} --rate 5000 --duration 60
+Stop everything:   gamemetrics stack down        (add --purge to delete the data)"""
+    )

@@ -1,0 +1,103 @@
+"""Commands of the landing stage, mounted by ``operations.cli``:
+
+    gamemetrics worker                 a landing worker (Faust); start several to share partitions
+    gamemetrics dlq inspect|replay     the dead-letter queue (system.dlq)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from gamemetrics.commands import command_settings, fail, say
+from gamemetrics.errors import GameMetricsError
+
+dlq_app = typer.Typer(help="Inspect and replay the dead-letter queue (system.dlq).", no_args_is_help=True)
+
+
+def worker(
+    loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
+) -> None:
+    """Run a landing worker (Faust): player.events.raw -> PostgreSQL. Start several to share partitions.
+
+    Settings: GAMEMETRICS_WORKER_* (batching, retry, metrics port; see processors/settings.py).
+    """
+    import faust
+    from prometheus_client import start_http_server
+
+    from gamemetrics.runtime import tune_gc, use_uvloop
+    from processors.pipeline import build_worker_app
+    from processors.settings import WorkerSettings
+    from store import db
+    from store.partitions import ensure_partitions
+
+    settings = command_settings()
+    worker_settings = WorkerSettings()
+    try:
+        with db.connect(settings, autocommit=True) as conn:
+            ensure_partitions(conn)
+    except GameMetricsError as exc:
+        fail(exc)
+    if worker_settings.metrics_port:
+        try:
+            start_http_server(worker_settings.metrics_port, addr="127.0.0.1")
+        except OSError as exc:  # another worker on this machine has the port
+            say(f"metrics port {worker_settings.metrics_port} unavailable ({exc}); this worker exposes no /metrics")
+    use_uvloop()
+    faust_app = build_worker_app(settings, worker_settings)
+    tune_gc()
+    faust.Worker(faust_app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
+
+
+@dlq_app.command("inspect")
+def dlq_inspect(
+    error_type: Annotated[str, typer.Option("--type", help="Only this error type.")] = "",
+    limit: Annotated[int, typer.Option(help="How many records to show (newest last).")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record.")] = False,
+) -> None:
+    """Summarise the dead letters by error type and show the latest ones."""
+    from processors.dlq import read_dead_letters, summary
+
+    records = [r for r in read_dead_letters(command_settings()) if not error_type or r.record["error_type"] == error_type]
+    if as_json:
+        for r in records[-limit:]:
+            rec = dict(r.record, original=r.record["original"].hex(), source_key=(r.record["source_key"] or b"").hex(),
+                       failed_at=r.record["failed_at"].isoformat(), dlq_offset=r.offset)
+            typer.echo(json.dumps(rec))
+        return
+    counts = summary(records)
+    typer.echo(f"{len(records)} dead letters" + "".join(f"\n  {t:<20} {n}" for t, n in counts.most_common()))
+    for r in records[-limit:]:
+        rec = r.record
+        typer.echo(
+            f"[{rec['failed_at']:%Y-%m-%d %H:%M:%S}] {rec['error_type']:<18} {rec['source_topic']}/{rec['source_partition']}"
+            f"@{rec['source_offset']} event={rec['event_id'] or '-'}: {rec['detail'][:200]}"
+        )
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    error_type: Annotated[str, typer.Option("--type", help="Replay only this error type (required unless --event-id).")] = "",
+    event_id: Annotated[str, typer.Option(help="Replay only the record of this event.")] = "",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be replayed.")] = False,
+) -> None:
+    """Re-submit dead letters' original messages to their source topic, once the cause is fixed."""
+    from processors.dlq import read_dead_letters, replay
+
+    if not error_type and not event_id:
+        raise typer.BadParameter("name what to replay with --type or --event-id")
+    settings = command_settings()
+    chosen = [
+        r for r in read_dead_letters(settings)
+        if (not error_type or r.record["error_type"] == error_type) and (not event_id or r.record["event_id"] == event_id)
+    ]
+    if dry_run:
+        typer.echo(f"would replay {len(chosen)} dead letters")
+        return
+    try:
+        n = replay(settings, chosen)
+    except GameMetricsError as exc:
+        fail(exc)
+    typer.echo(f"replayed {n} messages to their source topics")

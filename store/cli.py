@@ -1,0 +1,117 @@
+"""Commands of the store, mounted by ``operations.cli``:
+
+    gamemetrics games create|rotate-key|list     games and their API keys
+    gamemetrics currencies set|list              the currency table revenue is converted with
+    gamemetrics verify                           rollups against a GROUP BY over player_events
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from gamemetrics.commands import command_settings, fail
+from gamemetrics.errors import GameMetricsError
+from store import db
+
+games_app = typer.Typer(help="Games and their API keys.", no_args_is_help=True)
+currencies_app = typer.Typer(help="The currency table revenue is converted with.", no_args_is_help=True)
+
+
+@games_app.command("create")
+def games_create(name: Annotated[str, typer.Argument(help="Display name of the game.")]) -> None:
+    """Create a game; prints {"game_id": ..., "api_key": ...}. The key is shown only once."""
+    from store.games import create_game
+
+    try:
+        with db.connect(command_settings()) as conn:
+            game = create_game(conn, name)
+    except GameMetricsError as exc:
+        fail(exc)
+    typer.echo(json.dumps({"game_id": game.game_id, "api_key": game.api_key}))
+
+
+@games_app.command("rotate-key")
+def games_rotate_key(
+    game_id: Annotated[str, typer.Argument(help="The game whose key to rotate.")],
+    grace: Annotated[float, typer.Option(help="Hours the current keys stay valid.")] = 24.0,
+) -> None:
+    """Issue a new API key; the current ones keep working for --grace hours. Prints the new key as JSON."""
+    from store.games import rotate_key
+
+    try:
+        with db.connect(command_settings()) as conn:
+            api_key = rotate_key(conn, game_id, timedelta(hours=grace))
+    except GameMetricsError as exc:
+        fail(exc)
+    typer.echo(json.dumps({"game_id": game_id, "api_key": api_key, "previous_keys_expire_in_hours": grace}))
+
+
+@games_app.command("list")
+def games_list() -> None:
+    """List the games: id, name, creation time and how many keys are valid."""
+    from store.games import list_games
+
+    try:
+        with db.connect(command_settings()) as conn:
+            games = list_games(conn)
+    except GameMetricsError as exc:
+        fail(exc)
+    for game_id, name, created_at, keys in games:
+        typer.echo(f"{game_id:<32} {name:<32} {created_at:%Y-%m-%d %H:%M} keys={keys}")
+
+
+@currencies_app.command("set")
+def currencies_set(
+    code: Annotated[str, typer.Argument(help="ISO 4217 code, e.g. ISK.")],
+    usd_per_unit: Annotated[float, typer.Argument(help="Value of one unit in US dollars.")],
+) -> None:
+    """Add or update a currency's rate (workers re-read the table every GAMEMETRICS_WORKER_RATES_REFRESH_S, 60 s)."""
+    from schemas.event_types import is_currency
+    from store.currencies import set_rate
+
+    if not is_currency(code) or usd_per_unit <= 0:
+        raise typer.BadParameter(f"{code!r} must be an ISO 4217 code and the rate > 0")
+    try:
+        with db.connect(command_settings()) as conn:
+            set_rate(conn, code, usd_per_unit)
+            conn.commit()
+    except GameMetricsError as exc:
+        fail(exc)
+    typer.echo(f"{code} = {usd_per_unit} USD")
+
+
+@currencies_app.command("list")
+def currencies_list() -> None:
+    """Show the currency table."""
+    from store.currencies import list_rates
+
+    try:
+        with db.connect(command_settings()) as conn:
+            rates = list_rates(conn)
+    except GameMetricsError as exc:
+        fail(exc)
+    for code, rate, updated in rates:
+        typer.echo(f"{code}  {rate:>16}  {updated:%Y-%m-%d}")
+
+
+def verify() -> None:
+    """Check that every rollup table equals a GROUP BY over player_events (scans the events)."""
+    from store.verify import rollup_differences
+
+    try:
+        with db.connect(command_settings()) as conn:
+            problems = rollup_differences(conn)
+    except GameMetricsError as exc:
+        fail(exc)
+    if not problems:
+        typer.echo("all rollups match player_events")
+        return
+    for table, rows in problems.items():
+        typer.echo(f"{table}:")
+        for row in rows:
+            typer.echo(f"  {row}")
+    raise typer.Exit(1)
