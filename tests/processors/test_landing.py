@@ -22,7 +22,7 @@ from schemas.wire import AvroDeserializer
 from streams.topics import GAME_ID_HEADER, PROCESSED_EVENTS, RAW_EVENTS
 from tests.processors.load import produce_load
 from tests.services import free_port, running_worker, wait_for
-from tests.test_end_to_end import group_caught_up
+from tests.helpers import group_caught_up
 
 pytestmark = pytest.mark.integration
 
