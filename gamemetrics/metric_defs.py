@@ -63,8 +63,15 @@ STEP_SECONDS = Counter(
 )
 PIPELINE_RETRIES = Counter(
     "gamemetrics_landing_retries_total",
-    "Landing transactions retried because PostgreSQL (StoreError) or Kafka (ProduceError) was unavailable.",
+    "Landing transactions retried on backpressure, by reason: PostgreSQL unavailable (StoreUnavailable), a lost "
+    "deadlock or serialization race (StoreConflict), Kafka not acknowledging (ProduceError).",
     ["reason"],
+)
+DEAD_LETTER_LIMIT_STOPS = Counter(
+    "gamemetrics_landing_dead_letter_limit_stops_total",
+    "Landing workers stopped because more than GAMEMETRICS_WORKER_MAX_PROCESSING_ERROR_SHARE of the last "
+    "GAMEMETRICS_WORKER_PROCESSING_ERROR_WINDOW messages failed as processing_error. Any rise pages: a bad "
+    "deploy; read the worker's error log, fix or roll back, start the workers (nothing was committed).",
 )
 RECEIVED_TO_COMMITTED_SECONDS = Histogram(
     "gamemetrics_received_to_committed_seconds",

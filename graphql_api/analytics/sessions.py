@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from graphql_api.analytics.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
 from graphql_api.store import Database
 from graphql_api.types import ConcurrencyPoint, Sessions
+from schemas.limits import MAX_SESSION
 
 if TYPE_CHECKING:
     from graphql_api.context import Services
 
-# Landing sends sessions longer than this to the DLQ (out_of_range), so no session open at
+# Landing sends sessions longer than MAX_SESSION to the DLQ (out_of_range), so no session open at
 # `from` started earlier: the lower bound that lets the concurrency scan use (game_id, started_at).
-MAX_SESSION = timedelta(days=7)
 
 
 async def session_stats(db: Database, game_id: str, start: datetime, end: datetime) -> Sessions:

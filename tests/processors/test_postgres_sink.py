@@ -14,7 +14,7 @@ from store import db
 from store.partitions import ensure_partitions
 from store.verify import rollup_differences
 from processors.enrich import State, enrich_batch
-from processors.land import PostgresSink
+from processors.postgres_sink import PostgresSink
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from confluent_kafka import Producer
 
 from gamemetrics.envvars import settings_env
 from store import db
-from processors.dlq import read_dead_letters
+from processors.dlq_admin import read_dead_letters
 from gamemetrics.retry import EFFECTIVELY_FOREVER, RetryPolicy
-from processors.land import PostgresSink
+from processors.postgres_sink import PostgresSink
 from processors.pipeline import LandingPipeline, Message
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
