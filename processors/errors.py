@@ -3,7 +3,7 @@
     LandingError (GameMetricsError)
     ├── Backpressure              a service the steps need (PostgreSQL, Kafka) is unavailable: the
     │                             group is not landed, nothing is released; the failure policy
-    │                             pauses the partitions and runs the same messages again later
+    │                             holds the group and runs the same messages again after a backoff
     └── DeadLetterLimitExceeded   more than the allowed share of a window's messages failed as
                                   ``processing_error`` (a bad deploy, not bad data): the worker stops
                                   without committing them, instead of dead-lettering the topic

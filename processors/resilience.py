@@ -1,9 +1,10 @@
 """The landing failure policy: what happens when a group of messages does not land.
 
     Backpressure (PostgreSQL or Kafka unavailable, raised by the steps wherever it happens)
-        -> pause the group's partitions (nothing more is fetched), wait the backoff, run the same
-           messages again, until they land; then resume. Nothing is released meanwhile, so no
-           offset is committed. Handled here and nowhere else.
+        -> hold the group, wait the backoff, run the same messages again until they land. Nothing
+           is released meanwhile, so no offset is committed, and the agent takes nothing new: the
+           stream buffer fills and Faust's fetcher blocks on it (bounded by
+           ``stream_buffer_maxsize``). Handled here and nowhere else.
     any other exception (a bug, or data the steps did not foresee)
         -> the group is split and run message by message; the one that still fails becomes a
            ``processing_error`` dead letter, so one poison message never blocks its partition...
@@ -12,12 +13,20 @@
        (``DeadLetterLimitExceeded``: logged at error, counted in
        ``gamemetrics_landing_dead_letter_limit_stops_total``) without committing the group.
 
-Why the messages are held and retried in place rather than the partitions seeked back: Faust's
-``Consumer.pause_partitions`` only stops the fetcher; records already fetched stay in the agent's
-stream buffer and are still delivered, and a ``seek`` re-delivers new message objects while the
-held ones stay tracked as unacked (``wait_empty`` blocks shutdown on them, and acking them would
-commit offsets that never landed), interleaved with the buffered later ones (the partition's order
-is lost). Holding the group is the same "seek back" without those hazards.
+Why not ``Consumer.pause_partitions`` and a seek back (faust-streaming 0.15, read in the venv):
+- records already fetched for a paused partition are dropped by ``Consumer.getmany`` (it yields
+  only active partitions) while the fetch position has moved past them;
+- when later records of that partition arrive, ``_drain_messages`` sees a hole after the last read
+  offset and ``_add_gap`` records it as acked: the dropped, never-landed messages are committed
+  (silent loss; the pause of the previous pipeline had this defect, a PostgreSQL restart during a
+  load could lose or stall messages);
+- seeking back needs the last offset handed to the stream per partition, which Faust keeps only in
+  the private ``Consumer._read_offset`` (set to the seek target, not the last delivered offset,
+  after a seek, so it cannot tell "nothing delivered since" apart) and in the monitor's public copy
+  (``tp_read_offsets``), which survives rebalances (stale after a reassignment).
+Holding the group and letting the full stream buffer block the fetcher is the same pause without
+those hazards. An outage longer than ``broker_max_poll_interval`` makes the consumer leave its
+group; the new owner replays the group, which is idempotent.
 """
 
 from __future__ import annotations
@@ -26,7 +35,6 @@ import asyncio
 import traceback
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
 
 import structlog
 
@@ -40,24 +48,6 @@ log = structlog.get_logger("processors.resilience")
 
 PROCESSING_ERROR = "processing_error"
 TRACEBACK_CHARS = 1500
-
-
-class Pauser(Protocol):
-    """Stops and restarts fetching from the partitions being landed (Faust's consumer in the worker)."""
-
-    def pause(self) -> None: ...
-
-    def resume(self) -> None: ...
-
-
-class NoPause:
-    """A Pauser for callers without a consumer (tests, benches)."""
-
-    def pause(self) -> None:
-        pass
-
-    def resume(self) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -106,45 +96,36 @@ class ErrorWindow:
 class FailurePolicy:
     """Runs ``LandingSteps`` until the group lands, applying the policy above."""
 
-    def __init__(self, steps: LandingSteps, retry: RetryPolicy, limit: DeadLetterLimit, pauser: Pauser = NoPause()) -> None:
+    def __init__(self, steps: LandingSteps, retry: RetryPolicy, limit: DeadLetterLimit) -> None:
         self._steps = steps
         self._retry = retry
         self._limit = limit
         self._window = ErrorWindow(limit)
-        self._pauser = pauser
 
     async def land(self, messages: list[Message]) -> Outcome:
         attempt = 0
-        paused = False
-        try:
-            while True:
-                try:
-                    outcome = await self._steps.run(messages)
-                    self._window.landed(len(messages))
-                    return outcome
-                except Backpressure as signal:
-                    if not paused:
-                        self._pauser.pause()
-                        paused = True
-                    attempt += 1
-                    delay = self._retry.delay_after(attempt)
-                    m.PIPELINE_RETRIES.labels(signal.reason).inc()
-                    log.warning("landing_retry", reason=signal.reason, detail=signal.detail, retry_in_s=delay,
-                                messages=len(messages), attempt=attempt)
-                    await asyncio.sleep(delay)
-                except DeadLetterLimitExceeded:
-                    raise
-                except Exception as exc:  # a bug: never crash on one message, never drop good ones
-                    if len(messages) == 1:
-                        return await self._poison(messages[0], exc)
-                    log.error("landing_bug_isolating", error=repr(exc), messages=len(messages))
-                    total = Outcome()
-                    for message in messages:
-                        total.add(await self.land([message]))
-                    return total
-        finally:
-            if paused:
-                self._pauser.resume()
+        while True:
+            try:
+                outcome = await self._steps.run(messages)
+                self._window.landed(len(messages))
+                return outcome
+            except Backpressure as signal:
+                attempt += 1
+                delay = self._retry.delay_after(attempt)
+                m.PIPELINE_RETRIES.labels(signal.reason).inc()
+                log.warning("landing_retry", reason=signal.reason, detail=signal.detail, retry_in_s=delay,
+                            messages=len(messages), attempt=attempt)
+                await asyncio.sleep(delay)  # the backoff of a held group, not a poll: nothing else is consumed
+            except DeadLetterLimitExceeded:
+                raise
+            except Exception as exc:  # a bug: never crash on one message, never drop good ones
+                if len(messages) == 1:
+                    return await self._poison(messages[0], exc)
+                log.error("landing_bug_isolating", error=repr(exc), messages=len(messages))
+                total = Outcome()
+                for message in messages:
+                    total.add(await self.land([message]))
+                return total
 
     async def _poison(self, message: Message, exc: Exception) -> Outcome:
         if self._window.would_exceed():

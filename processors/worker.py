@@ -42,19 +42,6 @@ log = structlog.get_logger("processors.worker")
 PARTITION_CHECK_INTERVAL_S = 3600.0
 
 
-class ConsumerPauser:
-    """Pauses fetching from every partition this worker owns while a group waits on backpressure."""
-
-    def __init__(self, app: faust.App) -> None:
-        self._app = app
-
-    def pause(self) -> None:
-        self._app.consumer.pause_partitions(self._app.consumer.assignment())
-
-    def resume(self) -> None:
-        self._app.consumer.resume_partitions(self._app.consumer.assignment())
-
-
 def build_worker_app(settings: Settings, worker: WorkerSettings, notify: NotificationSettings) -> faust.App:
     """The worker's Faust app; every setting is passed in (read once by the command)."""
     app = create_app(settings)
@@ -67,7 +54,6 @@ def build_worker_app(settings: Settings, worker: WorkerSettings, notify: Notific
         steps,
         RetryPolicy(EFFECTIVELY_FOREVER, worker.retry_first_delay_s, worker.retry_max_delay_s),  # never gives up
         DeadLetterLimit(worker.max_processing_error_share, worker.processing_error_window),
-        ConsumerPauser(app),
     )
     log.info("worker_built", avro_codec="native" if NATIVE else "fastavro", topic=raw_topic.get_topic_name())
 

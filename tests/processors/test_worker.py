@@ -1,5 +1,6 @@
-"""The landing workers on the real Kafka and PostgreSQL: exact counts through replays, kills,
-outages and rebalances; rollups equal to a GROUP BY over the events."""
+"""processors/worker.py: the landing workers on the real Kafka and PostgreSQL: exact counts through
+replays, kills, outages and rebalances; rollups equal to a GROUP BY over the events; a bad deploy
+stops the worker instead of dead-lettering the topic."""
 
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ def test_postgres_stopped_and_restarted_during_a_load_loses_nothing(isolated, tm
         with running_worker(settings, tmp_path, "worker", QUIET):
             wait_for(lambda: counts(settings)[0] > 0, 60, "the first rows")
             pg.stop()
-            time.sleep(3)  # the worker retries against a dead database meanwhile
+            wait_for(lambda: "landing_retry" in (tmp_path / "worker.log").read_text(), 60,
+                     "the worker to retry against the stopped database")
             pg.start()
             pg.wait_ready(pg.url)
             wait_for(lambda: all_landed(settings, load), 180, "the load to land after the outage")
@@ -145,3 +147,54 @@ def test_postgres_stopped_and_restarted_during_a_load_loses_nothing(isolated, tm
         assert "landing_retry" in (tmp_path / "worker.log").read_text()
     finally:
         pg.stop()
+
+
+def dead_letters(settings) -> list[dict]:
+    from processors.dlq_admin import read_dead_letters
+
+    return [r.record for r in read_dead_letters(settings, idle_end_s=1.0)]
+
+
+def test_postgres_restarted_while_the_worker_is_idle_then_a_load_lands_whole(isolated, tmp_path):
+    """Issue 11 defect 4: after a restart the first refresh of the currency table met a dead connection
+    and the message became a processing_error dead letter (5 of 6 accepted events landed)."""
+    pg = LocalPostgres(tmp_path / "pg", port=free_port())
+    pg.start()
+    try:
+        pg.wait_ready(pg.url)
+        pg.ensure_database()
+        settings = isolated.model_copy(update={"database_url": pg.url})
+        upgrade(settings)
+        knobs = {**QUIET, "GAMEMETRICS_WORKER_RATES_REFRESH_S": "0.5"}
+        with running_worker(settings, tmp_path, "worker", knobs):
+            first = produce_load(settings, "g1", requests=20, retry_fraction=0, seed=5)
+            wait_for(lambda: all_landed(settings, first), 120, "the first load")
+            pg.stop()  # the worker is idle: nothing to retry, its connection simply dies
+            pg.start()
+            pg.wait_ready(pg.url)
+            second = produce_load(settings, "g1", requests=60, retry_fraction=0, seed=6)
+            expected = len(first.event_ids | second.event_ids)
+            wait_for(lambda: counts(settings)[0] >= expected and group_caught_up(settings), 120, "the load after the restart")
+        total, distinct = counts(settings)
+        assert total == distinct == len(first.event_ids | second.event_ids)
+        assert [d["error_type"] for d in dead_letters(settings)] == []
+    finally:
+        pg.stop()
+
+
+def test_a_bad_deploy_stops_the_worker_without_committing_instead_of_dead_lettering_the_topic(isolated, tmp_path):
+    load = produce_load(isolated, "g1", requests=30, retry_fraction=0, seed=7)
+    with db.connect(isolated, autocommit=True) as conn:
+        conn.execute("DROP TABLE match_outcomes_hourly")  # a release whose migration was not run
+    knobs = {**QUIET, "GAMEMETRICS_WORKER_MAX_PROCESSING_ERROR_SHARE": "0.1",
+             "GAMEMETRICS_WORKER_PROCESSING_ERROR_WINDOW": "30", "GAMEMETRICS_WORKER_TAKE_MAX_MESSAGES": "10"}
+    with running_worker(isolated, tmp_path, "worker", knobs) as worker:
+        exit_code = wait_for(lambda: worker.poll() is not None and (worker.returncode,), 120, "the worker to stop")[0]
+    log = (tmp_path / "worker.log").read_text()
+    assert exit_code != 0
+    assert "dead_letter_limit_exceeded" in log
+    records = dead_letters(isolated)
+    assert [r["error_type"] for r in records] == ["processing_error"] * 3  # 10% of 30, not the topic
+    assert counts(isolated) == (0, 0)
+    assert not group_caught_up(isolated)
+    assert load.messages > 3
