@@ -81,9 +81,15 @@ def test_each_dead_letter_type_is_inspectable_and_a_fixed_one_replays(isolated, 
 
         # the operator adds the missing rate and replays that dead letter: the purchase lands, once
         gamemetrics(isolated, "currencies", "set", "ISK", "0.0072")
-        # the worker re-reads the currency table every second here (every minute by default)
-        wait_for(lambda: "ISK" in "".join(l for l in (tmp_path / "worker.log").read_text().splitlines()
-                                         if "currency_rates_changed" in l), 30, "the worker to read the new rate")
+        # the worker re-reads the currency table before a group once a second here (every minute by
+        # default); nudge it with messages until it says it has read the new rate
+        def rate_read() -> bool:
+            producer.produce(topic, key=b"nudge", value=b"\x00\x00\x00\x00\x02nudge")
+            producer.flush(10)
+            return any("currency_rates_changed" in line and "ISK" in line
+                       for line in (tmp_path / "worker.log").read_text().splitlines())
+
+        wait_for(rate_read, 30, "the worker to read the new rate")
         assert "replayed 1" in gamemetrics(isolated, "dlq", "replay", "--type", "unknown_currency")
         wait_for(lambda: landed_ids(isolated) == {good["event_id"], icelandic["event_id"]}, 60, "the replayed purchase")
     with db.connect(isolated) as conn:
