@@ -6,7 +6,9 @@ driver errors into the store's own (:mod:`store.errors`) at this boundary.
                             and translates whatever psycopg raises inside
     translate(exc, what)    psycopg error -> StoreUnavailable / StoreConflict / StatementTimeout /
                             StoreError, with what was being done and where
-    run_until_back          an operation retried while the store is unavailable (the waiting callers)
+    run_until_back          an operation retried while the store is unavailable
+    WaitingConnection       an autocommit holder whose ``run`` waits while the store is unavailable
+                            (the notification agents: they cannot skip work without the database)
 
 "Unavailable" is every error that says the server or the connection is gone or refusing for now:
 ``OperationalError`` (connection failure, admin or crash shutdown, cannot connect now, too many
@@ -62,7 +64,10 @@ def translate(exc: psycopg.Error, what: str, settings: Settings | None = None) -
         return StoreConflict(f"{what}: the transaction lost a race ({exc}); running it again is safe")
     if is_unavailable(exc):
         return StoreUnavailable(f"{what}: PostgreSQL is unavailable ({exc}); retry later")
-    return StoreError(f"{what} failed{where}: {exc}")
+    hint = ""
+    if isinstance(exc, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
+        hint = "; are the migrations applied (`gamemetrics stack up` runs them)?"
+    return StoreError(f"{what} failed{where}: {exc}{hint}")
 
 
 Setup = Callable[[psycopg.AsyncConnection], Awaitable[None]]
@@ -146,3 +151,21 @@ async def run_until_back(
             log.warning("postgres_unavailable", operation=what, attempt=attempt, retry_in_s=delay, error=str(exc))
             await asyncio.sleep(delay)
     raise StoreUnavailable(f"{what}: PostgreSQL stayed unavailable for {policy.max_attempts} attempts")
+
+
+class WaitingConnection:
+    """One autocommit connection whose operations wait (``policy``) while the store is unavailable.
+
+    For callers that cannot do their work without the database and must not skip it: they hold
+    their Kafka offsets meanwhile. Errors other than unavailability leave as ``StoreError``.
+    """
+
+    def __init__(self, settings: Settings, policy: RetryPolicy = UNTIL_BACK) -> None:
+        self._holder = AsyncConnectionHolder(settings, autocommit=True)
+        self._policy = policy
+
+    async def run(self, what: str, operation: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+        return await run_until_back(self._holder, what, operation, self._policy)
+
+    async def close(self) -> None:
+        await self._holder.close()

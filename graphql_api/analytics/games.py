@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graphql_api.auth import Principal
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import Game, GameStats
 
 

@@ -14,7 +14,7 @@ from gamemetrics.settings import Settings
 from graphql_api.auth import Principal
 from graphql_api.errors import Unavailable
 from graphql_api.live import LiveHub
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import DeadLetterCount, PartitionLag, Pipeline
 from streams.app import APP_ID
 from streams.topics import RAW_EVENTS

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from graphql_api.errors import BadArgument
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import PageInfo, Player, PlayerEvent, PlayerEventConnection, PlayerEventEdge
 
 if TYPE_CHECKING:

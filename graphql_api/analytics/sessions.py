@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from graphql_api.analytics.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import ConcurrencyPoint, Sessions
 from schemas.limits import MAX_SESSION
 

@@ -6,7 +6,7 @@
 Read in that order: ``rules`` (which rule fires; ids from ``model``), ``templates`` (the text),
 ``delivery`` (idempotency on ``delivery_log``, backoff from ``gamemetrics.retry``, the DLQ), ``channels`` (SMTP,
 signed webhooks via ``signing``, push and SMS providers). ``agents`` wires them into Faust with the
-Kafka ``sinks`` and the PostgreSQL ``store``; ``rules_store`` and ``cli`` manage the rules;
+Kafka ``sinks`` and a ``store.connections.WaitingConnection``; ``rules_store`` and ``cli`` manage the rules;
 ``settings`` holds ``GAMEMETRICS_NOTIFY_*``; ``errors`` the error hierarchy.
 """
 
