@@ -14,6 +14,8 @@ time partitions ahead and prunes old dedup keys, and a lag gauge.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 
 import faust
 import structlog
@@ -40,6 +42,16 @@ from streams.topics import RAW_EVENTS
 log = structlog.get_logger("processors.worker")
 
 PARTITION_CHECK_INTERVAL_S = 3600.0
+STOP_GRACE_S = 10.0
+"""How long a worker stopped by the dead-letter limit may take to stop gracefully before it exits."""
+EX_SOFTWARE = 70
+
+
+def _exit_now(reason: BaseException) -> None:
+    log.error("worker_stop_forced", grace_s=STOP_GRACE_S, reason=str(reason)[:500])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EX_SOFTWARE)
 
 
 def build_worker_app(settings: Settings, worker: WorkerSettings, notify: NotificationSettings) -> faust.App:
@@ -72,7 +84,9 @@ def build_worker_app(settings: Settings, worker: WorkerSettings, notify: Notific
             try:
                 outcome = await policy.land(messages)
             except DeadLetterLimitExceeded as exc:
-                # (2b) a bad deploy: stop the worker; the held group is never released, so not committed
+                # (2b) a bad deploy: stop the worker; the held group is never released, so not committed.
+                # Faust's graceful stop can wait forever on the held (unacked) messages: bound it.
+                asyncio.get_running_loop().call_later(STOP_GRACE_S, _exit_now, exc)
                 await app.crash(exc)
                 return
             record(outcome)
