@@ -5,7 +5,7 @@ In order, inside the transaction (``LandingTransaction``):
      overlapping during a rebalance serialise on a player instead of double counting;
   2. probe ``event_keys`` for the (event id, client ts) pairs already landed: the dedup key does
      not depend on sent_at, so a client retry whose corrected event_time moved by days is found
-     (one partition per event: event_keys is partitioned by day of client_ts);
+     (only the partitions of the group's client days: event_keys is partitioned by day of client_ts);
   3. read the state enrichment needs (known players, session event counts);
   4. binary COPY the enriched rows into a temporary stage, then one statement inserts their keys
      into ``event_keys``, the rows into ``player_events``, and feeds every rollup table from the
@@ -64,10 +64,13 @@ _LOCK = (
     "SELECT pg_advisory_xact_lock(h) FROM "
     "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS locks"
 )
-# one index probe per event, in the partition of its client day (run-time partition pruning)
+# The primary key index (event_id, client_ts), only in the partitions of the group's client days:
+# an index probe per event and partition (a join on the pairs makes the planner hash the whole
+# table); the exact pairs are matched in Python.
 _EXISTING = (
-    "SELECT k.event_id::text FROM unnest(%s::uuid[], %s::int8[]) AS u(id, ts) "
-    "JOIN event_keys k ON k.event_id = u.id AND k.client_ts = 'epoch'::timestamptz + u.ts * interval '1 millisecond'"
+    "SELECT event_id::text, (extract(epoch FROM client_ts) * 1000)::int8 FROM event_keys "
+    "WHERE event_id = ANY(%s::uuid[]) AND client_ts BETWEEN 'epoch'::timestamptz + %s * interval '1 millisecond' "
+    "AND 'epoch'::timestamptz + %s * interval '1 millisecond'"
 )
 _PLAYERS = (
     "SELECT p.game_id, p.player_id, p.lifetime_revenue_usd FROM players p "
@@ -200,8 +203,10 @@ class LandingTransaction:
         await self._conn.execute(_LOCK, ([f"{g}\x1f{p}" for g, p in keys],))
 
     async def existing_event_ids(self, events: list[dict[str, Any]]) -> set[str]:
-        cur = await self._conn.execute(_EXISTING, ([e["event_id"] for e in events], [e["ts"] for e in events]))
-        return {row[0] for row in await cur.fetchall()}
+        client_ts = [e["ts"] for e in events]
+        cur = await self._conn.execute(_EXISTING, ([e["event_id"] for e in events], min(client_ts), max(client_ts)))
+        wanted = {(e["event_id"], e["ts"]) for e in events}
+        return {event_id for event_id, ts in await cur.fetchall() if (event_id, ts) in wanted}
 
     async def state(self, players: set[tuple[str, str]], sessions: set[tuple[str, str]]) -> State:
         state = State()
