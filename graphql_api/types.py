@@ -1,5 +1,9 @@
 """The GraphQL types of the API (Strawberry). Descriptions here are the schema's documentation.
 
+Data only: nothing here resolves a field. A type with a field that runs a query (``Game``,
+``Sessions``, ``Player``) lives beside that query in ``graphql_api/analytics/``, so this module
+imports nothing of the API above it.
+
 Every field that reaches the store carries a ``@cost`` weight, roughly its share of database
 work; ``graphql_api.limits`` adds up the weights of an operation (fragments expanded, aliases
 counted each time) and refuses it over the limit before anything runs. Lists are not
