@@ -21,7 +21,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.schema_directive import Location
 
-from graphql_api.analytics.ranges import Bucket, Granularity
+from graphql_api.ranges import Bucket, Granularity
 
 strawberry.enum(Bucket, description="Width of a time bucket, aligned to UTC (weeks start on Monday).")
 strawberry.enum(Granularity, description="Calendar grain of day-based metrics, in UTC (ISO weeks, calendar months).")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import strawberry
 
-from graphql_api.analytics.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
+from graphql_api.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
 from graphql_api.context import Context
 from graphql_api.store import Database
 from graphql_api.types import Cost
