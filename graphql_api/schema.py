@@ -39,10 +39,10 @@ from graphql_api.analytics.players import player as player_profile
 from graphql_api.analytics.retention import retention as retention_report
 from graphql_api.analytics.revenue import revenue as revenue_report
 from graphql_api.analytics.sessions import Sessions, session_stats
-from graphql_api.ranges import Bucket, Granularity
 from graphql_api.context import Context
 from graphql_api.errors import BadArgument
 from graphql_api.limits import Authentication, ErrorCodes, OperationLog, cost_rule
+from graphql_api.ranges import Bucket, Granularity
 from graphql_api.settings import GraphQLSettings
 from graphql_api.types import (
     ActiveUsers,

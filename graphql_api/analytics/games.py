@@ -31,7 +31,6 @@ class Game:
         return await info.context.loader(game_stats).load(self.game_id)
 
 
-
 async def visible_games(db: Database, principal: Principal) -> list[Game]:
     if principal.all_games:
         rows = await db.fetch("SELECT game_id, name, created_at FROM games ORDER BY name")

@@ -69,7 +69,6 @@ class Player:
         return await recent_events(info.context.services.db, self.game_id, self.player_id, first, after)
 
 
-
 MAX_PAGE = 100
 _FIELDS = ("event_id", "event_type", "event_time", "received_at", "session_id", "platform", "app_version", "country",
            "properties", "revenue_usd", "session_seq")

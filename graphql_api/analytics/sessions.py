@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import strawberry
 
-from graphql_api.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
 from graphql_api.context import Context
+from graphql_api.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
 from graphql_api.store import Database
 from graphql_api.types import Cost
 
@@ -44,7 +44,6 @@ class Sessions:
     async def concurrent_players(self, info: strawberry.Info[Context, None], bucket: Bucket = Bucket.HOUR) -> list[ConcurrencyPoint]:
         services = info.context.services
         return await concurrent_players(services.db, services.gql.max_points, self.game_id, self.start, self.end, bucket)
-
 
 
 async def session_stats(db: Database, game_id: str, start: datetime, end: datetime) -> Sessions:
