@@ -65,6 +65,6 @@ def test_a_request_larger_than_the_bucket_is_refused_by_the_redis_limiter_and_le
             await limiter.close()
 
     too_large, untouched, whole_bucket = asyncio.run(run())
-    assert not too_large.allowed and too_large.retry_after_s >= 1
+    assert not too_large.allowed and too_large.retry_after_s >= 1 and too_large.source == "request"
     assert untouched == 0  # refused before it could take tokens from the shared bucket
     assert whole_bucket.allowed and whole_bucket.source == "redis"  # the full burst is still there, in Redis
