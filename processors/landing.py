@@ -33,6 +33,7 @@ from processors.publish import processed_batch
 from processors.validate import validate
 from schemas.errors import WireFormatError
 from schemas.ids import SchemaIds
+from schemas.wire import INSTALLED, PlainCodec
 from store.errors import StoreConflict, StoreUnavailable
 from streams.errors import ProduceError
 
@@ -100,8 +101,8 @@ def message_dead_letter(message: Message, error_type: str, detail: str, index: i
 class LandingSteps:
     """Steps 1 to 8 for a group of messages, on a ``Sink`` and a ``Publisher``."""
 
-    def __init__(self, ids: SchemaIds, sink: Sink, publisher: Publisher) -> None:
-        self._decoder = BatchDecoder(ids)
+    def __init__(self, ids: SchemaIds, sink: Sink, publisher: Publisher, codec: PlainCodec = INSTALLED) -> None:
+        self._decoder = BatchDecoder(ids, codec)
         self._sink = sink
         self.publisher = publisher
 

@@ -9,20 +9,20 @@ from typing import Any
 from gamemetrics.settings import Settings
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
-from schemas.wire import AvroSerializer
+from schemas.wire import INSTALLED, AvroSerializer, PlainCodec
 from streams.producer import EventProducer
 from streams.topics import DLQ, GAME_ID_HEADER, PROCESSED_EVENTS
 
 
 class KafkaPublisher:
-    def __init__(self, settings: Settings, producer: EventProducer) -> None:
+    def __init__(self, settings: Settings, producer: EventProducer, codec: PlainCodec = INSTALLED) -> None:
         ids = schema_ids(settings.schema_registry_url)
         catalog = load_catalog()
         self._producer = producer
         self.processed_topic = settings.topic(PROCESSED_EVENTS.name)
         self.dlq_topic = settings.topic(DLQ.name)
         self._processed = AvroSerializer(ids, self.processed_topic, catalog.latest(PROCESSED_EVENTS.value_schema),
-                                         logical=False)
+                                         logical=False, codec=codec)
         self._dlq = AvroSerializer(ids, self.dlq_topic, catalog.latest(DLQ.value_schema))
 
     async def processed(self, batches: list[dict[str, Any]]) -> None:

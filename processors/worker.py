@@ -32,7 +32,7 @@ from processors.publisher import KafkaPublisher
 from processors.resilience import DeadLetterLimit, FailurePolicy
 from processors.settings import WorkerSettings
 from schemas.ids import schema_ids
-from schemas.wire import NATIVE
+from schemas.wire import plain_codec
 from store import db
 from store.partitions import ensure_partitions, prune_event_keys
 from streams.app import create_app, topic
@@ -59,15 +59,16 @@ def build_worker_app(settings: Settings, worker: WorkerSettings, notify: Notific
     app = create_app(settings)
     raw_topic = topic(app, settings, RAW_EVENTS)                                      # source
     producer = EventProducer(settings.kafka_bootstrap_servers)
+    codec = plain_codec(settings.avro_codec)
     steps = LandingSteps(schema_ids(settings.schema_registry_url),                    # transform
                          PostgresSink(settings, worker.rates_refresh_s),              # sink
-                         KafkaPublisher(settings, producer))
+                         KafkaPublisher(settings, producer, codec), codec)
     policy = FailurePolicy(
         steps,
         RetryPolicy(EFFECTIVELY_FOREVER, worker.retry_first_delay_s, worker.retry_max_delay_s),  # never gives up
         DeadLetterLimit(worker.max_processing_error_share, worker.processing_error_window),
     )
-    log.info("worker_built", avro_codec="native" if NATIVE else "fastavro", topic=raw_topic.get_topic_name())
+    log.info("worker_built", avro_codec=codec.name, topic=raw_topic.get_topic_name())
 
     @app.agent(raw_topic, name="land")
     async def land(stream: faust.StreamT) -> None:
