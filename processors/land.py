@@ -29,7 +29,9 @@ from gamemetrics import metric_defs as m
 from store.errors import StoreError
 from gamemetrics.settings import Settings
 from store import db
+from store.privacy import PlayerHasher
 from store.tables import PLAYER_EVENT_COLUMNS
+from store.tombstones import Tombstone, tombstones_for
 from processors.dedup import DEDUP_WINDOW
 from processors.enrich import EnrichedEvent, KnownPlayer, State
 
@@ -181,6 +183,9 @@ class LandingTransaction:
 
     async def lock_players(self, keys: Iterable[tuple[str, str]]) -> None:
         await self._conn.execute(_LOCK, ([f"{g}\x1f{p}" for g, p in keys],))
+
+    async def tombstones(self, hasher: PlayerHasher, players: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Tombstone]:
+        return await tombstones_for(self._conn, hasher, players)
 
     async def existing_event_ids(self, ids: list[str], earliest_ms: int, latest_ms: int) -> set[str]:
         earliest = datetime.fromtimestamp(earliest_ms / 1000, timezone.utc)

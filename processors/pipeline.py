@@ -36,6 +36,8 @@ from gamemetrics.retry import EFFECTIVELY_FOREVER, RetryPolicy
 from gamemetrics.settings import Settings
 from store import db
 from store.partitions import ensure_partitions
+from store.privacy import PlayerHasher
+from store.tombstones import drop_erased
 from processors.dead_letters import UNDECODABLE, dead_letter
 from processors.decode import BatchDecoder
 from processors.dedup import first_copies
@@ -79,6 +81,7 @@ class Outcome:
     events: int = 0
     landed: int = 0
     duplicates: int = 0
+    erased: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -108,6 +111,7 @@ class LandingPipeline:
             ids, self._processed_topic, load_catalog().latest(PROCESSED_EVENTS.value_schema), logical=False
         )
         self._dlq = AvroSerializer(ids, self._dlq_topic, load_catalog().latest(DLQ.value_schema))
+        self._hasher = PlayerHasher.of(settings)
 
     def _dead_letter(self, message: Message, error_type: str, detail: str, index: int | None = None,
                      event_id: str | None = None) -> tuple[bytes | None, bytes]:
@@ -151,6 +155,11 @@ class LandingPipeline:
             if candidates:
                 players = {(b["game_id"], e["player_id"]) for b, events in checked for e in events}
                 await tx.lock_players(players)
+                # erased players' events never land again (store/tombstones.py); after the locks, so a
+                # concurrent erase either waits for this transaction or is seen by it
+                checked, outcome.erased = drop_erased(checked, await tx.tombstones(self._hasher, players))
+                candidates = [e for _, events in checked for e in events]
+            if candidates:
                 times = [e["event_time"] for e in candidates]
                 stored = await tx.existing_event_ids([e["event_id"] for e in candidates], min(times), max(times))
                 checked = [(b, [e for e in events if e["event_id"] not in stored]) for b, events in checked]
@@ -238,6 +247,7 @@ def _merge(total: Outcome, one: Outcome) -> None:
     total.events += one.events
     total.landed += one.landed
     total.duplicates += one.duplicates
+    total.erased += one.erased
     for k, v in one.dead_letters.items():
         total.dead_letters[k] = total.dead_letters.get(k, 0) + v
     for k, v in one.step_seconds.items():
@@ -247,6 +257,7 @@ def _merge(total: Outcome, one: Outcome) -> None:
 def record(outcome: Outcome) -> None:
     m.LANDED_EVENTS.inc(outcome.landed)
     m.DUPLICATE_EVENTS.inc(outcome.duplicates)
+    m.ERASED_EVENTS_DROPPED.inc(outcome.erased)
     m.TRANSACTION_MESSAGES.observe(outcome.messages)
     m.TRANSACTION_EVENTS.observe(outcome.events)
     for error_type, n in outcome.dead_letters.items():

@@ -1,0 +1,124 @@
+"""Moving player_events rows between PostgreSQL and Parquet files (pyarrow), and checksumming a
+Parquet file with DuckDB.
+
+PostgreSQL -> Parquet: ``COPY (SELECT ...) TO STDOUT (FORMAT csv)`` streamed into pyarrow's CSV
+reader (typed columns, C++), cast to the archive schema, written in row groups. Parquet ->
+PostgreSQL: the table as CSV into ``COPY ... FROM STDIN`` of a temporary stage, then one
+``INSERT ... ON CONFLICT DO NOTHING`` (restores are idempotent).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from retention.rows import COLUMNS, CSV_TYPES, SCHEMA, TIMES, Checksum, duckdb_checksum_sql, pg_select_sql
+
+COMPRESSION = "zstd"
+COPY_CHUNK = 1 << 20
+
+
+def _csv_options() -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    return (
+        pacsv.ReadOptions(column_names=list(COLUMNS), block_size=8 << 20),
+        pacsv.ParseOptions(newlines_in_values=True),
+        pacsv.ConvertOptions(column_types=CSV_TYPES, strings_can_be_null=True, quoted_strings_can_be_null=False,
+                             null_values=[""]),
+    )
+
+
+def _to_archive(table: pa.Table) -> pa.Table:
+    arrays = [pc.cast(table[c], SCHEMA.field(c).type) if c in TIMES else table[c] for c in COLUMNS]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def export_rows(conn: psycopg.Connection, where: str, params: tuple, path: Path, row_group_rows: int,
+                progress: Callable[[int], None] = lambda _n: None) -> int:
+    """Write the rows of player_events matching ``where`` to a Parquet file; returns the row count."""
+    query = f"COPY (SELECT {pg_select_sql()} FROM player_events WHERE {where} ORDER BY event_time, event_id) TO STDOUT (FORMAT csv)"
+    read, parse, convert = _csv_options()
+    rows = 0
+    writer = pq.ParquetWriter(path, SCHEMA, compression=COMPRESSION)
+    try:
+        with conn.cursor() as cur, cur.copy(query, params) as copy:
+            buffer = io.BytesIO()
+            for chunk in copy:
+                buffer.write(chunk)
+                if buffer.tell() >= row_group_rows * 200:  # about row_group_rows rows of ~200 bytes of CSV
+                    rows += _write_csv_block(writer, buffer, read, parse, convert)
+                    progress(rows)
+                    buffer = io.BytesIO()
+            rows += _write_csv_block(writer, buffer, read, parse, convert)
+            progress(rows)
+    finally:
+        writer.close()
+    return rows
+
+
+def _write_csv_block(writer: pq.ParquetWriter, buffer: io.BytesIO, read, parse, convert) -> int:
+    data = buffer.getvalue()
+    if not data:
+        return 0
+    # a block ends on a row boundary only at a newline outside quotes; COPY chunks are whole rows
+    table = pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert)
+    writer.write_table(_to_archive(table))
+    return table.num_rows
+
+
+def file_checksum(path: Path) -> Checksum:
+    """(rows, checksum) of a Parquet file, computed by DuckDB from the file itself."""
+    with duckdb.connect() as con:
+        rows, total = con.execute(duckdb_checksum_sql(f"read_parquet('{_quote(path)}')")).fetchone()
+    return Checksum(int(rows), int(total))
+
+
+def table_checksum(table: pa.Table) -> Checksum:
+    with duckdb.connect() as con:
+        con.register("t", table)
+        rows, total = con.execute(duckdb_checksum_sql("t")).fetchone()
+    return Checksum(int(rows), int(total))
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def load_rows(conn: psycopg.Connection, table: pa.Table) -> int:
+    """Insert archived rows back into player_events (ON CONFLICT DO NOTHING); returns rows inserted."""
+    if table.num_rows == 0:
+        return 0
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS restore_stage (LIKE player_events INCLUDING DEFAULTS) "
+                 "ON COMMIT DELETE ROWS")
+    text = pa.Table.from_arrays(
+        [pc.strftime(table[c], format="%Y-%m-%dT%H:%M:%S+00:00") if c in TIMES else table[c] for c in COLUMNS],
+        names=list(COLUMNS),
+    )
+    sink = io.BytesIO()
+    pacsv.write_csv(text, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    columns = ", ".join(COLUMNS)
+    with conn.cursor() as cur:
+        with cur.copy(f"COPY restore_stage ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            view = sink.getbuffer()
+            for start in range(0, len(view), COPY_CHUNK):
+                copy.write(view[start:start + COPY_CHUNK])
+        cur.execute(f"INSERT INTO player_events ({columns}) SELECT {columns} FROM restore_stage "
+                    "ON CONFLICT (event_id, event_time) DO NOTHING")
+        inserted = cur.rowcount
+        cur.execute("TRUNCATE restore_stage")
+    return inserted
+
+
+def read_table(path: Path) -> pa.Table:
+    return pq.read_table(path, schema=SCHEMA)
+
+
+def write_table(table: pa.Table, path: Path, row_group_rows: int) -> None:
+    pq.write_table(table, path, compression=COMPRESSION, row_group_size=row_group_rows)
