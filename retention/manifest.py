@@ -73,6 +73,14 @@ def parts_in_states(conn: psycopg.Connection, states: tuple[str, ...]) -> list[P
     return [_part(r) for r in rows]
 
 
+def recently_restored(conn: psycopg.Connection, game_id: str, day: date, keep_days: int) -> bool:
+    """True when a part of (game, day) was restored less than ``keep_days`` ago (the pass leaves it)."""
+    row = conn.execute(
+        "SELECT 1 FROM archive_manifest WHERE game_id = %s AND day = %s AND state = 'restored'"
+        " AND restored_at > now() - make_interval(days => %s)", (game_id, day, keep_days)).fetchone()
+    return row is not None
+
+
 def next_part(conn: psycopg.Connection, game_id: str, day: date) -> int:
     row = conn.execute("SELECT coalesce(max(part) + 1, 0) FROM archive_manifest WHERE game_id = %s AND day = %s",
                        (game_id, day)).fetchone()
@@ -93,7 +101,8 @@ def record_part(conn: psycopg.Connection, part: Part, superseded: list[Part]) ->
 
 
 def set_state(conn: psycopg.Connection, parts: list[Part], state: str) -> None:
-    stamp = {"dropped": ", dropped_at = now()", "expired": ", dropped_at = coalesce(dropped_at, now())"}.get(state, "")
+    stamp = {"dropped": ", dropped_at = now()", "expired": ", dropped_at = coalesce(dropped_at, now())",
+             "restored": ", restored_at = now()"}.get(state, "")
     for p in parts:
         conn.execute(f"UPDATE archive_manifest SET state = %s{stamp} WHERE game_id = %s AND day = %s AND part = %s",
                      (state, p.game_id, p.day, p.part))

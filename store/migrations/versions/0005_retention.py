@@ -45,6 +45,7 @@ def upgrade() -> None:
             archived_at  timestamptz NOT NULL DEFAULT now(),
             dropped_at   timestamptz,
             rewritten_at timestamptz,
+            restored_at  timestamptz,
             PRIMARY KEY (game_id, day, part)
         )
         """
