@@ -31,7 +31,7 @@ def _csv_options() -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.Convert
         pacsv.ReadOptions(column_names=list(COLUMNS), block_size=8 << 20),
         pacsv.ParseOptions(newlines_in_values=True),
         pacsv.ConvertOptions(column_types=CSV_TYPES, strings_can_be_null=True, quoted_strings_can_be_null=False,
-                             null_values=[""]),
+                             null_values=[""], true_values=["t"], false_values=["f"]),
     )
 
 
