@@ -2,8 +2,8 @@
 
 An erase request is created in ONE transaction with its tombstone (so landing buries the
 player's in-flight events from that moment) and its audit row. While it is pending/running/failed
-the request keeps the raw player id (the job needs it to find rows); when it is done the id is
-cleared and only the keyed hash remains. Statuses: pending -> running -> done | failed (with the
+the request keeps the raw player id (the job needs it to find rows); when it is done (erase or
+export) the id is cleared and only the keyed hash remains. Statuses: pending -> running -> done | failed (with the
 failing store); the next pass retries failed ones.
 """
 
@@ -130,10 +130,9 @@ def mark_failed(conn: psycopg.Connection, audit: AuditLog, request: Request, sto
 
 
 def mark_done(conn: psycopg.Connection, audit: AuditLog, request: Request, receipt: dict[str, Any]) -> None:
-    """Done: the receipt is stored; for an erase the raw player id is cleared."""
+    """Done: the receipt is stored and the raw player id cleared (only the keyed hash stays)."""
     with conn.transaction():
-        clear = ", player_id = NULL" if request.kind == "erase" else ""
-        conn.execute(f"UPDATE gdpr_requests SET status = 'done', finished_at = now(), receipt = %s{clear}"
+        conn.execute("UPDATE gdpr_requests SET status = 'done', finished_at = now(), receipt = %s, player_id = NULL"
                      " WHERE request_id = %s", (Jsonb(receipt), request.request_id))
         audit.append(conn, "gdpr-job", f"gdpr.{request.kind}.done", request.game_id, request.player_hash,
                      {"request_id": str(request.request_id), "stores": receipt.get("stores", {})})

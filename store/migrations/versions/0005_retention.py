@@ -87,13 +87,13 @@ def upgrade() -> None:
             started_at    timestamptz,
             finished_at   timestamptz,
             receipt       jsonb,
-            CHECK (status <> 'done' OR kind <> 'erase' OR player_id IS NULL)
+            CHECK (status <> 'done' OR player_id IS NULL)
         )
         """
     )
     op.execute(
         "COMMENT ON COLUMN gdpr_requests.player_id IS "
-        "'needed to find the rows while the request runs; cleared when an erase is done (the hash stays)'"
+        "'needed to find the rows while the request runs; cleared when it is done (the hash stays)'"
     )
     op.execute("CREATE INDEX gdpr_requests_open ON gdpr_requests (requested_at) WHERE status IN ('pending', 'failed')")
     op.execute(
