@@ -91,7 +91,7 @@ class AuditLog:
         """Walk the whole chain in order; every broken row is reported (edited, missing before, re-linked)."""
         problems: list[str] = []
         prev, expected_seq, rows = GENESIS, 1, 0
-        with conn.cursor(name="audit_verify") as cur:
+        with conn.transaction(), conn.cursor(name="audit_verify") as cur:
             cur.execute("SELECT seq, at, actor, action, game_id, subject, detail, prev_hash, row_hash FROM audit_log"
                         " ORDER BY seq")
             for seq, at, actor, action, game_id, subject, detail, prev_hash, row_hash in cur:
