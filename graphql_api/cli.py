@@ -52,8 +52,26 @@ def tokens_create(
     for problem in insecure_defaults(settings):
         typer.secho(f"warning: {problem}", fg="yellow", err=True)
     _warn_unknown_games(game_ids)
+    _audit_token(role, game_ids, lifetime, subject)
     typer.echo(f"{role} token for {', '.join(game_ids)}, valid {lifetime}", err=True)
     typer.echo(token)
+
+
+def _audit_token(role: str, game_ids: list[str], lifetime: object, subject: str) -> None:
+    """Token creation goes into the audit log (the token itself never does)."""
+    import getpass
+
+    from gamemetrics.settings import load_settings
+    from store import db
+    from store.audit import AuditLog
+
+    settings = load_settings()
+    try:
+        with db.connect(settings, autocommit=True) as conn:
+            AuditLog.of(settings).append(conn, f"cli:{getpass.getuser()}", "tokens.create", None, None,
+                                         {"role": role, "games": game_ids, "ttl": str(lifetime), "subject": subject})
+    except Exception as exc:  # the store is unreachable or unmigrated: the token is valid, the audit row is missing
+        typer.secho(f"warning: token not written to the audit log ({exc})", fg="yellow", err=True)
 
 
 def _warn_unknown_games(game_ids: list[str]) -> None:
