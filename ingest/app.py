@@ -71,6 +71,7 @@ def create_app(settings: Settings, ingest: IngestSettings | None = None) -> Fast
         log.info("ingest_started", avro_codec="native" if NATIVE else "fastavro", topic=topic)
         yield
         await app.state.limiter.close()
+        await app.state.suppressions.close()
         await app.state.keys.close()
         app.state.producer.close()
 

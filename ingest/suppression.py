@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import structlog
 
+from gamemetrics import metric_defs as m
 from gamemetrics.settings import Settings
 from ingest.validation import Rejection
 from store import db
@@ -62,6 +63,7 @@ class SuppressionList:
         self._pairs: set[tuple[str, str]] = set()
         self._fresh_until = 0.0
         self._lock = asyncio.Lock()
+        self._conn: psycopg.AsyncConnection | None = None
 
     async def _refresh(self) -> None:
         if time.monotonic() < self._fresh_until:
@@ -70,11 +72,20 @@ class SuppressionList:
             if time.monotonic() < self._fresh_until:
                 return
             try:
-                async with await db.connect_async(self._settings, autocommit=True) as conn:
-                    self._pairs = await suppressed_players_async(conn)
+                if self._conn is None or self._conn.closed or self._conn.broken:
+                    self._conn = await db.connect_async(self._settings, autocommit=True)
+                self._pairs = await suppressed_players_async(self._conn)
             except (StoreError, psycopg.Error, OSError) as exc:  # keep the last list; landing still buries them
                 log.warning("suppression_list_stale", error=str(exc))
+                if self._conn is not None:
+                    await self._conn.close()
+                    self._conn = None
             self._fresh_until = time.monotonic() + self._ttl_s
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
 
     async def refuse(
         self, game_id: str, accepted: list[dict[str, Any]], rejected: list[Rejection]
@@ -83,4 +94,6 @@ class SuppressionList:
         if not self._pairs:
             return accepted, rejected
         pairs, hasher = self._pairs, self._hasher
-        return refuse_suppressed(accepted, rejected, lambda player: (game_id, hasher(game_id, player)) in pairs)
+        kept, refused = refuse_suppressed(accepted, rejected, lambda player: (game_id, hasher(game_id, player)) in pairs)
+        m.INGEST_EVENTS_SUPPRESSED.inc(len(accepted) - len(kept))
+        return kept, refused
