@@ -53,7 +53,7 @@ def seed(settings, events: int, days: int, players: int) -> float:
                        CASE WHEN i %% 20 = 0 THEN 4.99 END, 2000
                 FROM (SELECT i, (3 * ((i * 7919) %% (%(players)s / 3)) + (3 - %(d)s %% 3) %% 3) AS p,
                              %(day)s::timestamptz + (i %% 86400) * interval '1 second' AS t
-                      FROM generate_series(1, %(n)s) AS i) AS g
+                      FROM generate_series(1::int8, %(n)s) AS i) AS g
                 """,
                 {"game": GAME, "d": d, "players": players, "day": day, "n": per_day},
             )
@@ -136,8 +136,9 @@ def main() -> None:
     finally:
         drop_schema(settings)
         objects = ObjectStore(s3)
-        for key in list(objects.keys("")):
-            objects.delete(key)
+        if not objects.ensure_bucket():  # it existed: empty it
+            for key in list(objects.keys("")):
+                objects.delete(key)
 
 
 if __name__ == "__main__":
