@@ -69,24 +69,6 @@ class AuditLog:
             )
         return seq
 
-    async def append_async(self, conn: psycopg.AsyncConnection, actor: str, action: str, game_id: str | None = None,
-                           subject: str | None = None, detail: dict[str, Any] | None = None) -> int:
-        detail = json.loads(json.dumps(detail or {}, default=str))
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
-            cur = await conn.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            last = await cur.fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-            cur = await conn.execute("SELECT date_trunc('milliseconds', clock_timestamp())")
-            at = (await cur.fetchone())[0]
-            row_hash = chain_hash(self._key, prev, seq, at, actor, action, game_id, subject, detail)
-            await conn.execute(
-                "INSERT INTO audit_log (seq, at, actor, action, game_id, subject, detail, prev_hash, row_hash)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (seq, at, actor, action, game_id, subject, Jsonb(detail), prev, row_hash),
-            )
-        return seq
-
     def verify(self, conn: psycopg.Connection) -> "ChainReport":
         """Walk the whole chain in order; every broken row is reported (edited, missing before, re-linked)."""
         problems: list[str] = []

@@ -5,7 +5,7 @@ an erase is requested, before any row is deleted. From then on landing drops eve
 player that *happened or was received* before the erase time, so what is still in Kafka, in a
 client's retry or in a dead-letter replay never lands again; while the player is suppressed it
 drops all of them. Events the player makes after the erase are new data (unless suppressed, in
-which case ingest refuses them too: see ``suppressed_players``).
+which case ingest refuses them too: see ``suppressed_players_async``).
 
 The lookup lives in the store so ingest and processors use it without importing ``retention``.
 ``drop_erased`` is pure: the landing step calls ``tombstones_for`` once per transaction (after
@@ -98,12 +98,8 @@ def drop_erased(
     return kept, buried
 
 
-def suppressed_players(conn: psycopg.Connection) -> set[tuple[str, str]]:
-    """Every suppressed (game_id, player_hash): ingest refuses their events. A small set (one row
-    per suppression request), read whole and cached by the caller."""
-    return {(g, h) for g, h in conn.execute("SELECT game_id, player_hash FROM player_tombstones WHERE suppressed")}
-
-
 async def suppressed_players_async(conn: psycopg.AsyncConnection) -> set[tuple[str, str]]:
+    """Every suppressed (game_id, player_hash): ingest refuses their events. A small set (one row per
+    suppression request), read whole and cached by the caller."""
     cursor = await conn.execute("SELECT game_id, player_hash FROM player_tombstones WHERE suppressed")
     return {(g, h) for g, h in await cursor.fetchall()}
