@@ -104,6 +104,10 @@ class LocalStack:
         from retention.objects import ObjectStore
 
         s3 = self.s3_settings
+        if self.own_s3 and not self.s3.installed():  # only retention needs it: the rest of the stack still comes up
+            self.say("warning: s3: versitygw is not installed; run `gamemetrics stack install` (archives and GDPR"
+                     " exports need it)")
+            return
         if self.own_s3:
             started = self.s3.start()
             self.say(f"s3 (versitygw): {'started' if started else 'already running'} on {s3.endpoint_url}")
