@@ -3,7 +3,7 @@
     gamemetrics retention run [--metrics-file F]       one cron pass: archive, drop, trim, GDPR jobs
     gamemetrics retention policy set|list              per-game policy overrides
     gamemetrics archive list|restore|query             the Parquet archive in object storage
-    gamemetrics gdpr erase|export|unsuppress|list|show  GDPR requests
+    gamemetrics gdpr erase|export|run|unsuppress|list   GDPR requests
     gamemetrics gdpr receipt verify FILE                check a receipt's signature
     gamemetrics audit verify|list                       the hash-chained audit log
 """
@@ -226,6 +226,28 @@ def gdpr_export(game: Game, player: Player, requester: Requester = "cli", reason
     """Export everything held on a player as one zip of JSON-lines in object storage; prints a time-limited URL
     and the signed receipt."""
     _request("export", game, player, requester, reason, False, wait)
+
+
+@gdpr_app.command("run")
+def gdpr_run(
+    metrics_file: Annotated[Path | None, typer.Option(help="Write the metrics here (Prometheus text).")] = None,
+) -> None:
+    """Run the open GDPR requests (pending, or failed earlier) now: the frequent cron line. Exits 0 without doing
+    anything when a retention pass is running (it runs them), 2 when a request failed."""
+    from retention.run import run_open_requests
+
+    try:
+        outcome = run_open_requests(command_settings(), S3Settings(), RetentionSettings(), GdprSettings(), metrics_file)
+    except GameMetricsError as exc:
+        fail(exc)
+    if outcome is None:
+        say("a retention pass is running; it runs the open requests")
+        return
+    typer.echo(f"GDPR requests: {len(outcome.done)} done, {len(outcome.failed)} failed")
+    for rid, store, error in outcome.failed:
+        typer.echo(f"  failed {rid} at {store}: {error}")
+    if outcome.failed:
+        raise typer.Exit(2)
 
 
 @gdpr_app.command("unsuppress")

@@ -115,6 +115,24 @@ def update_gauges(conn) -> None:
     m.GDPR_OLDEST_PENDING_AGE.set(oldest)
 
 
+def run_open_requests(settings: Settings, s3: S3Settings, retention: RetentionSettings, gdpr: GdprSettings,
+                      metrics_file: Path | None = None) -> JobOutcome | None:
+    """Only step 4 (the frequent cron line); None when a pass holds the lock (it runs them itself)."""
+    from retention.errors import BusyError
+
+    objects = ObjectStore(s3)
+    objects.ensure_bucket()
+    try:
+        with retention_lock(settings), db.connect(settings, autocommit=True) as conn:
+            outcome = GdprJob(conn, settings, retention, gdpr, objects).run_open()
+            update_gauges(conn)
+    except BusyError:
+        return None
+    if metrics_file is not None:
+        write_to_textfile(str(metrics_file), REGISTRY)
+    return outcome
+
+
 def run_gdpr_now(settings: Settings, s3: S3Settings, retention: RetentionSettings, gdpr: GdprSettings,
                  request_id: str, wait_s: float = 600.0) -> JobOutcome:
     """Run one request at once (``gdpr erase|export``), waiting for a running pass to finish first."""
