@@ -1,7 +1,7 @@
 """What the retention pass needs of the store's day layout, behind one small interface.
 
 ``NativeDays`` serves it on native daily partitions (store/partitions.py). On TimescaleDB the
-same four operations are the chunk functions of the timescale work (expired chunks, drop_chunks,
+same operations (plus compression) are the chunk functions of the timescale work (expired chunks, drop_chunks,
 compression); the lead points ``day_store()`` at them at merge time. The pass never touches a
 partition or chunk by name outside this module.
 """
@@ -28,6 +28,9 @@ class DayStore(Protocol):
 
     def drop_detached(self, conn: psycopg.Connection, handle: str) -> None: ...
 
+    def compress_older_than(self, conn: psycopg.Connection, days: int) -> int:
+        """Compress the days older than ``days`` (TimescaleDB chunks); returns how many were compressed."""
+
 
 class NativeDays:
     def days_before(self, conn: psycopg.Connection, before: date) -> list[date]:
@@ -43,6 +46,9 @@ class NativeDays:
 
     def drop_detached(self, conn: psycopg.Connection, handle: str) -> None:
         partitions.drop_detached(conn, handle)
+
+    def compress_older_than(self, conn: psycopg.Connection, days: int) -> int:
+        return 0  # native partitions are not compressed (TOAST compresses the jsonb already)
 
 
 def day_store(conn: psycopg.Connection) -> DayStore:

@@ -1,6 +1,7 @@
 """One retention pass, ``gamemetrics retention run`` (cron):
 
   1. archive every expired (game, day) of player_events to Parquet, verify, drop (retention.archive);
+     on TimescaleDB compress the chunks older than GAMEMETRICS_RETENTION_COMPRESS_AFTER_DAYS;
   2. trim the stores kept in place (rollups, daily activity, sessions, notification log) and
      delete archives past their policy (retention.sweep);
   3. set the dead-letter topic's retention to its policy;
@@ -43,6 +44,7 @@ class PassSummary:
     archive: ArchiveSummary = field(default_factory=ArchiveSummary)
     trimmed: dict[str, int] = field(default_factory=dict)
     archives_expired: int = 0
+    compressed: int = 0
     dlq_retention_changed: bool = False
     gdpr: JobOutcome = field(default_factory=JobOutcome)
 
@@ -71,7 +73,8 @@ def run_pass(settings: Settings, s3: S3Settings, retention: RetentionSettings, g
     objects.ensure_bucket()
     with retention_lock(settings), db.connect(settings, autocommit=True) as conn:
         policies = Policies.load(conn, retention)
-        archiver = Archiver(conn, objects, PlayerHasher.of(settings), retention, policies, day_store(conn), on_step)
+        days = day_store(conn)
+        archiver = Archiver(conn, objects, PlayerHasher.of(settings), retention, policies, days, on_step)
         summary.archive = archiver.summary
         work = archiver.expired_work(today)
         with tqdm(total=sum(len(e) for _, _, e in work), unit="game-day", desc="archive", disable=not progress) as bar:
@@ -85,6 +88,7 @@ def run_pass(settings: Settings, s3: S3Settings, retention: RetentionSettings, g
                 else:
                     for game in expired:
                         archiver.drop_game_day(game, day)
+        summary.compressed = days.compress_older_than(conn, retention.compress_after_days)
         summary.trimmed = trim_tables(conn, policies, today)
         summary.archives_expired = expire_archives(conn, objects, policies, today)
         summary.dlq_retention_changed = dead_letter_retention(

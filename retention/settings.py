@@ -40,6 +40,7 @@ class RetentionSettings(BaseSettings):
     rollup_days: int = Field(761, gt=0, description="Days of rollups and daily activity kept (25 months).")
     dead_letter_days: int = Field(30, gt=0, description="Days of dead letters kept (system.dlq topic retention).")
     notification_log_days: int = Field(30, gt=0, description="Days of the notification delivery log kept.")
+    compress_after_days: int = Field(7, gt=0, description="TimescaleDB: compress chunks older than this (native: no-op).")
     restore_keep_days: int = Field(7, ge=0, description="Days a restored day stays in PostgreSQL before the pass drops it again.")
     row_group_rows: int = Field(250_000, gt=0, description="Rows per Parquet row group (and per read from PostgreSQL).")
 
