@@ -88,29 +88,51 @@ def forget_postgres(ctx: ForgetContext) -> dict[str, int]:
     return counts
 
 
+REWRITE_THREADS = 4  # objects rewritten at once: download/upload wait on the network, pyarrow and DuckDB release the GIL
+
+
 def forget_archives(ctx: ForgetContext) -> dict[str, int]:
     """Rewrite each archived Parquet object holding the player without their rows, verified: the new
     file's rows and checksum must be the old ones minus the removed rows'. Only the days that
-    ``archive_players`` names are opened."""
+    ``archive_players`` names are opened; the objects are rewritten in parallel, the manifest is
+    updated as each one is stored."""
+    from concurrent.futures import ThreadPoolExecutor
+
     conn = ctx.conn
     days = [r[0] for r in conn.execute("SELECT day FROM archive_players WHERE game_id = %s AND player_hash = %s",
                                        (ctx.game_id, ctx.player_hash))]
+    parts = [p for day in days for p in manifest.parts_of(conn, ctx.game_id, day) if p.state != "expired"]
+    def attempt(part: manifest.Part) -> tuple[int, Checksum, int] | None | Exception:
+        try:
+            return _rewrite_without(ctx, part)
+        except Exception as exc:  # kept, so the manifest still gets every rewrite that was stored
+            return exc
+
     rewritten = removed_rows = 0
-    for day in days:
-        for part in manifest.parts_of(conn, ctx.game_id, day):
-            if part.state == "expired":
+    errors: list[Exception] = []
+    with ThreadPoolExecutor(max_workers=REWRITE_THREADS, thread_name_prefix="gm-erase") as pool:
+        for part, result in zip(parts, pool.map(attempt, parts)):
+            if isinstance(result, Exception):
+                errors.append(result)
                 continue
-            removed = _rewrite_without(ctx, part)
-            if removed:
-                rewritten += 1
-                removed_rows += removed
+            if result is None:
+                continue
+            removed, after, size = result
+            with conn.transaction():
+                manifest.rewrite_part(conn, part, after, size)
+            rewritten += 1
+            removed_rows += removed
+    if errors:
+        raise errors[0]
     with conn.transaction():
         conn.execute("DELETE FROM archive_players WHERE game_id = %s AND player_hash = %s",
                      (ctx.game_id, ctx.player_hash))
     return {"parquet_objects_rewritten": rewritten, "archived_rows": removed_rows}
 
 
-def _rewrite_without(ctx: ForgetContext, part: manifest.Part) -> int:
+def _rewrite_without(ctx: ForgetContext, part: manifest.Part) -> tuple[int, Checksum, int] | None:
+    """Store the object again without the player (no database access: runs in a worker thread);
+    returns (rows removed, the new sums, the new size), None when the player is not in it."""
     from retention.errors import ArchiveMismatch
 
     with tempfile.TemporaryDirectory(prefix="gm-erase-") as tmp:
@@ -120,7 +142,7 @@ def _rewrite_without(ctx: ForgetContext, part: manifest.Part) -> int:
         mine = pc.equal(table["player_id"], ctx.player_id)
         gone = table.filter(mine)
         if gone.num_rows == 0:
-            return 0
+            return None
         kept = table.filter(pc.invert(mine))
         write_table(kept, new_path, ctx.retention.row_group_rows)
         # the old object was verified against PostgreSQL when archived: its manifest sums stand for it (a
@@ -132,10 +154,8 @@ def _rewrite_without(ctx: ForgetContext, part: manifest.Part) -> int:
         size = new_path.stat().st_size
         if ctx.objects.size(part.object_key) != size:
             raise ArchiveMismatch(f"{part.object_key}: the stored rewrite is not {size} bytes")
-        with ctx.conn.transaction():
-            manifest.rewrite_part(ctx.conn, part, after, size)
         log.info("archive_rewritten", key=part.object_key, removed=gone.num_rows)
-        return gone.num_rows
+        return gone.num_rows, after, size
 
 
 def export_prefix(game_id: str, player_hash: str) -> str:
