@@ -120,7 +120,7 @@ def forget_archives(ctx: ForgetContext) -> dict[str, int]:
             removed, after, size = result
             with conn.transaction():
                 manifest.rewrite_part(conn, part, after, size)
-            rewritten += 1
+            rewritten += 1 if removed else 0
             removed_rows += removed
     if errors:
         raise errors[0]
@@ -142,6 +142,8 @@ def _rewrite_without(ctx: ForgetContext, part: manifest.Part) -> tuple[int, Chec
         mine = pc.equal(table["player_id"], ctx.player_id)
         gone = table.filter(mine)
         if gone.num_rows == 0:
+            if table.num_rows != part.rows:  # rewritten by an erase killed before it updated the manifest
+                return 0, file_checksum(old_path), old_path.stat().st_size
             return None
         kept = table.filter(pc.invert(mine))
         write_table(kept, new_path, ctx.retention.row_group_rows)
