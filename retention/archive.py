@@ -125,11 +125,11 @@ class Archiver:
         part = Part(game_id, day, number, key, in_pg.rows, in_pg.checksum, size, "archived", None)  # type: ignore[arg-type]
         with self._conn.transaction():
             manifest.record_part(self._conn, part, superseded=live)
-            with self._conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO archive_players (game_id, player_hash, day) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                    [(game_id, self._hasher(game_id, p), day) for p in players],
-                )
+            self._conn.execute(  # one statement for the day's players (tens of thousands)
+                "INSERT INTO archive_players (game_id, player_hash, day) SELECT %s, h, %s FROM unnest(%s::text[]) AS h"
+                " ON CONFLICT DO NOTHING",
+                (game_id, day, [self._hasher(game_id, p) for p in players]),
+            )
         self._on_step("recorded")
         for old in live:  # their rows are in the new part; the manifest no longer names them
             self._objects.delete(old.object_key)
