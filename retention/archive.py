@@ -2,10 +2,10 @@
 
 For each day past the shortest hot policy, for each game whose own policy has expired it:
 
-  1. read the game's rows of the day and their checksum in ONE repeatable-read snapshot, into a
-     local Parquet file (retention.parquet);
-  2. checksum the file with DuckDB; it must equal PostgreSQL's (rows and sum), else stop;
-  3. upload it as ``events/game_id=G/date=D/part-NNNN.parquet`` and check the stored size;
+  1. read the game's rows of the day and their checksum in ONE repeatable-read snapshot, into
+     local Parquet files, one per bucket of players when the day is big (retention.parquet);
+  2. checksum the files with DuckDB; their sum must equal PostgreSQL's (rows and sum), else stop;
+  3. upload them as ``events/game_id=G/date=D/part-NNNN.parquet`` and check the stored sizes;
   4. record the part in ``archive_manifest`` (state archived) with the day's player hashes in
      ``archive_players``, in one transaction;
   5. drop: when every game of the day is archived, detach the day's partition, re-verify every
@@ -62,9 +62,13 @@ class ArchiveSummary:
 
 
 def _sum(parts: list[Part]) -> Checksum:
+    return _sum_checksums(p.sums for p in parts)
+
+
+def _sum_checksums(sums) -> Checksum:
     total = EMPTY
-    for p in parts:
-        total = total + p.sums
+    for c in sums:
+        total = total + c
     return total
 
 
@@ -94,50 +98,56 @@ class Archiver:
         return work
 
     # (1)-(4)
-    def archive(self, game_id: str, day: date) -> Part | None:
+    def archive(self, game_id: str, day: date) -> list[Part]:
         lo, hi = day_range(day)
         live = [p for p in manifest.parts_of(self._conn, game_id, day) if p.state in LIVE]
         with tempfile.TemporaryDirectory(prefix="gm-archive-") as tmp:
-            path = Path(tmp) / "part.parquet"
             with self._conn.transaction():
                 self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 row = self._conn.execute(pg_checksum_sql("player_events", GAME_DAY), (game_id, lo, hi)).fetchone()
                 in_pg = Checksum(int(row[0]), int(row[1]))
                 if in_pg.rows == 0 or (live and _sum(live) == in_pg):
-                    return None  # nothing here, or already archived and unchanged
-                rows = export_rows(self._conn, GAME_DAY, (game_id, lo, hi), path, self._settings.row_group_rows)
+                    return []  # nothing here, or already archived and unchanged
+                buckets = manifest.buckets_for(in_pg.rows, self._settings.bucket_rows)
+                paths = [Path(tmp) / f"bucket-{b}.parquet" for b in range(buckets)]
+                counts = export_rows(self._conn, GAME_DAY, (game_id, lo, hi), paths, self._settings.row_group_rows)
             self._on_step("exported")
-            in_file = file_checksum(path)
-            if in_file != in_pg or rows != in_pg.rows:
+            in_files = {b: file_checksum(paths[b]) for b in range(buckets) if counts[b]}
+            total = _sum_checksums(in_files.values())
+            if total != in_pg or sum(counts) != in_pg.rows:
                 raise ArchiveMismatch(
-                    f"{game_id} {day}: the Parquet file holds {in_file.rows} rows (checksum {in_file.checksum}),"
+                    f"{game_id} {day}: the Parquet files hold {total.rows} rows (checksum {total.checksum}),"
                     f" PostgreSQL {in_pg.rows} (checksum {in_pg.checksum}); nothing was uploaded or dropped"
                 )
-            number = manifest.next_part(self._conn, game_id, day)
-            key = manifest.object_key(game_id, day, number)
-            size = path.stat().st_size
-            self._objects.put_file(key, path)
+            first = manifest.next_part(self._conn, game_id, day)
+            parts, players = [], set()
+            for number, (b, sums) in enumerate(sorted(in_files.items()), start=first):
+                key = manifest.object_key(game_id, day, number)
+                size = paths[b].stat().st_size
+                self._objects.put_file(key, paths[b])
+                stored = self._objects.size(key)
+                if stored != size:
+                    raise ArchiveMismatch(f"{key}: the object store holds {stored} bytes, we wrote {size}; not recorded")
+                parts.append(Part(game_id, day, number, key, sums.rows, sums.checksum, size, "archived",
+                                  None, b, buckets))  # type: ignore[arg-type]
+                players.update(pc.unique(pq.read_table(paths[b], columns=["player_id"])["player_id"]).to_pylist())
             self._on_step("uploaded")
-            stored = self._objects.size(key)
-            if stored != size:
-                raise ArchiveMismatch(f"{key}: the object store holds {stored} bytes, we wrote {size}; not recorded")
-            players = pc.unique(pq.read_table(path, columns=["player_id"])["player_id"]).to_pylist()
-        part = Part(game_id, day, number, key, in_pg.rows, in_pg.checksum, size, "archived", None)  # type: ignore[arg-type]
         with self._conn.transaction():
-            manifest.record_part(self._conn, part, superseded=live)
+            manifest.record_parts(self._conn, parts, superseded=live)
             self._conn.execute(  # one statement for the day's players (tens of thousands)
                 "INSERT INTO archive_players (game_id, player_hash, day) SELECT %s, h, %s FROM unnest(%s::text[]) AS h"
                 " ON CONFLICT DO NOTHING",
                 (game_id, day, [self._hasher(game_id, p) for p in players]),
             )
         self._on_step("recorded")
-        for old in live:  # their rows are in the new part; the manifest no longer names them
+        for old in live:  # their rows are in the new parts; the manifest no longer names them
             self._objects.delete(old.object_key)
+        size = sum(p.bytes for p in parts)
         self.summary.rows_archived += in_pg.rows
         self.summary.bytes_archived += size
-        self.summary.parts_written += 1
-        log.info("archived", game_id=game_id, day=str(day), rows=in_pg.rows, bytes=size, key=key)
-        return part
+        self.summary.parts_written += len(parts)
+        log.info("archived", game_id=game_id, day=str(day), rows=in_pg.rows, bytes=size, objects=len(parts))
+        return parts
 
     # (5), one game of a day that other games still keep
     def drop_game_day(self, game_id: str, day: date) -> bool:

@@ -1,7 +1,8 @@
 """The archive manifest: which Parquet object holds which (game, day), verified how.
 
-A (game, day) can have several parts: the first archive, and later ones for events that landed
-for that day after it was dropped. Each part's ``state``:
+A (game, day) can have several parts: a big day is split into ``buckets`` objects by player
+(``retention.parquet.BUCKET_SQL``), so an erase or an export opens only its player's bucket; and
+later archives hold events that landed for that day after it was dropped. Each part's ``state``:
 
     archived  written and verified; its rows are still in PostgreSQL (the drop comes next)
     dropped   its rows are gone from PostgreSQL; the object is the only copy
@@ -37,18 +38,20 @@ class Part:
     bytes: int
     state: str
     archived_at: datetime
+    bucket: int = 0
+    buckets: int = 1
 
     @property
     def sums(self) -> Checksum:
         return Checksum(self.rows, self.checksum)
 
 
-_COLUMNS = "game_id, day, part, object_key, rows, checksum, bytes, state, archived_at"
+_COLUMNS = "game_id, day, part, object_key, rows, checksum, bytes, state, archived_at, bucket, buckets"
 
 
 def _part(row: tuple) -> Part:
-    g, d, p, k, rows, checksum, size, state, at = row
-    return Part(g, d, p, k, int(rows), int(checksum), int(size), state, at)
+    g, d, p, k, rows, checksum, size, state, at, bucket, buckets = row
+    return Part(g, d, p, k, int(rows), int(checksum), int(size), state, at, bucket, buckets)
 
 
 def parts_of(conn: psycopg.Connection, game_id: str, day: date) -> list[Part]:
@@ -81,20 +84,31 @@ def recently_restored(conn: psycopg.Connection, game_id: str, day: date, keep_da
     return row is not None
 
 
+def buckets_for(rows: int, per_bucket: int) -> int:
+    """How many objects a day of ``rows`` is split into: a power of two near rows / per_bucket, 1 to 64."""
+    buckets = 1
+    while buckets < 64 and rows >= 2 * buckets * per_bucket:
+        buckets *= 2
+    return buckets
+
+
 def next_part(conn: psycopg.Connection, game_id: str, day: date) -> int:
     row = conn.execute("SELECT coalesce(max(part) + 1, 0) FROM archive_manifest WHERE game_id = %s AND day = %s",
                        (game_id, day)).fetchone()
     return int(row[0])
 
 
-def record_part(conn: psycopg.Connection, part: Part, superseded: list[Part]) -> None:
-    """Record a verified part; the parts it supersedes (whose rows it also holds) leave the manifest."""
+def record_parts(conn: psycopg.Connection, parts: list[Part], superseded: list[Part]) -> None:
+    """Record verified parts (the buckets of one archive); the parts they supersede (whose rows they also
+    hold) leave the manifest."""
     with conn.transaction():
-        conn.execute(
-            "INSERT INTO archive_manifest (game_id, day, part, object_key, rows, checksum, bytes, state)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (part.game_id, part.day, part.part, part.object_key, part.rows, part.checksum, part.bytes, part.state),
-        )
+        for part in parts:
+            conn.execute(
+                "INSERT INTO archive_manifest (game_id, day, part, object_key, rows, checksum, bytes, state, bucket,"
+                " buckets) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (part.game_id, part.day, part.part, part.object_key, part.rows, part.checksum, part.bytes, part.state,
+                 part.bucket, part.buckets),
+            )
         for old in superseded:
             conn.execute("DELETE FROM archive_manifest WHERE game_id = %s AND day = %s AND part = %s",
                          (old.game_id, old.day, old.part))

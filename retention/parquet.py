@@ -26,12 +26,17 @@ COMPRESSION = "zstd"
 COPY_CHUNK = 1 << 20
 
 
+BUCKET = "bucket"
+# a player's bucket: stable across PostgreSQL versions and platforms (hash partitioning relies on it)
+BUCKET_SQL = "abs(hashtextextended({player}, 0) %% {buckets})"  # %% : always run with parameters
+
+
 def _csv_options() -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
     return (
-        pacsv.ReadOptions(column_names=list(COLUMNS), block_size=8 << 20),
+        pacsv.ReadOptions(column_names=[*COLUMNS, BUCKET], block_size=8 << 20),
         pacsv.ParseOptions(newlines_in_values=True),
-        pacsv.ConvertOptions(column_types=CSV_TYPES, strings_can_be_null=True, quoted_strings_can_be_null=False,
-                             null_values=[""], true_values=["t"], false_values=["f"]),
+        pacsv.ConvertOptions(column_types={**CSV_TYPES, BUCKET: pa.int32()}, strings_can_be_null=True,
+                             quoted_strings_can_be_null=False, null_values=[""], true_values=["t"], false_values=["f"]),
     )
 
 
@@ -40,37 +45,50 @@ def _to_archive(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
-def export_rows(conn: psycopg.Connection, where: str, params: tuple, path: Path, row_group_rows: int,
-                progress: Callable[[int], None] = lambda _n: None) -> int:
-    """Write the rows of player_events matching ``where`` to a Parquet file; returns the row count."""
-    query = f"COPY (SELECT {pg_select_sql()} FROM player_events WHERE {where} ORDER BY event_time, event_id) TO STDOUT (FORMAT csv)"
+def export_rows(conn: psycopg.Connection, where: str, params: tuple, paths: list[Path], row_group_rows: int,
+                progress: Callable[[int], None] = lambda _n: None) -> list[int]:
+    """Write the rows of player_events matching ``where`` to ``len(paths)`` Parquet files, each row to
+    the file of its player's bucket (``BUCKET_SQL``); returns the rows written to each file."""
+    buckets = len(paths)
+    bucket = BUCKET_SQL.format(player="player_id", buckets=buckets)
+    query = (f"COPY (SELECT {pg_select_sql()}, {bucket} FROM player_events WHERE {where} ORDER BY event_time, event_id)"
+             " TO STDOUT (FORMAT csv)")
     read, parse, convert = _csv_options()
-    rows = 0
-    writer = pq.ParquetWriter(path, SCHEMA, compression=COMPRESSION)
+    counts = [0] * buckets
+    writers = [pq.ParquetWriter(path, SCHEMA, compression=COMPRESSION) for path in paths]
     try:
         with conn.cursor() as cur, cur.copy(query, params) as copy:
             buffer = io.BytesIO()
-            for chunk in copy:
+            for chunk in copy:  # one CopyData message per row: a block always ends on a row
                 buffer.write(chunk)
                 if buffer.tell() >= row_group_rows * 200:  # about row_group_rows rows of ~200 bytes of CSV
-                    rows += _write_csv_block(writer, buffer, read, parse, convert)
-                    progress(rows)
+                    _write_csv_block(writers, counts, buffer, read, parse, convert)
+                    progress(sum(counts))
                     buffer = io.BytesIO()
-            rows += _write_csv_block(writer, buffer, read, parse, convert)
-            progress(rows)
+            _write_csv_block(writers, counts, buffer, read, parse, convert)
+            progress(sum(counts))
     finally:
-        writer.close()
-    return rows
+        for writer in writers:
+            writer.close()
+    return counts
 
 
-def _write_csv_block(writer: pq.ParquetWriter, buffer: io.BytesIO, read, parse, convert) -> int:
+def _write_csv_block(writers: list[pq.ParquetWriter], counts: list[int], buffer: io.BytesIO, read, parse,
+                     convert) -> None:
     data = buffer.getvalue()
     if not data:
-        return 0
-    # a block ends on a row boundary only at a newline outside quotes; COPY chunks are whole rows
+        return
     table = pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert)
-    writer.write_table(_to_archive(table))
-    return table.num_rows
+    rows = _to_archive(table)
+    if len(writers) == 1:
+        writers[0].write_table(rows)
+        counts[0] += rows.num_rows
+        return
+    for b, writer in enumerate(writers):
+        part = rows.filter(pc.equal(table[BUCKET], b))
+        if part.num_rows:
+            writer.write_table(part)
+            counts[b] += part.num_rows
 
 
 def file_checksum(path: Path) -> Checksum:

@@ -42,6 +42,8 @@ class RetentionSettings(BaseSettings):
     notification_log_days: int = Field(30, gt=0, description="Days of the notification delivery log kept.")
     compress_after_days: int = Field(7, gt=0, description="TimescaleDB: compress chunks older than this (native: no-op).")
     restore_keep_days: int = Field(7, ge=0, description="Days a restored day stays in PostgreSQL before the pass drops it again.")
+    bucket_rows: int = Field(20_000, gt=0, description="Rows per archive object: a bigger day is split by player into"
+                             " buckets, so an erase rewrites only its player's bucket.")
     row_group_rows: int = Field(250_000, gt=0, description="Rows per Parquet row group (and per read from PostgreSQL).")
 
 

@@ -26,8 +26,7 @@ import psycopg
 import pyarrow.compute as pc
 from psycopg import sql
 
-from retention import manifest
-from retention.gdpr.forgetters import ForgetContext, export_prefix
+from retention.gdpr.forgetters import ForgetContext, export_prefix, player_parts
 from retention.parquet import read_table
 
 Rows = Iterator[dict[str, Any]]
@@ -51,20 +50,14 @@ def _table_rows(ctx: ForgetContext, table: str, order: str) -> Rows:
 
 def events(ctx: ForgetContext) -> Rows:
     yield from _table_rows(ctx, "player_events", "event_time, event_id")
-    days = [r[0] for r in ctx.conn.execute(
-        "SELECT day FROM archive_players WHERE game_id = %s AND player_hash = %s ORDER BY day",
-        (ctx.game_id, ctx.player_hash))]
-    for day in days:
-        for part in manifest.parts_of(ctx.conn, ctx.game_id, day):
-            if part.state != "dropped":  # archived/restored rows are in PostgreSQL, read above
-                continue
-            with tempfile.TemporaryDirectory(prefix="gm-export-") as tmp:
-                path = Path(tmp) / "part.parquet"
-                ctx.objects.get_file(part.object_key, path)
-                table = read_table(path)
-                for row in table.filter(pc.equal(table["player_id"], ctx.player_id)).to_pylist():
-                    row["archived_in"] = part.object_key
-                    yield row
+    for part in player_parts(ctx, ("dropped",)):  # archived/restored rows are in PostgreSQL, read above
+        with tempfile.TemporaryDirectory(prefix="gm-export-") as tmp:
+            path = Path(tmp) / "part.parquet"
+            ctx.objects.get_file(part.object_key, path)
+            table = read_table(path)
+            for row in table.filter(pc.equal(table["player_id"], ctx.player_id)).to_pylist():
+                row["archived_in"] = part.object_key
+                yield row
 
 
 BUILTIN_EXPORTERS: tuple[Exporter, ...] = (

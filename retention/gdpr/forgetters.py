@@ -29,7 +29,7 @@ from psycopg import sql
 from gamemetrics.settings import Settings
 from retention import manifest
 from retention.objects import ObjectStore
-from retention.parquet import file_checksum, read_table, table_checksum, write_table
+from retention.parquet import BUCKET_SQL, file_checksum, read_table, table_checksum, write_table
 from retention.rows import Checksum
 from retention.settings import RetentionSettings
 
@@ -88,6 +88,19 @@ def forget_postgres(ctx: ForgetContext) -> dict[str, int]:
     return counts
 
 
+def player_parts(ctx: ForgetContext, states: tuple[str, ...]) -> list[manifest.Part]:
+    """The archived objects that may hold the player: the days ``archive_players`` names, and of a day
+    split into buckets only the player's bucket."""
+    conn = ctx.conn
+    days = [r[0] for r in conn.execute(
+        "SELECT day FROM archive_players WHERE game_id = %s AND player_hash = %s ORDER BY day",
+        (ctx.game_id, ctx.player_hash))]
+    parts = [p for day in days for p in manifest.parts_of(conn, ctx.game_id, day) if p.state in states]
+    bucket_of = {n: conn.execute(f"SELECT {BUCKET_SQL.format(player='%s', buckets=n)}", (ctx.player_id,)).fetchone()[0]
+                 for n in {p.buckets for p in parts}}
+    return [p for p in parts if p.bucket == bucket_of[p.buckets]]
+
+
 REWRITE_THREADS = 4  # objects rewritten at once: download/upload wait on the network, pyarrow and DuckDB release the GIL
 
 
@@ -99,9 +112,7 @@ def forget_archives(ctx: ForgetContext) -> dict[str, int]:
     from concurrent.futures import ThreadPoolExecutor
 
     conn = ctx.conn
-    days = [r[0] for r in conn.execute("SELECT day FROM archive_players WHERE game_id = %s AND player_hash = %s",
-                                       (ctx.game_id, ctx.player_hash))]
-    parts = [p for day in days for p in manifest.parts_of(conn, ctx.game_id, day) if p.state != "expired"]
+    parts = player_parts(ctx, ("archived", "dropped", "restored"))
     def attempt(part: manifest.Part) -> tuple[int, Checksum, int] | None | Exception:
         try:
             return _rewrite_without(ctx, part)

@@ -128,3 +128,27 @@ def test_kill_9_mid_archive_then_rerun_loses_nothing_and_archives_nothing_twice(
         restore(conn, objects, PlayerHasher.of(isolated), "g2", OLD[0], OLD[2], progress=False)
         assert all_rows(conn) == sorted(before["old"] + before["hot"], key=lambda r: r[0])
     assert len(list(objects.keys("events/"))) == 6  # no orphan left behind either
+
+
+def test_a_big_day_is_split_by_player_so_an_erase_rewrites_one_object(isolated, s3, gdpr_settings):
+    from retention.gdpr import requests
+    from retention.run import run_gdpr_now
+    from retention.settings import RetentionSettings
+    from store.audit import AuditLog
+
+    settings = RetentionSettings(row_group_rows=100, bucket_rows=40)
+    players = [f"p{i}" for i in range(10)]
+    with db.connect(isolated, autocommit=True) as conn:
+        seed_day(conn, "g1", OLD[0], players, 30)
+        before = all_rows(conn)
+    summary = run_pass(isolated, s3, settings, gdpr_settings, today=TODAY, progress=False)
+    assert summary.archive.rows_archived == 300 and not summary.archive.mismatches
+    with db.connect(isolated, autocommit=True) as conn:
+        parts = conn.execute("SELECT bucket, buckets, rows FROM archive_manifest ORDER BY bucket").fetchall()
+        assert {b for _, b, _ in parts} == {4} and 2 <= len(parts) <= 4 and sum(r for _, _, r in parts) == 300
+        erase = requests.create(conn, PlayerHasher.of(isolated), AuditLog.of(isolated), "erase", "g1", "p3", "dpo")
+    receipt = run_gdpr_now(isolated, s3, settings, gdpr_settings, str(erase.request_id)).receipts[str(erase.request_id)]
+    assert receipt["stores"]["archives"] == {"parquet_objects_rewritten": 1, "archived_rows": 30}
+    with db.connect(isolated, autocommit=True) as conn:
+        assert restore(conn, ObjectStore(s3), PlayerHasher.of(isolated), "g1", OLD[0], OLD[0], progress=False)[1] == 270
+        assert all_rows(conn) == [r for r in before if r[3] != "p3"]

@@ -37,6 +37,8 @@ def upgrade() -> None:
             game_id      text NOT NULL,
             day          date NOT NULL,
             part         integer NOT NULL,
+            bucket       integer NOT NULL DEFAULT 0,
+            buckets      integer NOT NULL DEFAULT 1 CHECK (bucket >= 0 AND bucket < buckets),
             object_key   text NOT NULL UNIQUE,
             rows         bigint NOT NULL,
             checksum     numeric NOT NULL,
@@ -52,7 +54,9 @@ def upgrade() -> None:
     )
     op.execute(
         "COMMENT ON TABLE archive_manifest IS "
-        "'one Parquet object per archived (game, day), verified (rows, checksum) before PostgreSQL dropped it'"
+        "'the Parquet objects of each archived (game, day), verified (rows, checksum) before PostgreSQL dropped it; "
+        "a big day is split into buckets of players (hashtextextended(player_id, 0) mod buckets) so an erase "
+        "rewrites one bucket'"
     )
     op.execute(
         """
