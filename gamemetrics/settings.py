@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         SecretStr("gamemetrics-local-audit-key"),
         description="HMAC key of the audit log's hash chain: who can write the table cannot forge the chain.",
     )
+    avro_codec: Literal["auto", "native", "fastavro"] = Field(
+        "auto",
+        description="Avro codec of the hot paths: auto = the compiled gamemetrics_avro when installed, "
+        "native = refuse to start without it, fastavro = the reference (schemas/wire.py).",
+    )
     log_format: Literal["json", "console"] = Field("console", description="Structured log rendering.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
