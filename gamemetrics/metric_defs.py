@@ -168,3 +168,49 @@ GRAPHQL_LIVE_EVENTS_DROPPED = Counter(
     "liveEvents events dropped because a subscriber read slower than events arrived (its buffer was full). "
     "Rising: subscribers should narrow eventTypes, or raise GAMEMETRICS_GRAPHQL_LIVE_SUBSCRIBER_BUFFER.",
 )
+
+# Retention, archival and GDPR (retention/). The cron pass writes these to a Prometheus text file
+# (`gamemetrics retention run --metrics-file`, for node_exporter's textfile collector).
+ERASED_EVENTS_DROPPED = Counter(
+    "gamemetrics_erased_events_dropped_total",
+    "Events landing dropped because a tombstone buries them (erased player: made or received before the erase, "
+    "or suppressed). Expected after an erase while Kafka still holds the player's events; never a loss.",
+)
+INGEST_EVENTS_SUPPRESSED = Counter(
+    "gamemetrics_ingest_events_suppressed_total",
+    "Events ingest refused because their player is suppressed (GDPR erase with --suppress). A steady flow: the "
+    "game client still sends for a player who asked to be forgotten; tell the studio.",
+)
+RETENTION_ROWS_ARCHIVED = Gauge(
+    "gamemetrics_retention_rows_archived",
+    "Rows of player_events the last retention pass wrote to Parquet (verified before dropping).",
+)
+RETENTION_BYTES_ARCHIVED = Gauge(
+    "gamemetrics_retention_bytes_archived",
+    "Parquet bytes the last retention pass uploaded to object storage.",
+)
+RETENTION_DAYS_DROPPED = Gauge(
+    "gamemetrics_retention_days_dropped",
+    "Archived (game, day)s the last retention pass removed from PostgreSQL.",
+)
+RETENTION_ROWS_DELETED = Gauge(
+    "gamemetrics_retention_rows_deleted",
+    "Rows the last retention pass deleted past their policy, by store (rollups, notification_log, archive days).",
+    ["store"],
+)
+RETENTION_LAST_SUCCESS = Gauge(
+    "gamemetrics_retention_last_success_timestamp_seconds",
+    "When a retention pass last finished without error. Older than 2 days: the cron job is failing; run "
+    "`gamemetrics retention run` by hand and read its error.",
+)
+GDPR_REQUESTS = Gauge(
+    "gamemetrics_gdpr_requests",
+    "GDPR requests by kind (erase, export) and status (pending, running, done, failed). failed > 0: "
+    "`gamemetrics gdpr list --status failed` names the failing store; the next pass retries.",
+    ["kind", "status"],
+)
+GDPR_OLDEST_PENDING_AGE = Gauge(
+    "gamemetrics_gdpr_oldest_pending_request_age_seconds",
+    "Age of the oldest GDPR request not done (pending, running or failed); 0 when none. Over 1 h: the erase job "
+    "is not running or keeps failing (alert on it; the law gives us a month, we promise minutes).",
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Ports of the embedded local stack. They are off the well-known ports so a system PostgreSQL,
@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     topic_prefix: str = Field("", description="Prefix for every topic name (isolates tests and tenants).")
     database_schema: str = Field(
         "gamemetrics", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="PostgreSQL schema holding our tables."
+    )
+    privacy_key: SecretStr = Field(
+        SecretStr("gamemetrics-local-privacy-key"),
+        description="HMAC key of the keyed player-id hashes (tombstones, GDPR requests, audit log). Set your own"
+        " in production and never change it: tombstones are found by it.",
+    )
+    audit_key: SecretStr = Field(
+        SecretStr("gamemetrics-local-audit-key"),
+        description="HMAC key of the audit log's hash chain: who can write the table cannot forge the chain.",
     )
     avro_codec: Literal["auto", "native", "fastavro"] = Field(
         "auto",
