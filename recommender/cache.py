@@ -44,7 +44,7 @@ class AnswerCache:
         self._wait_s = rec.cache_wait_ms / 1000
         self._retry_s = rec.redis_retry_s
         self._down_until = 0.0
-        self._inflight: dict[tuple[str, str], asyncio.Future[bytes]] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Future[tuple[bytes, Source]]] = {}
 
     @classmethod
     def connect(cls, redis_url: str, namespace: str, rec: RecommenderSettings) -> AnswerCache:
@@ -109,34 +109,38 @@ class AnswerCache:
 
     async def get_or_compute(self, game_id: str, player_id: str, field: str,
                              compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, Source]:
-        """The cached answer, or ``compute()``'s, stored; and where it came from."""
+        """The cached answer, or ``compute()``'s, stored; and where it came from. Concurrent callers of
+        one field in this process share one lookup and one computation, whether Redis is up or not."""
         key = self.key(game_id, player_id)
-        if not self.available:
-            m.RECOMMENDER_CACHE.labels("bypass").inc()
-            return await compute(), "bypass"
-        cached = await self._get(key, field)
-        if cached is not None:
-            m.RECOMMENDER_CACHE.labels("hit").inc()
-            return cached, "hit"
-        if not self.available:  # the get just failed
-            m.RECOMMENDER_CACHE.labels("bypass").inc()
-            return await compute(), "bypass"
         inflight = self._inflight.get((key, field))
-        if inflight is not None:  # another request of this process is computing it
-            m.RECOMMENDER_CACHE.labels("coalesced").inc()
-            return await asyncio.shield(inflight), "coalesced"
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        if inflight is not None:  # another request of this process is on it
+            value, source = await asyncio.shield(inflight)
+            shared: Source = "hit" if source == "hit" else "coalesced"
+            m.RECOMMENDER_CACHE.labels(shared).inc()
+            return value, shared
+        future: asyncio.Future[tuple[bytes, Source]] = asyncio.get_running_loop().create_future()
         self._inflight[(key, field)] = future
         try:
-            value, source = await self._compute_once(key, field, compute)
-            future.set_result(value)
-            return value, source
+            result = await self._lookup(key, field, compute)
+            future.set_result(result)
+            m.RECOMMENDER_CACHE.labels(result[1]).inc()
+            return result
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody waited
             raise
         finally:
             del self._inflight[(key, field)]
+
+    async def _lookup(self, key: str, field: str, compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, Source]:
+        if not self.available:
+            return await compute(), "bypass"
+        cached = await self._get(key, field)
+        if cached is not None:
+            return cached, "hit"
+        if not self.available:  # the get just failed
+            return await compute(), "bypass"
+        return await self._compute_once(key, field, compute)
 
     async def _compute_once(self, key: str, field: str,
                             compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, Source]:
@@ -146,11 +150,9 @@ class AnswerCache:
                 await asyncio.sleep(POLL_S)
                 cached = await self._get(key, field)
                 if cached is not None:
-                    m.RECOMMENDER_CACHE.labels("coalesced").inc()
                     return cached, "coalesced"
         value = await compute()
         await self._put(key, field, value)
-        m.RECOMMENDER_CACHE.labels("miss" if self.available else "bypass").inc()
         return value, "miss" if self.available else "bypass"
 
     async def invalidate(self, game_id: str, player_id: str) -> int:

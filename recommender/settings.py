@@ -32,7 +32,7 @@ class RecommenderSettings(BaseSettings):
     cache_ttl_s: int = Field(300, gt=0, description="Lifetime of a player's cached answers in Redis.")
     cache_lock_ms: int = Field(2_000, gt=0, description="How long one process holds the recompute lock of a key.")
     cache_wait_ms: int = Field(250, ge=0, description="How long a request waits for another's recompute before computing itself.")
-    redis_timeout_s: float = Field(0.05, gt=0, description="Socket timeout of Redis calls; past it the request is served from Qdrant.")
+    redis_timeout_s: float = Field(0.25, gt=0, description="Socket timeout of Redis calls; past it the request is served from Qdrant.")
     redis_retry_s: float = Field(5.0, gt=0, description="After a Redis failure, bypass the cache this long before trying again.")
     model_refresh_s: float = Field(5.0, gt=0, description="How often a process re-reads which model version is live.")
     fold_in_in_api: Literal["auto", "on", "off"] = Field(
