@@ -7,7 +7,8 @@ consumer group (``gamemetrics-recommender``) and process, so landing never waits
 
 Each message holds an extra reference until (3) succeeded (as the landing agent does), so a batch
 whose vectors were not written is not committed; Qdrant or Kafka trouble retries the same batch
-with backoff. A new group starts at the end of the topic (the model was trained on what came before).
+with backoff. A new group starts at the beginning of the topic; batches processed before the live
+model was trained are skipped undecoded by player (the model has them).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ log = structlog.get_logger("recommender.agent")
 
 
 def build_worker_app(settings: Settings, rec: RecommenderSettings) -> faust.App:
-    app = create_app(settings, app_id=GROUP_ID, auto_offset_reset="latest")
+    app = create_app(settings, app_id=GROUP_ID, auto_offset_reset="earliest")
     processed = topic(app, settings, PROCESSED_EVENTS)
     decoder = AvroDeserializer(schema_ids(settings.schema_registry_url),
                                load_catalog().latest(PROCESSED_EVENTS.value_schema), logical=False)

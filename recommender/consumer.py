@@ -54,7 +54,7 @@ class FoldInConsumer:
         self._producer = EventProducer(self._settings.kafka_bootstrap_servers)
         self._consumer = AIOKafkaConsumer(
             self._settings.topic(PROCESSED_EVENTS.name), bootstrap_servers=self._settings.kafka_bootstrap_servers,
-            group_id=group_id(self._settings), enable_auto_commit=False, auto_offset_reset="latest",
+            group_id=group_id(self._settings), enable_auto_commit=False, auto_offset_reset="earliest",
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="recommender-fold-in")

@@ -148,6 +148,12 @@ class FoldIn:
         if basis is None:
             m.RECOMMENDER_FOLD_INS.labels("no_model").inc(len(entries))
             return []
+        seen_by_model = [e for e in entries if e.processed_at_ms < basis.trained_at_ms]
+        if seen_by_model:  # landed before the model was trained: it is in the model already
+            m.RECOMMENDER_FOLD_INS.labels("in_model").inc(len(seen_by_model))
+            entries = [e for e in entries if e.processed_at_ms >= basis.trained_at_ms]
+        if not entries:
+            return []
         stored = await self.store.players(game_id, [e.player_id for e in entries])
         now_ms = int(time.time() * 1000)
         updates: list[tuple[str, np.ndarray, dict[str, Any]]] = []
@@ -158,7 +164,7 @@ class FoldIn:
             payload = point.payload if point is not None else {}
             seen = set(payload.get("recent_batches") or [])
             fresh = [b for b in entry.batch_ids if b not in seen]
-            if not fresh or entry.processed_at_ms < basis.trained_at_ms:
+            if not fresh:
                 m.RECOMMENDER_FOLD_INS.labels("already_folded").inc()
                 continue
             # (2) the stored history decayed to now, plus the new interactions
