@@ -37,6 +37,8 @@ class GraphQLSettings(TokenSettings):
     max_subscriptions_per_connection: int = Field(20, gt=0, description="Operations one WebSocket may run at once.")
     lag_cache_s: float = Field(2.0, ge=0, description="How long `pipeline.consumerLag` is cached per process.")
     kafka_timeout_s: float = Field(5.0, gt=0, description="Longest wait for a Kafka admin or metadata answer.")
+    recommender_url: str = Field("http://127.0.0.1:8070",
+                                 description="The recommender API (`gamemetrics serve recommender`) behind `recommendations`.")
 
 
 def load_graphql_settings(**overrides: object) -> GraphQLSettings:
