@@ -47,6 +47,7 @@ class Basis:
     item_factors: np.ndarray
     bm25: Bm25
     half_life_days: float
+    others: int  # items of other kinds than "item"
     read_at: float
 
 
@@ -96,7 +97,8 @@ class FoldIn:
                       {item: j for j, item in enumerate(items.item_ids)}, items.vectors,
                       Bm25(payloads, float(bm.get("avg_len", 1.0)), float(bm.get("k1", self.rec.bm25_k1)),
                            float(bm.get("b", self.rec.bm25_b))),
-                      float(meta.get("half_life_days", self.rec.half_life_days)), now)
+                      float(meta.get("half_life_days", self.rec.half_life_days)),
+                      int((items.kinds != "item").sum()), now)
         self._bases[game_id] = basis
         log.info("fold_in_model", game_id=game_id, model_id=live, items=len(items.item_ids))
         return basis
@@ -193,7 +195,7 @@ class FoldIn:
         await self.store.upsert_players(game_id, updates)
         await self.cache.invalidate_many(game_id, [u[0] for u in updates])
         tops = await self.store.search_items_many(game_id, [(u[1], o) for u, o in zip(updates, owned_of, strict=True)],
-                                                  self.rec.default_k)
+                                                  self.rec.default_k, others=basis.others)
         generated = datetime.now(timezone.utc)
         records = []
         for (player_id, _, _), entry, items in zip(updates, latest, tops, strict=True):

@@ -31,6 +31,7 @@ from recommender.vectors import VectorStore
 class LiveModel:
     model_id: str
     popular: dict[str, list[str]]
+    others: int  # points of other kinds than "item" in the items collection
     read_at: float
 
 
@@ -49,10 +50,11 @@ class Recommender:
         if model_id is None:
             raise NoModel(f"no model for game {game_id!r} yet: run `gamemetrics recommender train --game {game_id}`")
         if known is not None and known.model_id == model_id:
-            fresh = LiveModel(model_id, known.popular, time.monotonic())
+            fresh = LiveModel(model_id, known.popular, known.others, time.monotonic())
         else:
             meta = await self.store.model_meta(game_id, model_id) or {}
-            fresh = LiveModel(model_id, dict(meta.get("popular") or {}), time.monotonic())
+            fresh = LiveModel(model_id, dict(meta.get("popular") or {}), int(meta.get("other_kinds", 0)),
+                              time.monotonic())
         self._models[game_id] = fresh
         return fresh
 
@@ -72,7 +74,7 @@ class Recommender:
         owned = point.owned if point is not None and exclude_owned else []
         answer: dict[str, Any] = {"game_id": game_id, "player_id": player_id, "model_version": model.model_id}
         if point is not None and point.vector is not None and float(abs(point.vector).sum()) > 0:
-            items = await self.store.search_items(game_id, point.vector, k, owned)
+            items = await self.store.search_items(game_id, point.vector, k, owned, others=model.others)
             return {**answer, "strategy": "personal", "items": [{"item_id": i, "score": round(s, 6)} for i, s in items]}
         if point is not None:
             platform = platform or point.payload.get("platform")

@@ -115,6 +115,7 @@ async def publish(store: VectorStore, trained: TrainedModel, rec: RecommenderSet
         "window_to": trained.window_to.isoformat(), "factors": model.factors, "metrics": trained.metrics,
         "bm25": {"avg_len": model.bm25.avg_len, "k1": model.bm25.k1, "b": model.bm25.b},
         "half_life_days": rec.half_life_days, "popular": trained.popular,
+        "other_kinds": int((matrix.item_kinds != ITEM).sum()),
     })
     await store.swap(game, model_id)
     dropped = await store.drop_models(game, rec.keep_models)
