@@ -222,6 +222,7 @@ def main() -> None:
     parser.add_argument("--limit-sizes", default="10000,50000,100000,200000",
                         help="players collection sizes for the local-mode limit ('' to skip)")
     parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument("--skip-evaluation", action="store_true")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -239,9 +240,10 @@ def main() -> None:
     lines = [f"Simulated: {args.players:,} players, {args.items:,} items, {len(hist):,} events over 60 days "
              f"(latent taste groups; operations/simulate.py). Machine: 2 cores shared with six other engineers' "
              f"work (load average {os.getloadavg()[0]:.0f}): figures are under contention.", ""]
-    eval_lines, _ = run_evaluation(hist, args.factors)
-    lines += eval_lines + [""]
-    print("\n".join(eval_lines))
+    if not args.skip_evaluation:
+        eval_lines, _ = run_evaluation(hist, args.factors)
+        lines += eval_lines + [""]
+        print("\n".join(eval_lines))
     if not args.evaluate_only:
         base = load_settings()
         modes = ["local", "server"] if args.qdrant == "both" else [args.qdrant]

@@ -58,7 +58,8 @@ def _services(request: Request) -> Services:
     return request.app.state.services
 
 
-def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The verified caller (async: a sync dependency would cost a thread-pool hop per request)."""
     services = _services(request)
     try:
         return verify_token(services.tokens, bearer_token(authorization))
