@@ -214,3 +214,48 @@ GDPR_OLDEST_PENDING_AGE = Gauge(
     "Age of the oldest GDPR request not done (pending, running or failed); 0 when none. Over 1 h: the erase job "
     "is not running or keeps failing (alert on it; the law gives us a month, we promise minutes).",
 )
+# Recommender (recommender/): training, the API's cache-aside over Qdrant, the fold-in worker.
+RECOMMENDER_TRAININGS = Counter(
+    "gamemetrics_recommender_trainings_total",
+    "Model trainings by outcome (ok, failed). failed: read the train command's error (no data, Qdrant down).",
+    ["outcome"],
+)
+RECOMMENDER_TRAIN_SECONDS = Histogram(
+    "gamemetrics_recommender_train_seconds",
+    "Wall time of one game's training, from reading events to the alias swap. Growing with the window: shorten "
+    "GAMEMETRICS_RECOMMENDER_WINDOW_DAYS or train less often.",
+    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
+RECOMMENDER_REQUESTS = Counter(
+    "gamemetrics_recommender_requests_total",
+    "Recommender API answers by endpoint and strategy (personal, popular, similar) or error status.",
+    ["endpoint", "outcome"],
+)
+RECOMMENDER_REQUEST_SECONDS = Histogram(
+    "gamemetrics_recommender_request_seconds",
+    "Time to answer, by endpoint and cache result. p99 of misses over 30 ms: Qdrant is slow (local mode past its "
+    "size, see the README) or overloaded.",
+    ["endpoint", "cache"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+RECOMMENDER_CACHE = Counter(
+    "gamemetrics_recommender_cache_total",
+    "Cache lookups by result: hit, miss (this request recomputed), coalesced (waited for another's recompute), "
+    "bypass (Redis unreachable: answered from Qdrant). bypass rising: check Redis.",
+    ["result"],
+)
+RECOMMENDER_REDIS_ERRORS = Counter(
+    "gamemetrics_recommender_redis_errors_total",
+    "Redis calls that failed; the cache is bypassed for GAMEMETRICS_RECOMMENDER_REDIS_RETRY_S after each.",
+)
+RECOMMENDER_FOLD_INS = Counter(
+    "gamemetrics_recommender_fold_ins_total",
+    "Player vectors updated from new play by the fold-in consumer, by outcome (updated, no_model, no_items).",
+    ["outcome"],
+)
+RECOMMENDER_FOLD_IN_SECONDS = Histogram(
+    "gamemetrics_recommender_fold_in_seconds",
+    "From a processed batch's processed_at to its player's vector being upserted and recommendations published. "
+    "p99 over a few seconds: the worker lags (consumer lag of its group) or Qdrant is slow.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
+)

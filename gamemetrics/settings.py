@@ -77,6 +77,36 @@ class Settings(BaseSettings):
         return url
 
 
+DEVELOPMENT_JWT_SECRET = "gamemetrics-development-secret-do-not-use-in-production"
+
+
+class TokenSettings(BaseSettings):
+    """The keys of the bearer tokens (``gamemetrics.tokens``) that the APIs share: the GraphQL API
+    issues them (``gamemetrics tokens create``) and the GraphQL and recommender APIs verify them.
+    Read from ``GAMEMETRICS_GRAPHQL_*`` (the API that introduced them), so existing deployments keep
+    their variables; ``graphql_api.settings.GraphQLSettings`` extends this class."""
+
+    model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_GRAPHQL_", frozen=True, extra="ignore")
+
+    jwt_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_JWT_SECRET),
+        description="HMAC secret of the bearer tokens (HS256). The default is public: set your own.",
+    )
+    jwt_issuer: str = Field("gamemetrics", description="`iss` claim written and required in tokens.")
+    jwt_audience: str = Field("gamemetrics-graphql", description="`aud` claim written and required in tokens.")
+    token_max_ttl_s: int = Field(90 * 24 * 3600, gt=0, description="Longest lifetime `tokens create` accepts.")
+
+
+def insecure_token_settings(settings: TokenSettings) -> list[str]:
+    """The token settings left at a development default that must not reach production."""
+    secret = settings.jwt_secret.get_secret_value()
+    if secret == DEVELOPMENT_JWT_SECRET:
+        return ["GAMEMETRICS_GRAPHQL_JWT_SECRET is the public development secret: anyone can mint tokens"]
+    if len(secret.encode()) < 32:
+        return ["GAMEMETRICS_GRAPHQL_JWT_SECRET is shorter than 32 bytes"]
+    return []
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the settings from the environment once; ``overrides`` win over the environment."""
     return Settings(**overrides)  # type: ignore[arg-type]

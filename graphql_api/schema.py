@@ -44,6 +44,7 @@ from graphql_api.errors import BadArgument
 from graphql_api.gdpr import GdprMutation, audit
 from graphql_api.limits import Authentication, ErrorCodes, OperationLog, cost_rule
 from graphql_api.ranges import Bucket, Granularity
+from graphql_api.recommendations import RecommendationQueries
 from graphql_api.settings import GraphQLSettings
 from graphql_api.types import (
     ActiveUsers,
@@ -73,7 +74,7 @@ To = Annotated[T, strawberry.argument(description="End of the range, exclusive (
 
 
 @strawberry.type
-class Query:
+class Query(RecommendationQueries):  # + recommendations, similarPlayers (graphql_api/recommendations.py)
     @strawberry.field(description="The caller: the role and games of their token.")
     def me(self, info: Info) -> Viewer:
         p = info.context.viewer

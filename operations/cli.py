@@ -21,6 +21,8 @@ from ingest.cli import serve_ingest
 from processors.cli import dlq_app, worker
 from processors.notifications.cli import app as notifications_app
 from retention.cli import archive_app, audit_app, gdpr_app, retention_app
+from recommender.cli import app as recommender_app
+from recommender.cli import serve_recommender
 from store.cli import currencies_app, games_app, verify
 
 app = typer.Typer(
@@ -35,12 +37,14 @@ app.add_typer(games_app, name="games")
 app.add_typer(serve_app, name="serve")
 serve_app.command("ingest")(serve_ingest)
 serve_app.command("graphql")(serve_graphql)
+serve_app.command("recommender")(serve_recommender)
 app.command("worker")(worker)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(currencies_app, name="currencies")
 app.command("verify")(verify)
 app.add_typer(notifications_app, name="notifications", help="Notification rules (email, webhook, push, SMS).")
 app.add_typer(tokens_app, name="tokens", help="JWT bearer tokens of the GraphQL API.")
+app.add_typer(recommender_app, name="recommender")
 app.add_typer(bench_app, name="bench")
 app.add_typer(retention_app, name="retention")
 app.add_typer(archive_app, name="archive")
@@ -157,6 +161,12 @@ def _run_bench(name: str, ctx: typer.Context) -> None:
 def bench_e2e(ctx: typer.Context) -> None:
     """End-to-end benchmark (bench/e2e.py); options are passed through, see `gamemetrics bench e2e --help-bench`."""
     _run_bench("e2e", ctx)
+
+
+@bench_app.command("recommender", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_recommender(ctx: typer.Context) -> None:
+    """Recommender benchmark and offline evaluation (bench/recommender.py); see `gamemetrics bench recommender --help-bench`."""
+    _run_bench("recommender", ctx)
 
 
 @app.command("demo")

@@ -67,8 +67,16 @@ BUILTIN_EXPORTERS: tuple[Exporter, ...] = (
     ("daily_activity", lambda ctx: _table_rows(ctx, "player_daily_activity", "day")),
     ("notifications", lambda ctx: _table_rows(ctx, "notification_deliveries", "updated_at")),
 )
-# Merge point for the recommender: ("recommendations", lambda ctx: <its recommendations of the player>)
-EXTRA_EXPORTERS: list[Exporter] = []
+
+
+def _recommender_rows(ctx: ForgetContext) -> list[dict]:
+    from recommender.forget import export_player
+
+    return export_player(ctx.settings, ctx.game_id, ctx.player_id)
+
+
+# Stores of other stages: what the recommender keeps on the player (its Qdrant payloads).
+EXTRA_EXPORTERS: list[Exporter] = [("recommender", _recommender_rows)]
 
 
 def write_bundle(ctx: ForgetContext, request_id: str) -> tuple[str, dict[str, int], str, int]:

@@ -10,7 +10,7 @@ their retention ages them out (7 and 30 days); both topics only reach a table th
 which drops the player by tombstone.
 
 Other stages add their stores here: ``EXTRA_FORGETTERS`` is the one list to extend (the
-recommender's ``forget_player`` is one line below once it is merged).
+recommender's ``forget_player``: Qdrant points and its Redis answers).
 """
 
 from __future__ import annotations
@@ -205,9 +205,17 @@ BUILTIN_FORGETTERS: tuple[Forgetter, ...] = (
     ("redis", forget_redis),
 )
 
-# Stores of other stages. Merge point for the recommender (vectors in Qdrant, its cache):
-#     ("recommender", lambda ctx: recommender.forget.forget_player(<its settings>, ctx.game_id, ctx.player_id)),
-EXTRA_FORGETTERS: list[Forgetter] = []
+
+
+def forget_recommender(ctx: ForgetContext) -> dict[str, int]:
+    """The recommender's stores: the player's Qdrant points (every model version) and cached answers."""
+    from recommender.forget import forget_player
+
+    return forget_player(ctx.settings, ctx.game_id, ctx.player_id)
+
+
+# Stores of other stages.
+EXTRA_FORGETTERS: list[Forgetter] = [("recommender", forget_recommender)]
 
 
 def forgetters() -> list[Forgetter]:
