@@ -63,14 +63,19 @@ def probe(conn: psycopg.Connection) -> TimescaleProbe:
     )
 
 
-def resolve_backend(conn: psycopg.Connection, choice: StoreBackendChoice) -> StoreBackend:
-    """The backend a new schema gets: ``choice``, or for ``auto`` TimescaleDB when usable."""
+def choose_backend(choice: StoreBackendChoice, found: TimescaleProbe) -> StoreBackend:
+    """``choice``, or for ``auto`` TimescaleDB when usable; a StoreError when TimescaleDB is asked
+    for but the server cannot run it."""
     if choice == "native":
         return "native"
-    found = probe(conn)
     if choice == "timescaledb" and not found.usable:
         raise StoreError(f"GAMEMETRICS_STORE_BACKEND=timescaledb, but {found.why_not()}")
     return "timescaledb" if found.usable else "native"
+
+
+def resolve_backend(conn: psycopg.Connection, choice: StoreBackendChoice) -> StoreBackend:
+    """The backend a new schema gets on this database (see :func:`choose_backend`)."""
+    return "native" if choice == "native" else choose_backend(choice, probe(conn))
 
 
 def ensure_extension(conn: psycopg.Connection) -> str:

@@ -4,6 +4,11 @@ A service named by its environment variable (GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS
 GAMEMETRICS_DATABASE_URL, GAMEMETRICS_REDIS_URL) is used as it is and never started here.
 ``up`` is idempotent: services already running are left alone, topics and migrations are
 created only when missing.
+
+TimescaleDB: when the extension is installed into the local PostgreSQL, ``up`` starts it with
+``shared_preload_libraries = 'timescaledb'`` and says so; GAMEMETRICS_STORE_BACKEND (auto | native
+| timescaledb, see store/settings.py) chooses, and ``timescaledb`` fails clearly when it is absent.
+An external database is used as it is: hypertable when it can run TimescaleDB (``auto``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from operations.stack.kafka import KAFKA_VERSION, LocalKafka
 from operations.stack.paths import StackPaths
 from operations.stack.postgres import LocalPostgres
 from operations.stack.redis import LocalRedis
+from operations.errors import StackError
+from store.settings import StoreSettings
+from operations.stack.settings import StackSettings
 
 
 @dataclass(frozen=True)
@@ -31,12 +39,16 @@ class ServiceStatus:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings, say: Callable[[str], None] = lambda _msg: None) -> None:
+    def __init__(
+        self, settings: Settings, say: Callable[[str], None] = lambda _msg: None, store: StoreSettings | None = None
+    ) -> None:
         self.settings = settings
         self.say = say
+        self.store = store or StoreSettings(backend="auto")
         self.paths = StackPaths.under(settings.state_dir)
         self.kafka = LocalKafka(self.paths.kafka)
-        self.postgres = LocalPostgres(self.paths.postgres)
+        # native means plain PostgreSQL: nothing preloaded; otherwise TimescaleDB when it is installed
+        self.postgres = LocalPostgres(self.paths.postgres, preload=() if self.store.backend == "native" else None)
         self.redis = LocalRedis(self.paths.redis)
 
     # which services are ours to run
@@ -52,8 +64,8 @@ class LocalStack:
     def own_redis(self) -> bool:
         return not self.settings.explicitly_set("redis_url")
 
-    def install(self) -> None:
-        install(self.kafka, self.say)
+    def install(self, stack: StackSettings | None = None) -> None:
+        install(self.kafka, self.say, stack)
 
     def up(self) -> dict[str, str]:
         """Start what is ours, wait for every service, create topics and run migrations."""
@@ -66,20 +78,58 @@ class LocalStack:
             self.say(f"kafka {KAFKA_VERSION}: {'started' if started else 'already running'} on {s.kafka_bootstrap_servers}")
         self.kafka.wait_ready(s.kafka_bootstrap_servers)
         if self.own_postgres:
-            started = self.postgres.start()
-            self.say(f"postgresql: {'started' if started else 'already running'} on 127.0.0.1:{self.postgres.port}")
+            self._start_postgres()
         self.postgres.wait_ready(s.database_url)
         if self.own_postgres and self.postgres.ensure_database():
             self.say("postgresql: created database gamemetrics")
+        if self.own_postgres:
+            self._check_preloaded()
         if self.own_redis:
             started = self.redis.start()
             self.say(f"redis: {'started' if started else 'already running'} on 127.0.0.1:{self.redis.port}")
         self.redis.wait_ready(s.redis_url)
         created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix)
         self.say(f"topics: {'created ' + ', '.join(created) if created else 'all present'}")
-        upgrade(s)
-        self.say(f"migrations: schema {s.database_schema} at head")
+        backend = upgrade(s, backend=self.store.backend)
+        kind = "a TimescaleDB hypertable" if backend == "timescaledb" else "native daily partitions"
+        self.say(f"migrations: schema {s.database_schema} at head (player_events: {kind})")
         return self.environment()
+
+    def _start_postgres(self) -> None:
+        wanted = self.store.backend
+        installed = self.postgres.timescaledb_installed()
+        if wanted == "timescaledb" and not installed:
+            raise StackError(
+                "GAMEMETRICS_STORE_BACKEND=timescaledb, but TimescaleDB is not installed into the local PostgreSQL"
+                f" (no timescaledb.control in {self.postgres.bin_dir()}'s share dir): run `gamemetrics stack install`"
+                " with the bundle (GAMEMETRICS_TIMESCALEDB_BUNDLE) or install TimescaleDB's packages"
+            )
+        started = self.postgres.start()
+        state = "started" if started else "already running"
+        if not started:
+            note = ""
+        elif self.postgres.preload():
+            note = " with shared_preload_libraries = 'timescaledb' (TimescaleDB installed)"
+        elif wanted == "native":
+            note = " (GAMEMETRICS_STORE_BACKEND=native: TimescaleDB not preloaded)"
+        else:
+            note = " (TimescaleDB not installed: native partitions)"
+        self.say(f"postgresql: {state} on 127.0.0.1:{self.postgres.port}{note}")
+
+    def _check_preloaded(self) -> None:
+        """A cluster started before TimescaleDB was installed keeps running without it until restarted."""
+        if self.store.backend == "native" or "timescaledb" not in self.postgres.preload():
+            return
+        if "timescaledb" in self.postgres.preloaded():
+            self.say("postgresql: TimescaleDB preloaded")
+            return
+        message = (
+            "the local PostgreSQL runs without timescaledb preloaded (it was started before TimescaleDB was"
+            " installed): `gamemetrics stack down && gamemetrics stack up` restarts it with TimescaleDB"
+        )
+        if self.store.backend == "timescaledb":
+            raise StackError(f"GAMEMETRICS_STORE_BACKEND=timescaledb, but {message}")
+        self.say(f"postgresql: {message}; native partitions until then")
 
     def environment(self) -> dict[str, str]:
         s = self.settings
