@@ -78,12 +78,12 @@ class LocalStack:
             self.say(f"kafka {KAFKA_VERSION}: {'started' if started else 'already running'} on {s.kafka_bootstrap_servers}")
         self.kafka.wait_ready(s.kafka_bootstrap_servers)
         if self.own_postgres:
-            self._start_postgres()
+            self.start_postgres()
         self.postgres.wait_ready(s.database_url)
         if self.own_postgres and self.postgres.ensure_database():
             self.say("postgresql: created database gamemetrics")
         if self.own_postgres:
-            self._check_preloaded()
+            self.check_preloaded()
         if self.own_redis:
             started = self.redis.start()
             self.say(f"redis: {'started' if started else 'already running'} on 127.0.0.1:{self.redis.port}")
@@ -95,7 +95,8 @@ class LocalStack:
         self.say(f"migrations: schema {s.database_schema} at head (player_events: {kind})")
         return self.environment()
 
-    def _start_postgres(self) -> None:
+    def start_postgres(self) -> None:
+        """Start the local PostgreSQL (TimescaleDB preloaded when installed, unless native is asked for)."""
         wanted = self.store.backend
         installed = self.postgres.timescaledb_installed()
         if wanted == "timescaledb" and not installed:
@@ -116,7 +117,7 @@ class LocalStack:
             note = " (TimescaleDB not installed: native partitions)"
         self.say(f"postgresql: {state} on 127.0.0.1:{self.postgres.port}{note}")
 
-    def _check_preloaded(self) -> None:
+    def check_preloaded(self) -> None:
         """A cluster started before TimescaleDB was installed keeps running without it until restarted."""
         if self.store.backend == "native" or "timescaledb" not in self.postgres.preload():
             return
