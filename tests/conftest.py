@@ -93,9 +93,20 @@ def store_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def timescale_settings(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def pg_bin_dir() -> Path | None:
+    """Server binaries for the PostgreSQL clusters tests start themselves (GAMEMETRICS_TEST_PG_BINDIR)."""
+    from operations.stack.postgres import bindir
+
+    env_bin_dir = os.environ.get("GAMEMETRICS_TEST_PG_BINDIR")
+    return Path(env_bin_dir) if env_bin_dir else bindir()
+
+
+@pytest.fixture(scope="session")
+def timescale_settings(
+    stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory, pg_bin_dir: Path | None
+) -> Iterator[Settings]:
     """Settings of a PostgreSQL that runs TimescaleDB (the stack's own, or a second local cluster)."""
-    from operations.stack.postgres import LocalPostgres, bindir, sharedir, timescaledb_installed
+    from operations.stack.postgres import LocalPostgres, sharedir, timescaledb_installed
     from store import db
     from store.backend import probe
     from tests.services import free_port
@@ -104,8 +115,7 @@ def timescale_settings(stack_settings: Settings, tmp_path_factory: pytest.TempPa
         if probe(conn).usable:
             yield stack_settings
             return
-    env_bin_dir = os.environ.get("GAMEMETRICS_TEST_PG_BINDIR")
-    bin_dir = Path(env_bin_dir) if env_bin_dir else bindir()
+    bin_dir = pg_bin_dir
     if bin_dir is None or not timescaledb_installed(bin_dir):
         where = f"{sharedir(bin_dir)}/extension" if bin_dir else "PostgreSQL (not installed)"
         pytest.skip(

@@ -7,8 +7,19 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The repository's parent holds shared/ in CI and on the team's machines: <repo>/../shared/timescaledb
-DEFAULT_TIMESCALEDB_BUNDLE = Path(__file__).resolve().parents[2].parent / "shared" / "timescaledb"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def find_bundle(repo: Path = REPO) -> Path:
+    """``shared/timescaledb`` in the nearest ancestor of the repository that has one (the repository's
+    parent in CI, further up for a git worktree); ``<repo>/../shared/timescaledb`` when none has."""
+    for ancestor in repo.parents:
+        if (ancestor / "shared" / "timescaledb").is_dir():
+            return ancestor / "shared" / "timescaledb"
+    return repo.parent / "shared" / "timescaledb"
+
+
+DEFAULT_TIMESCALEDB_BUNDLE = find_bundle()
 
 
 class StackSettings(BaseSettings):

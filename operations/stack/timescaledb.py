@@ -15,6 +15,7 @@ from pathlib import Path
 
 from operations.errors import StackError
 from operations.stack import procs
+from operations.stack.postgres import sharedir, timescaledb_installed
 
 
 def bundle_script(bundle_dir: Path) -> Path | None:
@@ -36,6 +37,10 @@ def install_bundle(bundle_dir: Path, bin_dir: Path | None, say: Callable[[str], 
     version = procs.run([str(bin_dir / "postgres"), "--version"], "asking PostgreSQL its version").stdout.strip()
     if " 15." not in version:
         say(f"TimescaleDB: the bundle in {bundle_dir} is for PostgreSQL 15, this one is {version}: skipped")
+        return False
+    if not os.access(sharedir(bin_dir) / "extension", os.W_OK):
+        state = "installed already" if timescaledb_installed(bin_dir) else "not installed"
+        say(f"TimescaleDB: installing the bundle into {bin_dir.parent} needs root: skipped ({state})")
         return False
     result = procs.run(
         ["bash", str(script)], "installing TimescaleDB from the bundle",

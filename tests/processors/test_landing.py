@@ -125,14 +125,16 @@ def test_two_workers_split_the_partitions_and_counts_are_exact(isolated, tmp_pat
     assert_exact(isolated, load)
 
 
-def test_postgres_stopped_and_restarted_during_a_load_loses_nothing(isolated, tmp_path):
-    pg = LocalPostgres(tmp_path / "pg", port=free_port())
+def test_postgres_stopped_and_restarted_during_a_load_loses_nothing(isolated, tmp_path, store_backend, pg_bin_dir):
+    # a cluster of its own to stop, with the store backend of this run (isolated skipped when TimescaleDB is absent)
+    timescale = store_backend == "timescaledb"
+    pg = LocalPostgres(tmp_path / "pg", port=free_port(), bin_dir=pg_bin_dir, preload=("timescaledb",) if timescale else ())
     pg.start()
     try:
         pg.wait_ready(pg.url)
         pg.ensure_database()
         settings = isolated.model_copy(update={"database_url": pg.url})
-        upgrade(settings)
+        assert upgrade(settings, backend=store_backend) == store_backend
         load = produce_load(settings, "g1", requests=1500, seed=4)
         with running_worker(settings, tmp_path, "worker", QUIET):
             wait_for(lambda: counts(settings)[0] > 0, 60, "the first rows")
