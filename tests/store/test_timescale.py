@@ -65,7 +65,7 @@ def test_chunks_are_utc_days_and_compress_by_game_in_event_time_order(hypertable
             " FROM timescaledb_information.compression_settings"
             " WHERE hypertable_schema = current_schema() AND hypertable_name = 'player_events' ORDER BY attname"
         ).fetchall()
-        assert settings == [("event_time", None, 1, False), ("game_id", 1, None, None)]
+        assert settings == [("event_id", None, 2, True), ("event_time", None, 1, False), ("game_id", 1, None, None)]
 
 
 def test_compression_keeps_every_row_and_answers_the_same(hypertable):

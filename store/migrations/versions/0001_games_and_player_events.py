@@ -20,10 +20,12 @@ depends_on = None
 
 # The hypertable's layout (frozen here: a later change is a new migration). Daily chunks, aligned
 # on UTC midnight like the native partitions; compressed column-wise in segments of one game,
-# rows ordered newest first: an analyst's queries filter on a game and a time range.
+# rows ordered newest first: an analyst's queries filter on a game and a time range. event_id
+# closes the order so the primary key (event_id, event_time) is covered: TimescaleDB checks it
+# against compressed rows when a late or replayed event lands in a compressed chunk.
 CHUNK_INTERVAL = "1 day"
 COMPRESS_SEGMENTBY = "game_id"
-COMPRESS_ORDERBY = "event_time DESC"
+COMPRESS_ORDERBY = "event_time DESC, event_id"
 
 
 def _backend(conn) -> str:
