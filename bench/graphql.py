@@ -202,7 +202,7 @@ def table_bytes(settings) -> int:
         ).fetchone()[0]
 
 
-def compress(settings, days: int) -> None:
+def compress(settings, days: int) -> bool:
     from store import db, timescale
     from store.partitions import compress_older_than
 
@@ -213,13 +213,14 @@ def compress(settings, days: int) -> None:
         elapsed = time.perf_counter() - t0
         if not done:
             print(f"compression: nothing compressed (store backend {schema_backend(settings)})", flush=True)
-            return
+            return False
         conn.execute("ANALYZE player_events")
         stats = timescale.compression_stats(conn)
     after = table_bytes(settings)
     print(f"compression: {len(done)} chunks older than {days} days in {elapsed:.0f} s; those chunks "
           f"{stats.bytes_before / 2**20:,.0f} MiB -> {stats.bytes_after / 2**20:,.0f} MiB (ratio {stats.ratio:.1f}); "
           f"player_events {before / 2**20:,.0f} -> {after / 2**20:,.0f} MiB", flush=True)
+    return True
 
 
 def loaded_events(settings) -> int:
@@ -456,8 +457,8 @@ def main() -> None:
         print(f"query latency, {args.repeat} runs each, game {GAMES[0][0]} (~{GAMES[0][2]:.0%} of the events):", flush=True)
         query_latencies(url, token, standard_queries(GAMES[0][0], args.days), args.repeat)
         if args.compress_older_than is not None:
-            compress(settings, args.compress_older_than)
-            print(f"query latency on the compressed chunks, {args.repeat} runs each:", flush=True)
+            what = "on the compressed chunks" if compress(settings, args.compress_older_than) else "again (nothing compressed)"
+            print(f"query latency {what}, {args.repeat} runs each:", flush=True)
             query_latencies(url, token, standard_queries(GAMES[0][0], args.days), args.repeat)
         print(f"subscription fan-out: {args.subscribers} liveEvents subscribers, {args.rate:,.0f} events/s published "
               f"for {args.duration:.0f} s ...", flush=True)
