@@ -69,7 +69,9 @@ def stack_settings() -> Iterator[Settings]:
 BACKENDS = ("native", "timescaledb")
 # Where the tests run on both store backends (paths relative to tests/).
 BOTH_BACKENDS = ("store", "processors", "graphql_api", "retention", "test_end_to_end.py")
-BOTH_BACKENDS_EXCEPT = ("processors/notifications",)
+# Not the store's concern, and slow: notification rules, the live Kafka fan-out and the browser test
+# (the dashboard draws what the analytics queries answer, and those run on both).
+BOTH_BACKENDS_EXCEPT = ("processors/notifications", "graphql_api/test_subscriptions.py", "graphql_api/test_dashboard.py")
 
 
 def _runs_on_both_backends(path: Path) -> bool:
