@@ -15,7 +15,7 @@ still deduplicates); the chunk is then "partially compressed" and the next
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 
 import psycopg
 from psycopg import sql
@@ -97,6 +97,33 @@ def drop_chunks_between(conn: psycopg.Connection, newer_than: datetime, older_th
     except psycopg.Error as exc:
         raise StoreError(f"drop_chunks(player_events) failed: {exc}") from exc
     return [r[0] for r in rows]
+
+
+def detach_day(conn: psycopg.Connection, day: date) -> str | None:
+    """Take the UTC ``day``'s chunk out of the hypertable inside the caller's transaction (rolled back
+    with it), decompressing it first when it is compressed (TimescaleDB cannot detach a compressed
+    chunk); returns the detached table's name, to read, verify and :func:`drop_detached`, or None
+    when the day has no chunk. A late event of that day landing afterwards gets a new chunk.
+    The retention pass's archive-then-drop path, like ``store.partitions.detach_day`` on native."""
+    start = datetime.combine(day, time(), tzinfo=timezone.utc)
+    found = [c for c in chunks(conn, ending_by=start + timedelta(days=1)) if c.range_start == start]
+    if not found:
+        return None
+    [chunk] = found
+    ts = sql.Identifier(extension_schema(conn))
+    try:
+        if chunk.compressed or chunk.partial:
+            conn.execute(sql.SQL("SELECT {}.decompress_chunk({}::regclass)").format(ts, sql.Literal(chunk.name)))
+        conn.execute(sql.SQL("CALL {}.detach_chunk({}::regclass)").format(ts, sql.Literal(chunk.name)))
+    except psycopg.Error as exc:
+        raise StoreError(f"detaching chunk {chunk.name} of {day} failed: {exc}") from exc
+    return chunk.name
+
+
+def drop_detached(conn: psycopg.Connection, name: str) -> None:
+    """Drop a chunk table :func:`detach_day` detached (``name`` is schema-qualified and quoted)."""
+    schema, _, table = name.partition(".")
+    conn.execute(sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(schema.strip('"')), sql.Identifier(table.strip('"'))))
 
 
 @dataclass(frozen=True)

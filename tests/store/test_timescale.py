@@ -111,3 +111,24 @@ def test_a_late_event_lands_in_a_compressed_chunk_and_a_duplicate_stays_out(hype
         [chunk] = timescale.chunks(conn)
         assert chunk.compressed and not chunk.partial
         assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 3
+
+
+def test_a_day_is_detached_even_compressed_then_dropped_and_a_rollback_keeps_it(hypertable):
+    with db.connect(hypertable, autocommit=True) as conn:
+        for day in range(3):
+            for hour in (1, 2):
+                insert(conn, DAY + timedelta(days=day, hours=hour))
+        compress_older_than(conn, 1, now=DAY + timedelta(days=2, hours=1))  # the first day only
+        first, second = timescale.chunks(conn)[:2]
+        assert first.compressed and not second.compressed
+        with pytest.raises(RuntimeError), conn.transaction():
+            assert timescale.detach_day(conn, DAY.date()) == first.name
+            raise RuntimeError("the archive failed")
+        assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 6
+        with conn.transaction():
+            detached = timescale.detach_day(conn, DAY.date())
+            assert conn.execute(f"SELECT count(*) FROM {detached}").fetchone()[0] == 2  # decompressed first
+            assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 4
+            timescale.drop_detached(conn, detached)
+        assert timescale.detach_day(conn, DAY.date()) is None
+        assert conn.execute("SELECT to_regclass(%s)", (detached,)).fetchone()[0] is None
