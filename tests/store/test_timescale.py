@@ -132,3 +132,24 @@ def test_a_day_is_detached_even_compressed_then_dropped_and_a_rollback_keeps_it(
             timescale.drop_detached(conn, detached)
         assert timescale.detach_day(conn, DAY.date()) is None
         assert conn.execute("SELECT to_regclass(%s)", (detached,)).fetchone()[0] is None
+
+
+def test_landing_a_replay_and_late_events_into_a_compressed_day_adds_only_the_new_ones(hypertable, monkeypatch):
+    import asyncio
+
+    from store.verify import rollup_differences
+    from tests.processors import test_land
+
+    three_days_ago = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    monkeypatch.setattr(test_land, "NOW", int(three_days_ago.timestamp() * 1000))
+    first = test_land.enriched("ana", 5)
+    assert asyncio.run(test_land.land(hypertable, first)) == {i.event["event_id"] for i in first}
+    with db.connect(hypertable, autocommit=True) as conn:
+        assert len(compress_older_than(conn, 1)) == 1
+    again = test_land.enriched("ana", 8, [i.event["event_id"] for i in first] + [str(uuid.uuid4()) for _ in range(3)])
+    assert asyncio.run(test_land.land(hypertable, again)) == {i.event["event_id"] for i in again[5:]}
+    with db.connect(hypertable) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT event_id) FROM player_events").fetchone() == (8, 8)
+        assert rollup_differences(conn) == {}
+        [chunk] = timescale.chunks(conn)
+        assert chunk.partial
