@@ -164,7 +164,7 @@ class LocalStack:
             ServiceStatus(
                 "postgresql", not self.own_postgres,
                 self.postgres.running() if self.own_postgres else url_reachable(s.database_url, 5432),
-                s.database_url, f"data {self.postgres.data}" if self.own_postgres else "",
+                s.database_url, self._postgres_detail() if self.own_postgres else "",
             ),
             ServiceStatus(
                 "redis", not self.own_redis,
@@ -172,6 +172,10 @@ class LocalStack:
                 s.redis_url, "",
             ),
         ]
+
+    def _postgres_detail(self) -> str:
+        preloaded = self.postgres.preloaded() if self.postgres.running() else ()
+        return f"data {self.postgres.data}" + (", TimescaleDB preloaded" if "timescaledb" in preloaded else "")
 
     def down(self, purge: bool = False) -> None:
         """Stop the project's services and the services we started (data kept unless ``purge``)."""
