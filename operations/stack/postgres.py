@@ -176,7 +176,10 @@ class LocalPostgres:
                 out.write(INCLUDE_LINE + "\n")
         libraries = ",".join(self.preload())
         target = self.data / PRELOAD_FILE
-        target.write_text(f"# written by `gamemetrics stack up` on every start\nshared_preload_libraries = '{libraries}'\n")
+        lines = ["# written by `gamemetrics stack up` on every start", f"shared_preload_libraries = '{libraries}'"]
+        if "timescaledb" in self.preload():
+            lines.append("timescaledb.telemetry_level = 'off'  # a developer's stack reports nothing home")
+        target.write_text("\n".join(lines) + "\n")
         if _as_root():
             shutil.chown(target, OS_USER, OS_USER)
 

@@ -71,6 +71,10 @@ def test_up_preloads_timescaledb_when_it_is_installed_and_says_so(stack_settings
         stack.start_postgres()
         stack.postgres.wait_ready(stack.postgres.url)
         assert "timescaledb" in stack.postgres.preloaded()
+        import psycopg
+
+        with psycopg.connect(stack.postgres.url.rsplit("/", 1)[0] + "/postgres") as conn:
+            assert conn.execute("SHOW timescaledb.telemetry_level").fetchone()[0] == "off"
         assert any("with shared_preload_libraries = 'timescaledb'" in line for line in said), said
         stack.check_preloaded()
         assert said[-1] == "postgresql: TimescaleDB preloaded"
