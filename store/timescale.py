@@ -37,9 +37,9 @@ class Chunk:
     partial: bool  # compressed, with rows written since (late events)
 
 
-def _table(conn: psycopg.Connection) -> sql.Composed:
+def _table(conn: psycopg.Connection, table: str = "player_events") -> sql.Composed:
     schema = conn.execute("SELECT current_schema()").fetchone()[0]
-    return sql.SQL("{}.player_events").format(sql.Identifier(schema))
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
 
 
 def chunks(conn: psycopg.Connection, ending_by: datetime | None = None) -> list[Chunk]:
@@ -124,6 +124,22 @@ def drop_detached(conn: psycopg.Connection, name: str) -> None:
     """Drop a chunk table :func:`detach_day` detached (``name`` is schema-qualified and quoted)."""
     schema, _, table = name.partition(".")
     conn.execute(sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(schema.strip('"')), sql.Identifier(table.strip('"'))))
+
+
+def drop_chunks_older_than(conn: psycopg.Connection, table: str, older_than: datetime) -> list[str]:
+    """``drop_chunks`` of this schema's hypertable ``table`` (e.g. ``event_keys``): the chunks wholly
+    older than ``older_than``; returns their names."""
+    ts = sql.Identifier(extension_schema(conn))
+    try:
+        rows = conn.execute(
+            sql.SQL("SELECT {}.drop_chunks({}::regclass, older_than => %s)").format(
+                ts, sql.Literal(_table(conn, table).as_string(conn))
+            ),
+            (older_than,),
+        ).fetchall()
+    except psycopg.Error as exc:
+        raise StoreError(f"drop_chunks({table}) failed: {exc}") from exc
+    return [r[0] for r in rows]
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,20 @@ def timescale_settings(
         cluster.purge()
 
 
+@pytest.fixture
+def own_postgres(request: pytest.FixtureRequest, tmp_path: Path, store_backend: str, pg_bin_dir: Path | None):
+    """A (stopped) PostgreSQL cluster of the test's own, to stop and restart, able to run the test's
+    store backend (``[timescaledb]``: preloads it; skipped like the others when it is not installed).
+    Migrate it with ``upgrade(settings, backend=store_backend)``."""
+    from operations.stack.postgres import LocalPostgres
+    from tests.services import free_port
+
+    if store_backend == "timescaledb":
+        request.getfixturevalue("timescale_settings")  # the skip, saying why, when TimescaleDB is absent
+    preload = {"timescaledb": ("timescaledb",), "native": ()}.get(store_backend)
+    return LocalPostgres(tmp_path / "pg", port=free_port(), bin_dir=pg_bin_dir, preload=preload)
+
+
 def _isolate(request: pytest.FixtureRequest, stack_settings: Settings, backend: str) -> Iterator[Settings]:
     from store.migrate import drop_schema, upgrade
     from streams.topics import delete_topics, ensure_topics
