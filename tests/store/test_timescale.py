@@ -134,20 +134,26 @@ def test_a_day_is_detached_even_compressed_then_dropped_and_a_rollback_keeps_it(
         assert conn.execute("SELECT to_regclass(%s)", (detached,)).fetchone()[0] is None
 
 
-def test_landing_a_replay_and_late_events_into_a_compressed_day_adds_only_the_new_ones(hypertable, monkeypatch):
+def test_landing_a_replay_and_late_events_into_a_compressed_day_adds_only_the_new_ones(hypertable):
     import asyncio
 
     from store.verify import rollup_differences
-    from tests.processors import test_land
+    from tests.processors.backends import DAY_MS, NOW, RealBackend, event, messages
+    from tests.services import free_port
 
-    three_days_ago = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=3)
-    monkeypatch.setattr(test_land, "NOW", int(three_days_ago.timestamp() * 1000))
-    first = test_land.enriched("ana", 5)
-    assert asyncio.run(test_land.land(hypertable, first)) == {i.event["event_id"] for i in first}
-    with db.connect(hypertable, autocommit=True) as conn:
-        assert len(compress_older_than(conn, 1)) == 1
-    again = test_land.enriched("ana", 8, [i.event["event_id"] for i in first] + [str(uuid.uuid4()) for _ in range(3)])
-    assert asyncio.run(test_land.land(hypertable, again)) == {i.event["event_id"] for i in again[5:]}
+    three_days_ago = NOW - 3 * DAY_MS
+    first = [event("achievement", at=three_days_ago + k, achievement_id=f"a{k}") for k in range(5)]
+    late = [event("achievement", at=three_days_ago + 100 + k, achievement_id=f"b{k}") for k in range(3)]
+    backend = RealBackend(hypertable, dead_port=free_port())
+    try:
+        assert asyncio.run(backend.steps.run(messages(first))).landed == 5
+        with db.connect(hypertable, autocommit=True) as conn:
+            assert len(compress_older_than(conn, 1)) == 1
+        # the replayed copies of the compressed events, and three late events of that day
+        outcome = asyncio.run(backend.steps.run(messages(first + late, first_offset=1)))
+        assert (outcome.landed, outcome.duplicates) == (3, 5)
+    finally:
+        asyncio.run(backend.close())
     with db.connect(hypertable) as conn:
         assert conn.execute("SELECT count(*), count(DISTINCT event_id) FROM player_events").fetchone() == (8, 8)
         assert rollup_differences(conn) == {}
