@@ -25,8 +25,9 @@ def append_results(section: str, lines: list[str]) -> None:
     RESULTS.write_text(text.rstrip("\n") + "\n" + block)
 
 
-def fresh_deployment(topic_prefix: str, schema: str):
-    """Bring up (or reuse) the stack; return settings on an empty topic prefix and a migrated schema."""
+def fresh_deployment(topic_prefix: str, schema: str, backend: str = "auto"):
+    """Bring up (or reuse) the stack; return settings on an empty topic prefix and a schema migrated
+    with ``backend``'s partitions (auto | native | timescaledb, as GAMEMETRICS_STORE_BACKEND)."""
     from gamemetrics.settings import load_settings
     from operations.stack.local import LocalStack
     from store.migrate import drop_schema, upgrade
@@ -40,7 +41,7 @@ def fresh_deployment(topic_prefix: str, schema: str):
     delete_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
     time.sleep(2)  # topic deletion completes asynchronously in the broker
     ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
-    upgrade(settings)
+    upgrade(settings, backend=backend)  # type: ignore[arg-type]
     return stack, settings
 
 
@@ -52,3 +53,18 @@ def landed_events(settings) -> int:
 
     with db.connect(settings) as conn:
         return conn.execute("SELECT coalesce(sum(events), 0) FROM event_rollup_minute").fetchone()[0]
+
+
+def backend_option(parser) -> None:
+    """``--backend``: how the bench schema's player_events is split (TimescaleDB needs a database
+    that runs it: the local stack when TimescaleDB is installed, or GAMEMETRICS_DATABASE_URL)."""
+    parser.add_argument("--backend", choices=("auto", "native", "timescaledb"), default="auto",
+                        help="store backend of the bench schema (default: what the database can run)")
+
+
+def schema_backend(settings) -> str:
+    from store import db
+    from store.backend import table_backend
+
+    with db.connect(settings) as conn:
+        return table_backend(conn) or "none"

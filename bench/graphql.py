@@ -2,7 +2,8 @@
 fan-out of one live consumer to many WebSocket subscribers.
 
     python bench/graphql.py [--events 10000000] [--days 30] [--repeat 40] [--subscribers 200]
-                            [--rate 2000] [--duration 20] [--reuse]
+                            [--rate 2000] [--duration 20] [--reuse] [--backend auto]
+                            [--compress-older-than DAYS]
 
 1. Bulk load (not through the pipeline: that is bench/process.py): simulated players of four games
    over ``--days`` days are COPYed into ``player_events`` (daily partitions), then every rollup is
@@ -15,6 +16,9 @@ fan-out of one live consumer to many WebSocket subscribers.
    messages (10 events each) are published at ``--rate`` events/s for ``--duration`` s. Reported:
    WebSocket messages and events delivered per second over all subscribers, and the added latency
    from publishing a batch to a subscriber receiving it (p50/p95/p99).
+4. ``--compress-older-than N`` (TimescaleDB): after step 2, the chunks of the days older than N
+   days are compressed as the retention pass does (``compress_chunk``), the compression ratio and
+   time are printed, and the queries of step 2 run again on the compressed chunks.
 
 Prints the numbers; it does not write bench/RESULTS.md.
 """
@@ -37,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import backend_option, schema_backend  # noqa: E402
 from operations.loadgen import percentile  # noqa: E402
 
 PREFIX, SCHEMA = "bench-graphql.", "bench_graphql"
@@ -49,7 +54,7 @@ MODES = ("ranked", "casual", "arena")
 # -- 1. bulk load ------------------------------------------------------------------------------
 
 
-def deployment(reuse: bool):
+def deployment(reuse: bool, backend: str = "auto"):
     from gamemetrics.settings import load_settings
     from operations.stack.local import LocalStack
     from store.migrate import drop_schema, upgrade
@@ -63,7 +68,7 @@ def deployment(reuse: bool):
         delete_topics(settings.kafka_bootstrap_servers, PREFIX)
         time.sleep(2)  # topic deletion completes asynchronously
     ensure_topics(settings.kafka_bootstrap_servers, PREFIX)
-    upgrade(settings)
+    upgrade(settings, backend=backend)  # type: ignore[arg-type]
     return settings
 
 
@@ -180,6 +185,42 @@ def bulk_load(settings, events: int, days: int) -> None:
     with db.connect(settings, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     print(f"  loaded in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def table_bytes(settings) -> int:
+    """player_events on disk (tables, indexes, toast; a hypertable's chunks and their compressed form)."""
+    from store import db
+    from store.backend import extension_schema, table_backend
+
+    with db.connect(settings) as conn:
+        if table_backend(conn) == "timescaledb":
+            ts = extension_schema(conn)
+            return conn.execute(f"SELECT {ts}.hypertable_size('player_events')").fetchone()[0]
+        return conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'player_events'::regclass"
+        ).fetchone()[0]
+
+
+def compress(settings, days: int) -> bool:
+    from store import db, timescale
+    from store.partitions import compress_older_than
+
+    before = table_bytes(settings)
+    with db.connect(settings, autocommit=True) as conn:
+        t0 = time.perf_counter()
+        done = compress_older_than(conn, days)
+        elapsed = time.perf_counter() - t0
+        if not done:
+            print(f"compression: nothing compressed (store backend {schema_backend(settings)})", flush=True)
+            return False
+        conn.execute("ANALYZE player_events")
+        stats = timescale.compression_stats(conn)
+    after = table_bytes(settings)
+    print(f"compression: {len(done)} chunks older than {days} days in {elapsed:.0f} s; those chunks "
+          f"{stats.bytes_before / 2**20:,.0f} MiB -> {stats.bytes_after / 2**20:,.0f} MiB (ratio {stats.ratio:.1f}); "
+          f"player_events {before / 2**20:,.0f} -> {after / 2**20:,.0f} MiB", flush=True)
+    return True
 
 
 def loaded_events(settings) -> int:
@@ -393,24 +434,32 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="run on the events a previous --keep run loaded")
     parser.add_argument("--keep", action="store_true", help="keep the loaded schema and topics for a --reuse run")
     parser.add_argument("--port", type=int, default=18090)
+    parser.add_argument("--compress-older-than", type=int, default=None, metavar="DAYS",
+                        help="TimescaleDB: compress the chunks older than DAYS days, then query again")
+    backend_option(parser)
     args = parser.parse_args()
 
     from graphql_api.auth import issue_token
     from graphql_api.settings import GraphQLSettings
 
-    settings = deployment(args.reuse)
+    settings = deployment(args.reuse, args.backend)
     have = loaded_events(settings)
     if not args.reuse or have < args.events:
         print(f"bulk loading {args.events:,} events over {args.days} days ...", flush=True)
         bulk_load(settings, args.events, args.days)
         have = loaded_events(settings)
-    print(f"{have:,} events in player_events ({SCHEMA})", flush=True)
+    print(f"{have:,} events in player_events ({SCHEMA}, store backend {schema_backend(settings)}); "
+          f"{table_bytes(settings) / 2**20:,.0f} MiB with its indexes", flush=True)
     token = issue_token(GraphQLSettings(jwt_secret=SECRET), "analyst", ["*"], timedelta(hours=2), subject="bench")
     api = start_api(settings, args.port)
     url = f"http://127.0.0.1:{args.port}"
     try:
         print(f"query latency, {args.repeat} runs each, game {GAMES[0][0]} (~{GAMES[0][2]:.0%} of the events):", flush=True)
         query_latencies(url, token, standard_queries(GAMES[0][0], args.days), args.repeat)
+        if args.compress_older_than is not None:
+            what = "on the compressed chunks" if compress(settings, args.compress_older_than) else "again (nothing compressed)"
+            print(f"query latency {what}, {args.repeat} runs each:", flush=True)
+            query_latencies(url, token, standard_queries(GAMES[0][0], args.days), args.repeat)
         print(f"subscription fan-out: {args.subscribers} liveEvents subscribers, {args.rate:,.0f} events/s published "
               f"for {args.duration:.0f} s ...", flush=True)
         result = asyncio.run(fan_out(url, token, settings, "bench-live", args.subscribers, args.rate, args.duration))

@@ -2,7 +2,7 @@
 µs/event per step, next to the floor measured in the same run: raw consume + decode + binary
 COPY of the same rows into a table of the same shape.
 
-    python bench/process.py [--events 200000] [--batch-size 20] [--workers 1] [--record]
+    python bench/process.py [--events 200000] [--batch-size 20] [--workers 1] [--backend auto] [--record]
 
 Uses its own topic prefix and database schema (created fresh each run).
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, fresh_deployment, landed_events  # noqa: E402
+from bench.common import append_results, backend_option, fresh_deployment, landed_events, schema_backend  # noqa: E402
 
 METRICS_PORT_BASE = 19464
 
@@ -144,10 +144,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=20, help="events per Kafka message (per request and player)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
+    backend_option(parser)
     args = parser.parse_args()
 
-
-    stack, settings = fresh_deployment("bench-process.", "bench_process")
+    stack, settings = fresh_deployment("bench-process.", "bench_process", args.backend)
+    backend = schema_backend(settings)
     print(f"pre-filling {args.events:,} events ...", flush=True)
     messages = prefill(settings, args.events, args.batch_size)
     elapsed, steps = run_pipeline(settings, args.events, args.workers)
@@ -156,12 +157,13 @@ def main() -> None:
     floor_s, floor_rows = floor(settings, messages)
     floor_rate = floor_rows / floor_s
     print(f"landing pipeline: {args.events:,} events in {elapsed:.1f} s = {rate:,.0f} events/s "
-          f"({args.workers} worker(s), {messages:,} messages of {args.batch_size} events)")
+          f"({args.workers} worker(s), {messages:,} messages of {args.batch_size} events, store backend {backend})")
     print("  µs/event by step: " + ", ".join(f"{k} {v:.1f}" for k, v in per_event.items()))
     print(f"floor (consume + decode + binary COPY, 1 process): {floor_rows:,} rows in {floor_s:.1f} s = {floor_rate:,.0f} events/s")
     if args.record:
         append_results("Landing (bench/process.py)", [
-            f"`python bench/process.py --events {args.events} --batch-size {args.batch_size} --workers {args.workers}`; "
+            f"`python bench/process.py --events {args.events} --batch-size {args.batch_size} --workers {args.workers}"
+            f" --backend {args.backend}` (player_events: {backend}); "
             "2 cores shared with Kafka and PostgreSQL.",
             "",
             "| what | events/s | notes |",

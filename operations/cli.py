@@ -55,11 +55,13 @@ app.add_typer(audit_app, name="audit")
 @stack_app.command("install")
 def stack_install() -> None:
     """Install what the stack needs (idempotent): PostgreSQL and Redis with apt-get, Kafka jars with mvn, the S3
-    server (versitygw) with go install."""
+    server (versitygw) with go install, TimescaleDB from its bundle when GAMEMETRICS_STACK_TIMESCALEDB_BUNDLE
+    (default: the nearest ../shared/timescaledb) has one."""
     from operations.stack.local import LocalStack
+    from operations.stack.settings import StackSettings
 
     try:
-        LocalStack(command_settings(), say).install()
+        LocalStack(command_settings(), say).install(StackSettings())
     except GameMetricsError as exc:
         fail(exc)
 
@@ -69,12 +71,14 @@ def stack_up() -> None:
     """Start Kafka (KRaft), PostgreSQL and Redis, create the topics, run the migrations (idempotent).
 
     Services named by GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS, GAMEMETRICS_DATABASE_URL or
-    GAMEMETRICS_REDIS_URL are used as they are instead of starting local ones.
+    GAMEMETRICS_REDIS_URL are used as they are instead of starting local ones. The local PostgreSQL
+    preloads TimescaleDB when it is installed; GAMEMETRICS_STORE_BACKEND=auto|native|timescaledb chooses.
     """
     from operations.stack.local import LocalStack
+    from store.settings import StoreSettings
 
     try:
-        env = LocalStack(command_settings(), say).up()
+        env = LocalStack(command_settings(), say, StoreSettings()).up()
     except GameMetricsError as exc:
         fail(exc)
     say("stack is up; use it from another shell with:")

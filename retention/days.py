@@ -1,9 +1,9 @@
 """What the retention pass needs of the store's day layout, behind one small interface.
 
-``NativeDays`` serves it on native daily partitions (store/partitions.py). On TimescaleDB the
-same operations (plus compression) are the chunk functions of the timescale work (expired chunks, drop_chunks,
-compression); the lead points ``day_store()`` at them at merge time. The pass never touches a
-partition or chunk by name outside this module.
+``NativeDays`` serves it on native daily partitions (store/partitions.py), ``TimescaleDays`` on a
+hypertable's daily chunks (store/timescale.py: detach decompresses first; compression with
+``compress_chunk`` driven by the pass itself, not TimescaleDB's background scheduler). The pass
+never touches a partition or chunk by name outside this module.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Protocol
 
 import psycopg
 
-from store import partitions
+from store import partitions, timescale
 
 
 class DayStore(Protocol):
@@ -34,9 +34,7 @@ class DayStore(Protocol):
 
 class NativeDays:
     def days_before(self, conn: psycopg.Connection, before: date) -> list[date]:
-        days = {d for d in partitions.daily_partitions(conn) if d < before}
-        days |= partitions.days_in_default(conn, before)
-        return sorted(days)
+        return partitions.expired_days(conn, before)
 
     def games_of_day(self, conn: psycopg.Connection, day: date) -> list[str]:
         return partitions.games_of_day(conn, day)
@@ -51,8 +49,19 @@ class NativeDays:
         return 0  # native partitions are not compressed (TOAST compresses the jsonb already)
 
 
+class TimescaleDays(NativeDays):
+    """The same on a hypertable's daily chunks; games_of_day and days_before work on both layouts."""
+
+    def detach_day(self, conn: psycopg.Connection, day: date) -> str | None:
+        return timescale.detach_day(conn, day)
+
+    def drop_detached(self, conn: psycopg.Connection, handle: str) -> None:
+        timescale.drop_detached(conn, handle)
+
+    def compress_older_than(self, conn: psycopg.Connection, days: int) -> int:
+        return len(partitions.compress_older_than(conn, days))
+
+
 def day_store(conn: psycopg.Connection) -> DayStore:
-    """The day store of this database. TimescaleDB: the timescale engineer's chunk functions (merge point)."""
-    if partitions.timescaledb_enabled(conn):
-        raise NotImplementedError("retention on a TimescaleDB hypertable comes with the chunk functions (merge point)")
-    return NativeDays()
+    """The day store of this schema's ``player_events``: chunks of a hypertable, or native partitions."""
+    return TimescaleDays() if partitions.timescaledb_enabled(conn) else NativeDays()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything GameMetrics needs on a fresh Debian machine (run as root), idempotently:
 # Python 3.11+ with venv, the project and its Python dependencies in .venv/, then the local
-# stack's own needs (`gamemetrics stack install`: PostgreSQL, Redis, Java, Maven, Kafka jars).
+# stack's own needs (`gamemetrics stack install`: PostgreSQL, Redis, Java, Maven, Kafka jars, and
+# TimescaleDB from $GAMEMETRICS_STACK_TIMESCALEDB_BUNDLE, default ../shared/timescaledb, when it is there).
 # Sourced by scripts/demo.sh and scripts/test.sh; leaves .venv/bin first on PATH.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,10 +1,19 @@
 """Time partitions of ``player_events`` (by event_time) and ``event_keys`` (by client_ts, the
-landing dedup key): TimescaleDB hypertables when the extension is installed, otherwise native
-daily range partitions created ahead of time.
+landing dedup key), one UTC day each, on either backend (:mod:`store.backend`): native daily range
+partitions created ahead of time, or the daily chunks of TimescaleDB hypertables (created by
+TimescaleDB on insert). event_keys follows player_events' backend.
 
-A default partition catches events outside the prepared days so an insert never fails; when the
-day's partition is created later, its rows are moved out of the default partition in the same
-transaction (PostgreSQL refuses to create a partition whose rows sit in the default one).
+Native: a default partition catches events outside the prepared days so an insert never fails;
+when the day's partition is created later, its rows are moved out of the default partition in the
+same transaction (PostgreSQL refuses to create a partition whose rows sit in the default one).
+
+The retention pass calls one interface on both backends (player_events):
+
+- :func:`expired_days` (conn, before): the UTC days wholly before ``before`` that hold data;
+- :func:`drop_day` (conn, day): drop that day (``DROP TABLE`` of its partition and its rows in the
+  default partition; ``drop_chunks`` on TimescaleDB);
+- :func:`compress_older_than` (conn, days): compress the days older than ``days`` days
+  (``compress_chunk`` on TimescaleDB; nothing to do on native partitions).
 """
 
 from __future__ import annotations
@@ -14,6 +23,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import psycopg
 from psycopg import sql
+
+from store import timescale
+from store.backend import table_backend
 
 
 @dataclass(frozen=True)
@@ -28,8 +40,8 @@ DEFAULT_WINDOW = PartitionWindow()
 
 
 def timescaledb_enabled(conn: psycopg.Connection) -> bool:
-    row = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-    return row is not None
+    """True when this schema's ``player_events`` is a TimescaleDB hypertable."""
+    return table_backend(conn) == "timescaledb"
 
 
 PARTITIONED = {"player_events": "event_time", "event_keys": "client_ts"}
@@ -38,6 +50,17 @@ PARTITIONED = {"player_events": "event_time", "event_keys": "client_ts"}
 
 def partition_name(day: date, table: str = "player_events") -> str:
     return f"{table}_p{day:%Y%m%d}"
+
+
+def day_of_partition(name: str) -> date | None:
+    """The day of a daily partition's name, None for any other table (the default partition)."""
+    prefix = "player_events_p"
+    if not name.startswith(prefix) or len(name) != len(prefix) + 8:
+        return None
+    try:
+        return datetime.strptime(name[len(prefix):], "%Y%m%d").date()
+    except ValueError:
+        return None
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -113,8 +136,7 @@ def prune_event_keys(conn: psycopg.Connection, keep_days: int, today: date | Non
     """Drop the event_keys partitions (and default-partition rows) whose client day is older than
     ``keep_days``: a client retry of such an event is no longer recognised. Returns the dropped names."""
     if timescaledb_enabled(conn):
-        conn.execute("SELECT drop_chunks('event_keys', older_than => now() - make_interval(days => %s))", (keep_days,))
-        return []
+        return timescale.drop_chunks_older_than(conn, "event_keys", datetime.now(timezone.utc) - timedelta(days=keep_days))
     today = today or datetime.now(timezone.utc).date()
     horizon = today - timedelta(days=keep_days)
     dropped = []
@@ -129,34 +151,14 @@ def prune_event_keys(conn: psycopg.Connection, keep_days: int, today: date | Non
 # --- what retention needs of the day layout (native partitions). The retention pass reaches these
 # through retention.days.DayStore; on TimescaleDB the same interface is served by chunk functions.
 
-def partition_day(name: str) -> date | None:
-    """The day of a daily partition's name, None for any other table (the default partition)."""
-    prefix = "player_events_p"
-    if not name.startswith(prefix) or len(name) != len(prefix) + 8:
-        return None
-    try:
-        return datetime.strptime(name[len(prefix):], "%Y%m%d").date()
-    except ValueError:
-        return None
-
-
 def daily_partitions(conn: psycopg.Connection) -> dict[date, str]:
     """Every attached daily partition by day."""
     days = {}
     for name in existing_partitions(conn):
-        day = partition_day(name)
+        day = day_of_partition(name)
         if day is not None:
             days[day] = name
     return days
-
-
-def days_in_default(conn: psycopg.Connection, before: date) -> set[date]:
-    """Days before ``before`` that have rows in the default partition (late events, restores)."""
-    lo, _ = _day_bounds(before)
-    rows = conn.execute(
-        "SELECT DISTINCT (event_time AT TIME ZONE 'UTC')::date FROM player_events_default WHERE event_time < %s", (lo,)
-    ).fetchall()
-    return {r[0] for r in rows}
 
 
 def day_range(day: date) -> tuple[datetime, datetime]:
@@ -196,3 +198,57 @@ def detach_day(conn: psycopg.Connection, day: date) -> str | None:
 
 def drop_detached(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+
+
+
+def _midnight(day: date) -> datetime:
+    return _day_bounds(day)[0]
+
+
+def expired_days(conn: psycopg.Connection, before: date) -> list[date]:
+    """The UTC days before ``before`` (exclusive) that hold a partition, a chunk or default-partition
+    rows, oldest first: what :func:`drop_day` can drop when ``before`` is the retention cut-off."""
+    if timescaledb_enabled(conn):
+        return sorted({c.range_start.astimezone(timezone.utc).date() for c in timescale.chunks(conn, _midnight(before))})
+    days = {d for d in map(day_of_partition, existing_partitions(conn)) if d is not None and d < before}
+    rows = conn.execute(
+        "SELECT DISTINCT (event_time AT TIME ZONE 'UTC')::date FROM player_events_default WHERE event_time < %s",
+        (_midnight(before),),
+    ).fetchall()
+    return sorted(days | {r[0] for r in rows})
+
+
+@dataclass(frozen=True)
+class DroppedDay:
+    day: date
+    relations: list[str]  # partitions or chunks dropped
+    default_rows: int = 0  # rows of that day deleted from the native default partition
+
+
+def drop_day(conn: psycopg.Connection, day: date) -> DroppedDay:
+    """Drop every event of the UTC ``day``. Native: ``DROP TABLE`` of its partition (briefly an
+    ACCESS EXCLUSIVE lock on ``player_events``: landing waits for it) and a DELETE of its rows in
+    the default partition; TimescaleDB: ``drop_chunks`` of its chunk. Runs in one transaction."""
+    lo, hi = _day_bounds(day)
+    with conn.transaction():
+        if timescaledb_enabled(conn):
+            return DroppedDay(day, timescale.drop_chunks_between(conn, lo, hi))
+        name = partition_name(day)
+        dropped = []
+        if name in existing_partitions(conn):
+            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+            dropped.append(name)
+        deleted = conn.execute(
+            "DELETE FROM player_events_default WHERE event_time >= %s AND event_time < %s", (lo, hi)
+        ).rowcount
+        return DroppedDay(day, dropped, deleted)
+
+
+def compress_older_than(conn: psycopg.Connection, days: int, now: datetime | None = None) -> list[str]:
+    """Compress the chunks of the UTC days that ended more than ``days`` days before ``now``
+    (recompressing those late events were written into); returns them. A no-op (``[]``) on native
+    partitions, which PostgreSQL cannot compress."""
+    if not timescaledb_enabled(conn):
+        return []
+    now = now or datetime.now(timezone.utc)
+    return timescale.compress_chunks_before(conn, now - timedelta(days=days))

@@ -1,7 +1,8 @@
 """``gamemetrics stack install``: put on this machine what the local stack needs. Idempotent.
 
 Debian packages (PostgreSQL, Redis, a JRE and Maven when missing) with apt-get, and the Apache
-Kafka broker jars from Maven Central with mvn.
+Kafka broker jars from Maven Central with mvn, and TimescaleDB from its bundle when there is one
+(``GAMEMETRICS_STACK_TIMESCALEDB_BUNDLE``, default ``<repo>/../shared/timescaledb``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from operations.errors import StackError
 from operations.stack import procs
 from operations.stack.kafka import LocalKafka
 from operations.stack.postgres import bindir
+from operations.stack.settings import DEFAULT_TIMESCALEDB_BUNDLE as DEFAULT_BUNDLE, StackSettings
+from operations.stack.timescaledb import install_bundle
 
 
 def missing_debian_packages() -> list[str]:
@@ -29,7 +32,7 @@ def missing_debian_packages() -> list[str]:
     return missing
 
 
-def install(kafka: LocalKafka, say: Callable[[str], None]) -> None:
+def install(kafka: LocalKafka, say: Callable[[str], None], stack: StackSettings | None = None) -> None:
     packages = missing_debian_packages()
     if packages:
         if os.geteuid() != 0:
@@ -45,3 +48,5 @@ def install(kafka: LocalKafka, say: Callable[[str], None]) -> None:
     else:
         say(f"Apache Kafka jars: mvn dependency:copy-dependencies -> {kafka.libs}")
         kafka.install()
+    bundle = (stack or StackSettings(timescaledb_bundle=DEFAULT_BUNDLE)).timescaledb_bundle
+    install_bundle(bundle, bindir(), say)

@@ -5,6 +5,11 @@ GAMEMETRICS_DATABASE_URL, GAMEMETRICS_REDIS_URL, GAMEMETRICS_S3_ENDPOINT_URL) is
 and never started here.
 ``up`` is idempotent: services already running are left alone, topics and migrations are
 created only when missing.
+
+TimescaleDB: when the extension is installed into the local PostgreSQL, ``up`` starts it with
+``shared_preload_libraries = 'timescaledb'`` and says so; GAMEMETRICS_STORE_BACKEND (auto | native
+| timescaledb, see store/settings.py) chooses, and ``timescaledb`` fails clearly when it is absent.
+An external database is used as it is: hypertable when it can run TimescaleDB (``auto``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from operations.stack.postgres import LocalPostgres
 from operations.stack.redis import LocalRedis
 from operations.stack.s3 import VERSITYGW_VERSION, LocalS3
 from retention.settings import S3Settings
+from operations.errors import StackError
+from store.settings import StoreSettings
+from operations.stack.settings import StackSettings
 
 
 @dataclass(frozen=True)
@@ -34,14 +42,18 @@ class ServiceStatus:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings, say: Callable[[str], None] = lambda _msg: None,
-                 s3: S3Settings | None = None) -> None:
+    def __init__(
+        self, settings: Settings, say: Callable[[str], None] = lambda _msg: None, store: StoreSettings | None = None,
+        s3: S3Settings | None = None,
+    ) -> None:
         self.settings = settings
         self.say = say
+        self.store = store or StoreSettings(backend="auto")
         self.s3_settings = s3 if s3 is not None else S3Settings()
         self.paths = StackPaths.under(settings.state_dir)
         self.kafka = LocalKafka(self.paths.kafka)
-        self.postgres = LocalPostgres(self.paths.postgres)
+        # native means plain PostgreSQL: nothing preloaded; otherwise TimescaleDB when it is installed
+        self.postgres = LocalPostgres(self.paths.postgres, preload=() if self.store.backend == "native" else None)
         self.redis = LocalRedis(self.paths.redis)
         s3s = self.s3_settings
         self.s3 = LocalS3(self.paths.s3, access_key=s3s.access_key_id,
@@ -64,8 +76,8 @@ class LocalStack:
     def own_s3(self) -> bool:
         return not self.s3_settings.explicitly_set("endpoint_url")
 
-    def install(self) -> None:
-        install(self.kafka, self.say)
+    def install(self, stack: StackSettings | None = None) -> None:
+        install(self.kafka, self.say, stack)
         if self.s3.installed():
             self.say(f"S3 server: versitygw present ({self.s3.binary()})")
         else:
@@ -83,11 +95,12 @@ class LocalStack:
             self.say(f"kafka {KAFKA_VERSION}: {'started' if started else 'already running'} on {s.kafka_bootstrap_servers}")
         self.kafka.wait_ready(s.kafka_bootstrap_servers)
         if self.own_postgres:
-            started = self.postgres.start()
-            self.say(f"postgresql: {'started' if started else 'already running'} on 127.0.0.1:{self.postgres.port}")
+            self.start_postgres()
         self.postgres.wait_ready(s.database_url)
         if self.own_postgres and self.postgres.ensure_database():
             self.say("postgresql: created database gamemetrics")
+        if self.own_postgres:
+            self.check_preloaded()
         if self.own_redis:
             started = self.redis.start()
             self.say(f"redis: {'started' if started else 'already running'} on 127.0.0.1:{self.redis.port}")
@@ -95,8 +108,9 @@ class LocalStack:
         self._s3_up()
         created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix)
         self.say(f"topics: {'created ' + ', '.join(created) if created else 'all present'}")
-        upgrade(s)
-        self.say(f"migrations: schema {s.database_schema} at head")
+        backend = upgrade(s, backend=self.store.backend)
+        kind = "a TimescaleDB hypertable" if backend == "timescaledb" else "native daily partitions"
+        self.say(f"migrations: schema {s.database_schema} at head (player_events: {kind})")
         return self.environment()
 
     def _s3_up(self) -> None:
@@ -119,6 +133,43 @@ class LocalStack:
             if self.own_s3:
                 raise
             self.say(f"warning: external S3 {s3.endpoint_url} not usable ({exc}); retention needs it")
+
+    def start_postgres(self) -> None:
+        """Start the local PostgreSQL (TimescaleDB preloaded when installed, unless native is asked for)."""
+        wanted = self.store.backend
+        installed = self.postgres.timescaledb_installed()
+        if wanted == "timescaledb" and not installed:
+            raise StackError(
+                "GAMEMETRICS_STORE_BACKEND=timescaledb, but TimescaleDB is not installed into the local PostgreSQL"
+                f" (no timescaledb.control in {self.postgres.bin_dir()}'s share dir): run `gamemetrics stack install`"
+                " with the bundle (GAMEMETRICS_TIMESCALEDB_BUNDLE) or install TimescaleDB's packages"
+            )
+        started = self.postgres.start()
+        state = "started" if started else "already running"
+        if not started:
+            note = ""
+        elif self.postgres.preload():
+            note = " with shared_preload_libraries = 'timescaledb' (TimescaleDB installed)"
+        elif wanted == "native":
+            note = " (GAMEMETRICS_STORE_BACKEND=native: TimescaleDB not preloaded)"
+        else:
+            note = " (TimescaleDB not installed: native partitions)"
+        self.say(f"postgresql: {state} on 127.0.0.1:{self.postgres.port}{note}")
+
+    def check_preloaded(self) -> None:
+        """A cluster started before TimescaleDB was installed keeps running without it until restarted."""
+        if self.store.backend == "native" or "timescaledb" not in self.postgres.preload():
+            return
+        if "timescaledb" in self.postgres.preloaded():
+            self.say("postgresql: TimescaleDB preloaded")
+            return
+        message = (
+            "the local PostgreSQL runs without timescaledb preloaded (it was started before TimescaleDB was"
+            " installed): `gamemetrics stack down && gamemetrics stack up` restarts it with TimescaleDB"
+        )
+        if self.store.backend == "timescaledb":
+            raise StackError(f"GAMEMETRICS_STORE_BACKEND=timescaledb, but {message}")
+        self.say(f"postgresql: {message}; native partitions until then")
 
     def environment(self) -> dict[str, str]:
         s = self.settings
@@ -153,7 +204,7 @@ class LocalStack:
             ServiceStatus(
                 "postgresql", not self.own_postgres,
                 self.postgres.running() if self.own_postgres else url_reachable(s.database_url, 5432),
-                s.database_url, f"data {self.postgres.data}" if self.own_postgres else "",
+                s.database_url, self._postgres_detail() if self.own_postgres else "",
             ),
             ServiceStatus(
                 "redis", not self.own_redis,
@@ -166,6 +217,10 @@ class LocalStack:
                 self.s3_settings.endpoint_url, f"versitygw {VERSITYGW_VERSION}, data {self.s3.data}" if self.own_s3 else "",
             ),
         ]
+
+    def _postgres_detail(self) -> str:
+        preloaded = self.postgres.preloaded() if self.postgres.running() else ()
+        return f"data {self.postgres.data}" + (", TimescaleDB preloaded" if "timescaledb" in preloaded else "")
 
     def down(self, purge: bool = False) -> None:
         """Stop the project's services and the services we started (data kept unless ``purge``)."""

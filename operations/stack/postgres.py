@@ -4,6 +4,12 @@ PostgreSQL refuses to run as root; when we are root the cluster runs as the ``po
 that the Debian package creates. Its data dir lives under the state dir when that user can reach
 it, else under /var/lib/postgresql/gamemetrics/<hash of the state dir> (a note file says where).
 Authentication is ``trust`` on 127.0.0.1 only: a developer's local stack, never a deployment.
+
+TimescaleDB: when its extension is installed into this PostgreSQL (``timescaledb.control`` under
+``pg_config --sharedir``/extension, e.g. by ``gamemetrics stack install`` from the bundle) the
+cluster is started with ``shared_preload_libraries = 'timescaledb'``, written to its own include
+file ``gamemetrics-preload.conf`` on every start. A cluster that is already running keeps the
+libraries it was started with (:meth:`LocalPostgres.preloaded` says which).
 """
 
 from __future__ import annotations
@@ -39,7 +45,10 @@ checkpoint_timeout = 15min
 wal_compression = on
 log_min_duration_statement = 2000
 timezone = 'UTC'
+include_if_exists = '{preload_file}'
 """
+PRELOAD_FILE = "gamemetrics-preload.conf"
+INCLUDE_LINE = f"include_if_exists = '{PRELOAD_FILE}'"
 
 
 def bindir() -> Path | None:
@@ -52,18 +61,60 @@ def _as_root() -> bool:
     return os.geteuid() == 0
 
 
+def sharedir(bin_dir: Path) -> Path:
+    """``pg_config --sharedir`` of the PostgreSQL whose server binaries are in ``bin_dir``."""
+    result = procs.run([str(bin_dir / "pg_config"), "--sharedir"], "asking pg_config for the share dir")
+    return Path(result.stdout.strip())
+
+
+def timescaledb_installed(bin_dir: Path) -> bool:
+    """True when the TimescaleDB extension is installed into that PostgreSQL."""
+    return (sharedir(bin_dir) / "extension" / "timescaledb.control").is_file()
+
+
 class LocalPostgres:
-    def __init__(self, root: Path, port: int = LOCAL_POSTGRES_PORT) -> None:
+    def __init__(
+        self, root: Path, port: int = LOCAL_POSTGRES_PORT, bin_dir: Path | None = None,
+        preload: tuple[str, ...] | None = None,
+    ) -> None:
+        """``bin_dir``: the server binaries (default: the newest Debian PostgreSQL); ``preload``: the
+        ``shared_preload_libraries`` to start with (default: timescaledb when it is installed)."""
         self.root = root
         self.port = port
         self.note = root / "DATA_DIR"
+        self._bin_dir = bin_dir
+        self._preload = preload
 
     @property
     def url(self) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
 
     def installed(self) -> bool:
-        return bindir() is not None
+        return self.bin_dir() is not None
+
+    def bin_dir(self) -> Path | None:
+        return self._bin_dir or bindir()
+
+    def timescaledb_installed(self) -> bool:
+        found = self.bin_dir()
+        return found is not None and timescaledb_installed(found)
+
+    def preload(self) -> tuple[str, ...]:
+        """The libraries this cluster is (re)started with."""
+        if self._preload is not None:
+            return self._preload
+        return ("timescaledb",) if self.timescaledb_installed() else ()
+
+    def preloaded(self) -> tuple[str, ...]:
+        """The libraries the running cluster preloads (asks it; empty when it is down)."""
+        import psycopg
+
+        try:
+            with psycopg.connect(f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres", connect_timeout=2) as conn:
+                value = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+        except psycopg.OperationalError:
+            return ()
+        return tuple(lib.strip().strip('"') for lib in value.split(",") if lib.strip())
 
     def _user_cmd(self, cmd: list[str]) -> list[str]:
         return ["runuser", "-u", OS_USER, "--", *cmd] if _as_root() else cmd
@@ -88,7 +139,7 @@ class LocalPostgres:
         return self.data.parent / "postgres.log"
 
     def _pg(self, tool: str) -> str:
-        found = bindir()
+        found = self.bin_dir()
         if found is None:
             raise StackError("PostgreSQL server binaries are missing; run `gamemetrics stack install`")
         return str(found / tool)
@@ -115,7 +166,22 @@ class LocalPostgres:
             "initialising the PostgreSQL cluster",
         )
         with open(data / "postgresql.conf", "a") as conf:
-            conf.write(CONF.format(port=self.port))
+            conf.write(CONF.format(port=self.port, preload_file=PRELOAD_FILE))
+
+    def _write_preload(self) -> None:
+        """The include file with shared_preload_libraries (a cluster made before it gets the include line)."""
+        conf = self.data / "postgresql.conf"
+        if INCLUDE_LINE not in conf.read_text():
+            with open(conf, "a") as out:
+                out.write(INCLUDE_LINE + "\n")
+        libraries = ",".join(self.preload())
+        target = self.data / PRELOAD_FILE
+        lines = ["# written by `gamemetrics stack up` on every start", f"shared_preload_libraries = '{libraries}'"]
+        if "timescaledb" in self.preload():
+            lines.append("timescaledb.telemetry_level = 'off'  # a developer's stack reports nothing home")
+        target.write_text("\n".join(lines) + "\n")
+        if _as_root():
+            shutil.chown(target, OS_USER, OS_USER)
 
     def start(self) -> bool:
         if self.running():
@@ -126,6 +192,7 @@ class LocalPostgres:
             )
         if not (self.data / "PG_VERSION").exists():
             self._init()
+        self._write_preload()
         procs.run(
             self._user_cmd([
                 self._pg("pg_ctl"), "start", "-D", str(self.data), "-l", str(self.log), "-w", "-t", str(START_TIMEOUT_S),

@@ -43,3 +43,62 @@ def test_kraft_storage_formats_with_a_cluster_id_that_begins_with_a_dash(stack_s
     kafka.log4j.write_text(LOG4J_PROPERTIES.format(log=kafka.log))
     kafka.format_storage("-kW7dwp8QKyKN1cEgcnuSw")
     assert "cluster.id=-kW7dwp8QKyKN1cEgcnuSw" in (kafka.data / "meta.properties").read_text()
+
+
+def _fake_pg_config(bin_dir, share):
+    """A ``pg_config`` that names an empty share dir: a PostgreSQL without TimescaleDB."""
+    bin_dir.mkdir()
+    script = bin_dir / "pg_config"
+    script.write_text(f"#!/bin/sh\necho {share}\n")
+    script.chmod(0o755)
+    return bin_dir
+
+
+def test_up_preloads_timescaledb_when_it_is_installed_and_says_so(stack_settings, tmp_path):
+    import os
+    from pathlib import Path
+
+    from operations.stack.postgres import LocalPostgres, bindir, timescaledb_installed
+    from tests.services import free_port
+
+    bin_dir = Path(os.environ.get("GAMEMETRICS_TEST_PG_BINDIR") or bindir() or "/nonexistent")
+    if not bin_dir.exists() or not timescaledb_installed(bin_dir):
+        pytest.skip(f"TimescaleDB is not installed into the PostgreSQL of {bin_dir}")
+    said: list[str] = []
+    stack = LocalStack(stack_settings, said.append)
+    stack.postgres = LocalPostgres(tmp_path / "pg", port=free_port(), bin_dir=bin_dir)
+    try:
+        stack.start_postgres()
+        stack.postgres.wait_ready(stack.postgres.url)
+        assert "timescaledb" in stack.postgres.preloaded()
+        import psycopg
+
+        with psycopg.connect(stack.postgres.url.rsplit("/", 1)[0] + "/postgres") as conn:
+            assert conn.execute("SHOW timescaledb.telemetry_level").fetchone()[0] == "off"
+        assert any("with shared_preload_libraries = 'timescaledb'" in line for line in said), said
+        stack.check_preloaded()
+        assert said[-1] == "postgresql: TimescaleDB preloaded"
+    finally:
+        stack.postgres.stop()
+        stack.postgres.purge()
+
+
+def test_timescaledb_asked_for_but_not_installed_fails_before_starting_anything(stack_settings, tmp_path):
+    from operations.errors import StackError
+    from operations.stack.postgres import LocalPostgres
+    from store.settings import StoreSettings
+
+    (tmp_path / "share" / "extension").mkdir(parents=True)
+    bin_dir = _fake_pg_config(tmp_path / "bin", tmp_path / "share")
+    stack = LocalStack(stack_settings, store=StoreSettings(backend="timescaledb"))
+    stack.postgres = LocalPostgres(tmp_path / "pg", port=59999, bin_dir=bin_dir)
+    with pytest.raises(StackError, match="GAMEMETRICS_STORE_BACKEND=timescaledb, but TimescaleDB is not installed"):
+        stack.start_postgres()
+    assert not (tmp_path / "pg").exists()
+
+
+def test_native_starts_plain_postgresql_even_where_timescaledb_is_installed(stack_settings, tmp_path):
+    from store.settings import StoreSettings
+
+    stack = LocalStack(stack_settings, store=StoreSettings(backend="native"))
+    assert stack.postgres.preload() == ()

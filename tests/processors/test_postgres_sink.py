@@ -79,11 +79,10 @@ def test_a_fallback_also_skips_a_client_retry_whose_event_time_moved(isolated):
         assert rollup_differences(conn) == {}
 
 
-def test_a_postgres_restart_while_idle_is_retried_never_a_processing_error(isolated, tmp_path):
+def test_a_postgres_restart_while_idle_is_retried_never_a_processing_error(isolated, tmp_path, own_postgres, store_backend):
     """Issue 11 defect 4: the currency refresh ran outside the retried transaction, so the connection a
     restart had killed surfaced there as a bug and the message went to the DLQ as processing_error."""
     from gamemetrics.retry import RetryPolicy
-    from operations.stack.postgres import LocalPostgres
     from processors.landing import LandingSteps
     from processors.memory import InMemoryPublisher
     from processors.resilience import DeadLetterLimit, FailurePolicy
@@ -92,13 +91,13 @@ def test_a_postgres_restart_while_idle_is_retried_never_a_processing_error(isola
     from tests.processors.backends import event, messages
     from tests.services import free_port
 
-    pg = LocalPostgres(tmp_path / "pg", port=free_port())
+    pg = own_postgres
     pg.start()
     try:
         pg.wait_ready(pg.url)
         pg.ensure_database()
         settings = isolated.model_copy(update={"database_url": pg.url})
-        upgrade(settings)
+        upgrade(settings, backend=store_backend)
 
         async def scenario():
             sink = PostgresSink(settings, rates_refresh_s=0.001)  # re-read the currencies on every group

@@ -12,7 +12,6 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from operations.stack.postgres import LocalPostgres
 from store import db
 from store.migrate import upgrade
 from store.verify import rollup_differences
@@ -126,14 +125,14 @@ def test_two_workers_split_the_partitions_and_counts_are_exact(isolated, tmp_pat
     assert_exact(isolated, load)
 
 
-def test_postgres_stopped_and_restarted_during_a_load_loses_nothing(isolated, tmp_path):
-    pg = LocalPostgres(tmp_path / "pg", port=free_port())
+def test_postgres_stopped_and_restarted_during_a_load_loses_nothing(isolated, tmp_path, own_postgres, store_backend):
+    pg = own_postgres
     pg.start()
     try:
         pg.wait_ready(pg.url)
         pg.ensure_database()
         settings = isolated.model_copy(update={"database_url": pg.url})
-        upgrade(settings)
+        upgrade(settings, backend=store_backend)
         load = produce_load(settings, "g1", requests=1500, seed=4)
         with running_worker(settings, tmp_path, "worker", QUIET):
             wait_for(lambda: counts(settings)[0] > 0, 60, "the first rows")
@@ -155,16 +154,16 @@ def dead_letters(settings) -> list[dict]:
     return [r.record for r in read_dead_letters(settings, idle_end_s=1.0)]
 
 
-def test_postgres_restarted_while_the_worker_is_idle_then_a_load_lands_whole(isolated, tmp_path):
+def test_postgres_restarted_while_the_worker_is_idle_then_a_load_lands_whole(isolated, tmp_path, own_postgres, store_backend):
     """Issue 11 defect 4: after a restart the first refresh of the currency table met a dead connection
     and the message became a processing_error dead letter (5 of 6 accepted events landed)."""
-    pg = LocalPostgres(tmp_path / "pg", port=free_port())
+    pg = own_postgres
     pg.start()
     try:
         pg.wait_ready(pg.url)
         pg.ensure_database()
         settings = isolated.model_copy(update={"database_url": pg.url})
-        upgrade(settings)
+        upgrade(settings, backend=store_backend)
         knobs = {**QUIET, "GAMEMETRICS_WORKER_RATES_REFRESH_S": "0.5"}
         with running_worker(settings, tmp_path, "worker", knobs):
             first = produce_load(settings, "g1", requests=20, retry_fraction=0, seed=5)

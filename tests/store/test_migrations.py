@@ -18,10 +18,15 @@ def insert_event(conn, when: datetime) -> None:
     )
 
 
-def test_daily_partitions_exist_around_today(isolated):
+def native_only(store_backend: str) -> None:
+    if store_backend != "native":
+        pytest.skip("native partitions only (a hypertable's chunks: tests/store/test_timescale.py)")
+
+
+def test_daily_partitions_exist_around_today(isolated, store_backend):
+    native_only(store_backend)
     with db.connect(isolated, autocommit=True) as conn:
-        if timescaledb_enabled(conn):
-            pytest.skip("TimescaleDB present: the table is a hypertable, not native partitions")
+        assert not timescaledb_enabled(conn)
         names = existing_partitions(conn)
     today = datetime.now(timezone.utc).date()
     for offset in (-1, 0, 1, 7):
@@ -29,7 +34,8 @@ def test_daily_partitions_exist_around_today(isolated):
     assert "player_events_default" in names
 
 
-def test_a_late_partition_takes_its_rows_out_of_the_default_partition(isolated):
+def test_a_late_partition_takes_its_rows_out_of_the_default_partition(isolated, store_backend):
+    native_only(store_backend)
     far = date(2031, 5, 17)
     when = datetime(2031, 5, 17, 12, tzinfo=timezone.utc)
     with db.connect(isolated, autocommit=True) as conn:

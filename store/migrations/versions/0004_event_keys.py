@@ -21,9 +21,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    timescale = op.get_bind().exec_driver_sql(
-        "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"
-    ).first() is not None
+    from store.backend import table_backend
+
+    conn = op.get_bind().connection.driver_connection  # psycopg, in alembic's transaction
+    # the same backend as player_events in this schema (0001 chose it), not "is the extension there"
+    timescale = table_backend(conn) == "timescaledb"
     op.execute(
         f"""
         CREATE TABLE event_keys (
@@ -35,7 +37,18 @@ def upgrade() -> None:
     )
     op.execute("COMMENT ON TABLE event_keys IS 'landing dedup: (event id, client ts) of every landed event'")
     if timescale:
-        op.execute("SELECT create_hypertable('event_keys', 'client_ts', chunk_time_interval => interval '1 day')")
+        from psycopg import sql
+
+        from store.backend import extension_schema
+
+        ts = sql.Identifier(extension_schema(conn))  # called where the extension is, whatever our schema
+        schema = conn.execute("SELECT current_schema()").fetchone()[0]
+        table = sql.SQL("{}.event_keys").format(sql.Identifier(schema)).as_string(conn)
+        conn.execute(
+            sql.SQL("SELECT {}.create_hypertable({}, {}.by_range('client_ts', interval '1 day'))").format(
+                ts, sql.Literal(table), ts
+            )
+        )
     else:
         op.execute("CREATE TABLE event_keys_default PARTITION OF event_keys DEFAULT")
     op.execute("INSERT INTO event_keys SELECT event_id, client_ts FROM player_events ON CONFLICT DO NOTHING")
