@@ -42,3 +42,9 @@ def test_envelope_limits():
         parse_envelope(b'{"events": [1, 2]}', False, 1000, 1)
     with pytest.raises(PayloadTooLarge, match="larger than 10 bytes"):
         parse_envelope(b'{"events": [1, 2]}', False, 10, 5)
+
+
+@pytest.mark.parametrize("sent_at", ['"9999-12-31T23:59:59-23:59"', '"0001-01-01T00:00:00+23:59"', "99999999999999999"])
+def test_a_sent_at_out_of_range_is_a_400_with_a_message(sent_at):
+    with pytest.raises(EnvelopeError, match="sent_at"):
+        parse_envelope(f'{{"sent_at": {sent_at}, "events": []}}'.encode(), False, 10_000, 10)
