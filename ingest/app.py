@@ -27,7 +27,7 @@ from ingest.body import check_media_type, parse_envelope
 from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
 from ingest.errors import AuthError, IngestError, KafkaUnavailable, RateLimited
 from ingest.privacy import IpHasher, edge_country
-from ingest.ratelimit import Budget, RateLimiter
+from ingest.ratelimit import Budget, FailureBudget, RateLimiter
 from ingest.settings import IngestSettings
 from ingest.validation import TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
@@ -48,6 +48,30 @@ def _api_key(request: Request) -> str:
     return key
 
 
+async def _game_for(request: Request, api_key: str) -> str:
+    """The key's game; 401 for an unknown key, 429 once this address has been refused too often
+    (checked before PostgreSQL is asked: a flood of random keys costs neither queries nor memory)."""
+    keys: ApiKeyResolver = request.app.state.keys
+    failures: FailureBudget = request.app.state.auth_failures
+    address = request.client.host if request.client else "unknown"
+    hit, game_id = keys.cached(api_key)
+    if game_id is not None:
+        return game_id
+    decision = failures.check(address)
+    if not decision.allowed:
+        m.INGEST_AUTH_THROTTLED.inc()
+        raise RateLimited(
+            f"too many unknown or expired API keys from {address}; retry in {decision.retry_after_s} s",
+            decision.retry_after_s,
+        )
+    if not hit:
+        game_id = await keys.game_for(api_key)
+    if game_id is None:
+        failures.spend(address)
+        raise AuthError("unknown or expired API key")
+    return game_id
+
+
 def create_app(settings: Settings, ingest: IngestSettings | None = None) -> FastAPI:
     ingest = ingest or IngestSettings()
     topic = settings.topic(RAW_EVENTS.name)
@@ -64,7 +88,10 @@ def create_app(settings: Settings, ingest: IngestSettings | None = None) -> Fast
             settings.kafka_bootstrap_servers,
             ProducerConfig(linger_ms=ingest.producer_linger_ms, delivery_timeout_ms=ingest.kafka_delivery_timeout_ms),
         )
-        app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s)
+        app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s, negative_max=ingest.negative_key_cache_max)
+        app.state.auth_failures = FailureBudget(
+            Budget(ingest.auth_failures_per_s, ingest.auth_failures_burst), ingest.auth_failure_addresses_max
+        )
         app.state.limiter = RateLimiter(settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst))
         log.info("ingest_started", avro_codec="native" if NATIVE else "fastavro", topic=topic)
         yield
@@ -98,9 +125,7 @@ def create_app(settings: Settings, ingest: IngestSettings | None = None) -> Fast
     async def post_events(request: Request) -> Response:
         received_at_ms = int(time.time() * 1000)
         gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
-        game_id = await request.app.state.keys.game_for(_api_key(request))
-        if game_id is None:
-            raise AuthError("unknown or expired API key")
+        game_id = await _game_for(request, _api_key(request))
         envelope = parse_envelope(await request.body(), gzipped, ingest.max_body_bytes, ingest.max_events)
         if envelope.events:
             decision = await request.app.state.limiter.take(game_id, len(envelope.events))
