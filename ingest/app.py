@@ -23,7 +23,7 @@ from gamemetrics import metric_defs as m
 from gamemetrics.settings import Settings
 from ingest.auth import ApiKeyResolver
 from ingest.batching import group_by_player
-from ingest.body import check_media_type, parse_envelope
+from ingest.body import check_media_type, parse_envelope, read_body
 from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
 from ingest.errors import AuthError, IngestError, KafkaUnavailable, RateLimited
 from ingest.privacy import IpHasher, edge_country
@@ -126,7 +126,8 @@ def create_app(settings: Settings, ingest: IngestSettings | None = None) -> Fast
         received_at_ms = int(time.time() * 1000)
         gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
         game_id = await _game_for(request, _api_key(request))
-        envelope = parse_envelope(await request.body(), gzipped, ingest.max_body_bytes, ingest.max_events)
+        body = await read_body(request.stream(), gzipped, ingest.max_body_bytes, request.headers.get("content-length"))
+        envelope = parse_envelope(body, False, ingest.max_body_bytes, ingest.max_events)
         if envelope.events:
             decision = await request.app.state.limiter.take(game_id, len(envelope.events))
             if not decision.allowed:

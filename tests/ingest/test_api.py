@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import select
+import socket
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import orjson
@@ -223,3 +226,45 @@ def test_a_nul_character_rejects_its_event_and_the_neighbours_are_accepted(servi
     assert response.status_code == 200
     assert response.json()["accepted"] == 1
     assert [r["index"] for r in response.json()["rejected"]] == [0, 1]
+
+
+def _rss_kib(port: int) -> int:
+    """Resident memory of the ingest process serving ``port`` (its command line names the port)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"ingest" in cmdline and str(port).encode() in cmdline:
+            status = (entry / "status").read_text()
+            return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+    raise AssertionError(f"no ingest process on port {port}")
+
+
+def test_a_chunked_upload_without_length_is_refused_before_it_is_read(service, isolated_module):
+    """256 MiB announced by nothing (Transfer-Encoding: chunked): the 413 comes while the client still sends."""
+    _, key = new_key(isolated_module)
+    host, port = service.removeprefix("http://").split(":")
+    total, piece = 256 * 1024 * 1024, b"x" * 65536
+    rss_before = _rss_kib(int(port))
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(f"POST /v1/events HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+                 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+    sent, answer = 0, b""
+    sock.settimeout(5)
+    try:
+        while sent < total:
+            if select.select([sock], [], [], 0)[0]:
+                break  # the server answered
+            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            sent += len(piece)
+        answer = sock.recv(65536)
+    except TimeoutError as exc:
+        raise AssertionError(f"the server stopped reading after {sent} bytes but did not answer") from exc
+    except (ConnectionResetError, BrokenPipeError):  # closed on the unread body: the 413 may be lost with it
+        pass
+    finally:
+        sock.close()
+    assert sent < total // 8, f"the server read {sent} bytes before refusing"
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert _rss_kib(int(port)) - rss_before < 64 * 1024  # KiB: the body was never held
