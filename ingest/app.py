@@ -87,6 +87,7 @@ def create_app(settings: Settings, ingest: IngestSettings | None = None) -> Fast
         app.state.producer = EventProducer(
             settings.kafka_bootstrap_servers,
             ProducerConfig(linger_ms=ingest.producer_linger_ms, delivery_timeout_ms=ingest.kafka_delivery_timeout_ms),
+            security=settings.kafka_security(),
         )
         app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s, negative_max=ingest.negative_key_cache_max)
         app.state.auth_failures = FailureBudget(

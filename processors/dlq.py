@@ -36,10 +36,9 @@ def read_dead_letters(settings: Settings, idle_end_s: float = IDLE_END_S) -> Ite
     import time
 
     decoder = AvroDeserializer(schema_ids(settings.schema_registry_url), load_catalog().latest(DLQ.value_schema))
-    consumer = Consumer({
-        "bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": f"gamemetrics-dlq-reader-{uuid.uuid4()}",
-        "auto.offset.reset": "earliest", "enable.auto.commit": False,
-    })
+    consumer = Consumer(settings.kafka_config(**{
+        "group.id": f"gamemetrics-dlq-reader-{uuid.uuid4()}", "auto.offset.reset": "earliest", "enable.auto.commit": False,
+    }))
     consumer.subscribe([settings.topic(DLQ.name)])
     try:
         last = time.monotonic()
@@ -65,7 +64,7 @@ def replay(settings: Settings, records: list[DeadLetterRecord]) -> int:
 
     Landing is idempotent on event id, so replaying a whole batch again only adds its missing events.
     """
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, "acks": "all", "enable.idempotence": True})
+    producer = Producer(settings.kafka_config(**{"acks": "all", "enable.idempotence": True}))
     failures: list[str] = []
 
     def on_delivery(err: Any, _msg: Any) -> None:

@@ -260,7 +260,7 @@ def build_worker_app(settings: Settings, worker: WorkerSettings | None = None) -
     worker = worker or WorkerSettings()
     app = create_app(settings)
     raw_topic = topic(app, settings, RAW_EVENTS)
-    producer = EventProducer(settings.kafka_bootstrap_servers)
+    producer = EventProducer(settings.kafka_bootstrap_servers, security=settings.kafka_security())
     sink = PostgresSink(settings, worker.rates_refresh_s)
     pipeline = LandingPipeline(settings, sink, producer)
     retry = RetryPolicy(EFFECTIVELY_FOREVER, worker.retry_first_delay_s, worker.retry_max_delay_s)  # never gives up a batch

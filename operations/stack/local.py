@@ -75,7 +75,7 @@ class LocalStack:
             started = self.redis.start()
             self.say(f"redis: {'started' if started else 'already running'} on 127.0.0.1:{self.redis.port}")
         self.redis.wait_ready(s.redis_url)
-        created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix)
+        created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix, security=s.kafka_security())
         self.say(f"topics: {'created ' + ', '.join(created) if created else 'all present'}")
         upgrade(s)
         self.say(f"migrations: schema {s.database_schema} at head")
