@@ -54,17 +54,24 @@ def stack_install() -> None:
         fail(exc)
 
 
+SECURE_OPTION = typer.Option(
+    "--secure", help="The secured broker: SASL_SSL + SCRAM-SHA-512, a local CA, one user per service with its ACLs."
+)
+
+
 @stack_app.command("up")
-def stack_up() -> None:
+def stack_up(secure: Annotated[bool, SECURE_OPTION] = False) -> None:
     """Start Kafka (KRaft), PostgreSQL and Redis, create the topics, run the migrations (idempotent).
 
     Services named by GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS, GAMEMETRICS_DATABASE_URL or
-    GAMEMETRICS_REDIS_URL are used as they are instead of starting local ones.
+    GAMEMETRICS_REDIS_URL are used as they are instead of starting local ones. With --secure the
+    broker (same port, its own data under kafka-secure/) takes SASL_SSL clients only; each service's
+    credentials are written to kafka-secure/secure/<service>.env and the admin's are printed.
     """
     from operations.stack.local import LocalStack
 
     try:
-        env = LocalStack(command_settings(), say).up()
+        env = LocalStack(command_settings(), say, secure=secure).up()
     except GameMetricsError as exc:
         fail(exc)
     say("stack is up; use it from another shell with:")
@@ -86,12 +93,13 @@ def stack_status() -> None:
 @stack_app.command("down")
 def stack_down(
     purge: Annotated[bool, typer.Option("--purge", help="Also delete the services' data.")] = False,
+    secure: Annotated[bool, SECURE_OPTION] = False,
 ) -> None:
     """Stop the local services cleanly; their data is kept unless --purge."""
     from operations.stack.local import LocalStack
 
     try:
-        LocalStack(command_settings(), say).down(purge=purge)
+        LocalStack(command_settings(), say, secure=secure).down(purge=purge)
     except GameMetricsError as exc:
         fail(exc)
 

@@ -31,11 +31,16 @@ class ServiceStatus:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings, say: Callable[[str], None] = lambda _msg: None) -> None:
+    def __init__(self, settings: Settings, say: Callable[[str], None] = lambda _msg: None, secure: bool = False) -> None:
+        """``secure``: run the secured broker instead (SASL_SSL, SCRAM-SHA-512, ACLs; same port, own data)."""
         self.settings = settings
         self.say = say
+        self.secure = secure
         self.paths = StackPaths.under(settings.state_dir)
         self.kafka = LocalKafka(self.paths.kafka)
+        if secure:
+            self.kafka = LocalKafka(self.paths.kafka_secure, secure=True)
+            self.kafka.use_libs_of(LocalKafka(self.paths.kafka))
         self.postgres = LocalPostgres(self.paths.postgres)
         self.redis = LocalRedis(self.paths.redis)
 
@@ -75,20 +80,50 @@ class LocalStack:
             started = self.redis.start()
             self.say(f"redis: {'started' if started else 'already running'} on 127.0.0.1:{self.redis.port}")
         self.redis.wait_ready(s.redis_url)
-        created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix, security=s.kafka_security())
+        admin = self.kafka.admin_security() if self.secure and self.own_kafka else s.kafka_security()
+        created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix, security=admin)
         self.say(f"topics: {'created ' + ', '.join(created) if created else 'all present'}")
+        if self.secure and self.own_kafka:
+            self.say(f"kafka: {self.kafka.apply_acls(s.topic_prefix)} ACLs in effect for prefix {s.topic_prefix!r}")
+            for service, path in self.write_service_env().items():
+                self.say(f"kafka: credentials of {service} in {path}")
         upgrade(s)
         self.say(f"migrations: schema {s.database_schema} at head")
         return self.environment()
 
     def environment(self) -> dict[str, str]:
         s = self.settings
-        return {
+        env = {
             "GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
             "GAMEMETRICS_DATABASE_URL": s.database_url,
             "GAMEMETRICS_REDIS_URL": s.redis_url,
             "GAMEMETRICS_STATE_DIR": str(self.paths.root),
         }
+        if self.secure and self.own_kafka:  # the admin's; each service has its own env file
+            env.update(self._kafka_env("admin"))
+        return env
+
+    def _kafka_env(self, user: str) -> dict[str, str]:
+        client = self.kafka.client_settings(self.settings, user)
+        return {
+            "GAMEMETRICS_KAFKA_SECURITY_PROTOCOL": client.kafka_security_protocol,
+            "GAMEMETRICS_KAFKA_SASL_MECHANISM": client.kafka_sasl_mechanism,
+            "GAMEMETRICS_KAFKA_SASL_USERNAME": client.kafka_sasl_username,
+            "GAMEMETRICS_KAFKA_SASL_PASSWORD": client.kafka_sasl_password.get_secret_value(),
+            "GAMEMETRICS_KAFKA_SSL_CA_FILE": str(client.kafka_ssl_ca_file),
+        }
+
+    def write_service_env(self) -> dict[str, str]:
+        """One ``<service>.env`` (mode 600) per principal of streams.acls with its Kafka settings; returns the paths."""
+        from streams.acls import SERVICES
+
+        written = {}
+        for service in SERVICES:
+            path = self.kafka.secrets_dir / f"{service}.env"
+            path.write_text("".join(f"{k}={v}\n" for k, v in self._kafka_env(service).items()))
+            path.chmod(0o600)
+            written[service] = str(path)
+        return written
 
     def status(self) -> list[ServiceStatus]:
         s = self.settings
