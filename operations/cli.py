@@ -161,6 +161,13 @@ def bench_e2e(ctx: typer.Context) -> None:
     _run_bench("e2e", ctx)
 
 
+@bench_app.command("faults", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_faults(ctx: typer.Context) -> None:
+    """Fault drill on a stack of its own (bench/faults.py): kill -9 a worker, restart Kafka and PostgreSQL,
+    stop Redis, freeze Kafka; fails on any loss or duplicate. Options: `gamemetrics bench faults --help-bench`."""
+    _run_bench("faults", ctx)
+
+
 @app.command("demo")
 def demo(
     duration: Annotated[float, typer.Option(help="Seconds of demo load.")] = 60.0,
