@@ -50,6 +50,7 @@ from bench.common import append_results  # noqa: E402
 FAULTS = ("kill-worker", "restart-broker", "restart-postgres", "stop-redis", "freeze-broker")
 MAX_GAP_S = 15.0
 DRAIN_TIMEOUT_S = 300.0
+SETTLE_TIMEOUT_S = 120.0
 CLIENT_GIVE_UP_S = 180.0  # a client retries one batch this long before counting it failed
 POLL_S = 0.5
 
@@ -217,6 +218,7 @@ class Clients:
         self.phase = "warm-up"
         self.stats: dict[str, PhaseStats] = {}
         self.accepted_ids: list[str] = []
+        self.accepted_phase: list[str] = []  # the phase each accepted id was first sent in
         self.failed_events = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="drill-clients", daemon=True)
@@ -252,7 +254,8 @@ class Clients:
     async def _send(self, http, events: list[dict]) -> None:
         import httpx
 
-        stats = self.stats.setdefault(self.phase, PhaseStats())
+        phase = self.phase
+        stats = self.stats.setdefault(phase, PhaseStats())
         body = {"events": events}
         started = time.monotonic()
         while True:
@@ -264,7 +267,9 @@ class Clients:
             stats.statuses[status] += 1
             if status == 200:
                 rejected = {r["index"] for r in response.json()["rejected"]}
-                self.accepted_ids += [e["event_id"] for i, e in enumerate(events) if i not in rejected]
+                kept = [e["event_id"] for i, e in enumerate(events) if i not in rejected]
+                self.accepted_ids += kept
+                self.accepted_phase += [phase] * len(kept)
                 break
             if time.monotonic() - started > CLIENT_GIVE_UP_S:
                 self.failed_events += len(events)
@@ -307,6 +312,16 @@ class LandingWatch:
             self.samples.append((time.monotonic(), landed, accepted))
             self._stop.wait(POLL_S)
 
+    def wait_caught_up(self, timeout_s: float) -> float:
+        """Wait until everything accepted so far has landed (so faults do not overlap); returns the wait."""
+        started = time.monotonic()
+        target = len(self.clients.accepted_ids)
+        while time.monotonic() - started < timeout_s:
+            if self.samples and (self.samples[-1][1] or 0) >= target:
+                break
+            time.sleep(POLL_S)
+        return time.monotonic() - started
+
     def gap(self, since: float, until: float) -> float:
         """Longest stretch in [since, until] during which landed did not grow while events waited."""
         longest, stalled_from, last = 0.0, None, None
@@ -324,6 +339,33 @@ class LandingWatch:
             if stalled_from is not None:
                 longest = max(longest, t - stalled_from)
         return longest
+
+
+def _raw_event_ids(settings) -> set[str]:
+    """Every event id in the raw topic (read from the start with a throw-away group)."""
+    from confluent_kafka import Consumer
+
+    from schemas.catalog import load_catalog
+    from schemas.ids import schema_ids
+    from schemas.wire import AvroDeserializer
+    from streams.topics import RAW_EVENTS
+
+    decoder = AvroDeserializer(schema_ids(settings.schema_registry_url), load_catalog().latest(RAW_EVENTS.value_schema))
+    consumer = Consumer(settings.kafka_config(**{"group.id": f"drill-check-{uuid.uuid4()}", "auto.offset.reset": "earliest",
+                                                  "enable.auto.commit": False}))
+    consumer.subscribe([settings.topic(RAW_EVENTS.name)])
+    ids: set[str] = set()
+    idle_since = time.monotonic()
+    try:
+        while time.monotonic() - idle_since < 10:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            idle_since = time.monotonic()
+            ids.update(str(e["event_id"]) for e in decoder.decode(message.value())["events"])
+    finally:
+        consumer.close()
+    return ids
 
 
 # ---------------------------------------------------------------- the drill
@@ -384,6 +426,7 @@ def main() -> None:
         clients.start()
         watch.start()
         time.sleep(args.steady_s)
+        watch.wait_caught_up(SETTLE_TIMEOUT_S)  # the workers have joined and landed the warm-up
         inject = faults(stack, args.hold_s)
         windows: list[Window] = []
         for name in chosen:
@@ -396,6 +439,9 @@ def main() -> None:
             time.sleep(args.steady_s)
             cleanup()
             windows.append(Window(name, began, time.monotonic(), began_wall, over_wall, time.time()))
+            clients.phase = f"after {name}"
+            settled = watch.wait_caught_up(SETTLE_TIMEOUT_S)  # one fault at a time: the next waits for the backlog
+            print(f"drill: {name} done; backlog landed {settled:.0f}s after its phase", flush=True)
         clients.phase = "cool-down"
         time.sleep(min(args.steady_s, 10))
         clients.stop()
@@ -428,15 +474,24 @@ def main() -> None:
             with conn.cursor().copy("COPY accepted (event_id) FROM STDIN") as copy:
                 for event_id in ids:
                     copy.write_row((event_id,))
-            lost = conn.execute("SELECT count(*) FROM accepted a WHERE NOT EXISTS "
-                                "(SELECT 1 FROM player_events p WHERE p.event_id = a.event_id)").fetchone()[0]
+            missing = {str(r[0]) for r in conn.execute(
+                "SELECT event_id FROM accepted a WHERE NOT EXISTS "
+                "(SELECT 1 FROM player_events p WHERE p.event_id = a.event_id)")}
+            lost = len(missing)
+            lost_by_phase = Counter(ph for i, ph in zip(ids, clients.accepted_phase) if i in missing)
+            if missing:
+                (root.parent / f"{root.name}-lost.txt").write_text("\n".join(sorted(missing)) + "\n")
             differences = rollup_differences(conn)
         duplicated = rows - distinct
         lines += ["```", "", f"accepted {len(ids)}, landed {distinct} ({rows} rows), lost {lost}, duplicated {duplicated}, "
                   f"client gave up on {clients.failed_events}, gamemetrics verify: "
                   f"{'all rollups match player_events' if not differences else ', '.join(differences)}"]
         if lost:
-            problems.append(f"{lost} accepted events were lost")
+            in_raw = len(missing & _raw_event_ids(stack.settings))
+            problems.append(f"{lost} accepted events were lost (by the phase they were sent in: "
+                            f"{dict(lost_by_phase)}; {in_raw} of them are in the raw topic, so "
+                            f"{'landing' if in_raw == lost else 'ingest or landing'} dropped them; "
+                            f"ids in {root.parent / (root.name + '-lost.txt')})")
         if duplicated:
             problems.append(f"{duplicated} events were stored more than once")
         if clients.failed_events:
