@@ -35,7 +35,12 @@ SERVER_PROPERTIES = """\
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-{listeners}log.dirs={data}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs={data}
 num.partitions=6
 default.replication.factor=1
 min.insync.replicas=1
@@ -76,13 +81,6 @@ ssl.client.auth=none
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin;User:controller
 allow.everyone.if.no.acl.found=false
-"""
-PLAIN_LISTENERS = """\
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
 """
 CONTROLLER_USER = "controller"
 
@@ -231,14 +229,20 @@ class LocalKafka:
         procs.wait_until(in_effect, timeout_s, "the ACLs in effect on the broker", self.log)
         return len(bindings)
 
-    def _listeners(self) -> str:
+    def server_properties(self) -> str:
+        """The broker's config: SERVER_PROPERTIES, its PLAINTEXT listener lines swapped for SECURE_LISTENERS when secured."""
+        text = SERVER_PROPERTIES.format(port=self.port, controller_port=self.controller_port, data=self.data)
         if not self.secure:
-            return PLAIN_LISTENERS.format(port=self.port, controller_port=self.controller_port)
+            return text
         users, tls = self.credentials(), self.tls()
-        return SECURE_LISTENERS.format(
+        secured = SECURE_LISTENERS.format(
             port=self.port, controller_port=self.controller_port, admin_password=users["admin"],
             controller_password=users[CONTROLLER_USER], keystore=tls.keystore_file, ca=tls.ca_file,
         )
+        lines = text.splitlines(keepends=True)
+        start = next(i for i, line in enumerate(lines) if line.startswith("listeners="))
+        end = next(i for i, line in enumerate(lines) if line.startswith("inter.broker.listener.name="))
+        return "".join(lines[:start]) + secured + "".join(lines[end + 1:])
 
     def format_storage(self, cluster_id: str) -> None:
         """Format the KRaft data directory (the config file must be written); the SCRAM users of the
@@ -266,10 +270,9 @@ class LocalKafka:
                 "GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS to use that broker"
             )
         self.root.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(
-            SERVER_PROPERTIES.format(port=self.port, controller_port=self.controller_port, data=self.data,
-                                     listeners=self._listeners())
-        )
+        self.config.write_text(self.server_properties())
+        if self.secure:
+            self.config.chmod(0o600)  # it holds the admin's and the controller's passwords
         self.log4j.write_text(LOG4J_PROPERTIES.format(log=self.log))
         if not (self.data / "meta.properties").exists():
             self.format_storage(new_cluster_id())
