@@ -14,7 +14,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump().items():
         if value is None:
             continue
-        if isinstance(value, SecretStr):
+        if isinstance(value, SecretStr):  # str() of a SecretStr is "**********"
             value = value.get_secret_value()
         env[f"GAMEMETRICS_{name.upper()}"] = str(value)
     return env

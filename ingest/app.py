@@ -33,6 +33,7 @@ from ingest.errors import AuthError, IngestError, KafkaUnavailable, RateLimited
 from ingest.privacy import IpHasher, edge_country
 from ingest.ratelimit import Budget, FailureBudget, RateLimiter
 from ingest.settings import IngestSettings
+from ingest.suppression import SuppressionList
 from ingest.validation import TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
@@ -99,9 +100,11 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
             Budget(ingest.auth_failures_per_s, ingest.auth_failures_burst), ingest.auth_failure_addresses_max
         )
         app.state.limiter = RateLimiter(settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst))
+        app.state.suppressions = SuppressionList(settings)
         log.info("ingest_started", avro_codec=codec.name, topic=topic)
         yield
         await app.state.limiter.close()
+        await app.state.suppressions.close()
         await app.state.keys.close()
         app.state.producer.close()
 
@@ -141,6 +144,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
                     f"game {game_id} is over its budget of {ingest.rate_limit_events_per_s:g} events/s", decision.retry_after_s
                 )
         accepted, rejected = validate_batch(envelope.events, received_at_ms, envelope.sent_at_ms, limits)
+        accepted, rejected = await request.app.state.suppressions.refuse(game_id, accepted, rejected)  # GDPR suppression
         if ingest.country_header and (country := edge_country(request.headers.get(ingest.country_header))):
             for event in accepted:
                 event["country"] = event["country"] or country

@@ -78,13 +78,26 @@ def faust_credentials(settings: Settings) -> dict[str, Any]:
     )}
 
 
+def aiokafka_security(settings: Settings) -> dict[str, Any]:
+    """The same security as keyword arguments of aiokafka's AIOKafkaConsumer/AIOKafkaProducer."""
+    credentials = faust_credentials(settings).get("broker_credentials")
+    if credentials is None:
+        return {}
+    if isinstance(credentials, faust.SSLCredentials):
+        return {"security_protocol": "SSL", "ssl_context": credentials.context}
+    return {"security_protocol": credentials.protocol.value, "sasl_mechanism": credentials.mechanism.value,
+            "sasl_plain_username": credentials.username, "sasl_plain_password": credentials.password,
+            "ssl_context": credentials.ssl_context}
+
+
 def broker_urls(bootstrap_servers: str) -> list[str]:
     return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",") if server.strip()]
 
 
-def create_app(settings: Settings, policy: ConsumerPolicy = ConsumerPolicy(),
-               membership: GroupMembership = GroupMembership()) -> faust.App:
-    app_id = settings.topic_prefix + APP_ID
+def create_app(settings: Settings, policy: ConsumerPolicy = ConsumerPolicy(), app_id: str = APP_ID,
+               auto_offset_reset: str = "earliest", membership: GroupMembership = GroupMembership()) -> faust.App:
+    """A Faust app; ``app_id`` (prefixed) is its consumer group: the landing workers' by default."""
+    app_id = settings.topic_prefix + app_id
     datadir = settings.state_dir.expanduser().resolve() / "faust" / app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
     return faust.App(
@@ -96,7 +109,7 @@ def create_app(settings: Settings, policy: ConsumerPolicy = ConsumerPolicy(),
         web_enabled=False,
         topic_disable_leader=True,
         topic_allow_declare=False,
-        consumer_auto_offset_reset="earliest",
+        consumer_auto_offset_reset=auto_offset_reset,
         broker_commit_interval=timedelta(seconds=policy.commit_interval_s),
         broker_commit_every=policy.commit_every,
         broker_max_poll_records=policy.max_poll_records,
