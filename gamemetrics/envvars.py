@@ -8,9 +8,12 @@ from gamemetrics.settings import Settings
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """``GAMEMETRICS_*`` variables that make a child process resolve the same settings."""
+    """``GAMEMETRICS_*`` variables that make a child process resolve the same settings (secrets
+    included, in clear: the environment of a child is where they go; unset optional values left out)."""
     env = {}
     for name, value in settings.model_dump().items():
+        if value is None:
+            continue
         if isinstance(value, SecretStr):  # str() of a SecretStr is "**********"
             value = value.get_secret_value()
         env[f"GAMEMETRICS_{name.upper()}"] = str(value)

@@ -23,6 +23,11 @@ INGEST_EVENTS_REJECTED = Counter(
     "Events rejected, by the field of their first error. A jump after a client release means a client bug.",
     ["reason"],
 )
+INGEST_AUTH_THROTTLED = Counter(
+    "gamemetrics_ingest_auth_throttled_total",
+    "Requests answered 429 because their address had too many unknown API keys (401s). Rising: someone is "
+    "guessing keys, or a client ships a revoked key; see GAMEMETRICS_INGEST_AUTH_FAILURES_*.",
+)
 INGEST_PRODUCE_SECONDS = Histogram(
     "gamemetrics_ingest_produce_seconds",
     "Time from produce to the last Kafka acknowledgement of a request. p99 > 50 ms: check broker load.",

@@ -19,6 +19,9 @@ LOCAL_KAFKA_CONTROLLER_PORT = 59093
 LOCAL_POSTGRES_PORT = 55432
 LOCAL_REDIS_PORT = 56379
 
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+
 
 class Settings(BaseSettings):
     """Where the services are and how this process names its topics and tables."""
@@ -27,6 +30,15 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str = Field(
         f"127.0.0.1:{LOCAL_KAFKA_PORT}", description="Kafka bootstrap servers, comma separated."
+    )
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        "PLAINTEXT", description="How clients talk to Kafka: PLAINTEXT (local stack), SASL_SSL (secured stack, production)."
+    )
+    kafka_sasl_mechanism: KafkaSaslMechanism = Field("SCRAM-SHA-512", description="SASL mechanism (SASL_* protocols).")
+    kafka_sasl_username: str = Field("", description="SASL user: one principal per service (see README, Kafka security).")
+    kafka_sasl_password: SecretStr = Field(SecretStr(""), description="SASL password of that user.")
+    kafka_ssl_ca_file: Path | None = Field(
+        None, description="PEM file of the CA that signed the brokers' certificates (SSL protocols); empty = system CAs."
     )
     database_url: str = Field(
         f"postgresql://gamemetrics@127.0.0.1:{LOCAL_POSTGRES_PORT}/gamemetrics",
@@ -62,6 +74,25 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """The full name of one of the topics of ARCHITECTURE.md for this deployment."""
         return f"{self.topic_prefix}{name}"
+
+    def kafka_security(self) -> dict[str, str]:
+        """The security part of a confluent-kafka (librdkafka) client config; empty for PLAINTEXT.
+        (Faust/aiokafka: ``streams.app.faust_credentials``.)"""
+        config: dict[str, str] = {}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            config["security.protocol"] = self.kafka_security_protocol
+        if self.kafka_security_protocol.startswith("SASL_"):
+            config["sasl.mechanism"] = self.kafka_sasl_mechanism
+            config["sasl.username"] = self.kafka_sasl_username
+            config["sasl.password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_security_protocol.endswith("SSL") and self.kafka_ssl_ca_file is not None:
+            config["ssl.ca.location"] = str(self.kafka_ssl_ca_file)
+        return config
+
+    def kafka_config(self, **extra: object) -> dict[str, object]:
+        """A confluent-kafka client config: bootstrap servers, security, then ``extra`` (dots as underscores
+        are not translated: pass ``**{"group.id": ...}``)."""
+        return {"bootstrap.servers": self.kafka_bootstrap_servers, **self.kafka_security(), **extra}
 
     def explicitly_set(self, field: str) -> bool:
         """True when ``field`` came from the environment (or the caller), not from the default."""

@@ -28,6 +28,7 @@ from graphql_api.context import Context, Services
 from graphql_api.errors import ApiError
 from graphql_api.lag_probe import LagProbe
 from graphql_api.live import LiveHub
+from graphql_api.limits import RequestGate
 from graphql_api.live_source import KafkaLiveSource
 from graphql_api.schema import build_schema
 from graphql_api.settings import GraphQLSettings, insecure_defaults
@@ -59,6 +60,9 @@ class TokenCheckingTransportWS(BaseGraphQLTransportWSHandler):
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload")
+        if payload is None:  # the protocol allows no payload: no token in it, so refused like an empty one
+            payload = {}
+            message = {**message, "payload": payload}  # type: ignore[typeddict-item]
         if isinstance(payload, dict) and not self.connection_init_received:
             context: Context = self.context
             authorization = payload.get("Authorization", payload.get("authorization"))
@@ -126,6 +130,7 @@ def create_app(settings: Settings, gql: GraphQLSettings) -> FastAPI:
         max_subscriptions_per_connection=gql.max_subscriptions_per_connection,
     )
     app.include_router(router)
+    app.add_middleware(RequestGate, gql=gql)  # 401/413 before a query is read (graphql_api.limits)
     app.mount("/dashboard/assets", StaticFiles(directory=STATIC_DIR), name="dashboard-assets")
 
     @app.get("/", include_in_schema=False)

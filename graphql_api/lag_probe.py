@@ -42,6 +42,7 @@ class LagProbe:
         self.group = settings.topic_prefix + APP_ID
         self.topic = settings.topic(RAW_EVENTS.name)
         self._servers = settings.kafka_bootstrap_servers
+        self._security = settings.kafka_security()
         self._timeout_s = timeout_s
         self._cache_s = cache_s
         self._admin: AdminClient | None = None
@@ -50,7 +51,7 @@ class LagProbe:
 
     def _measure(self) -> list[PartitionLag]:
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self._servers})
+            self._admin = AdminClient({"bootstrap.servers": self._servers, **self._security})
         t = self._timeout_s
         topic = self._admin.list_topics(self.topic, timeout=t).topics.get(self.topic)
         if topic is None or topic.error is not None:

@@ -157,6 +157,7 @@ class KafkaLiveSource:
     def _consume(self) -> None:
         consumer = Consumer({
             "bootstrap.servers": self._settings.kafka_bootstrap_servers,
+            **self._settings.kafka_security(),
             "group.id": self._group_id,
             "client.id": "gamemetrics-graphql-live",
             "enable.auto.commit": False,

@@ -18,7 +18,7 @@ import psycopg
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import QueryDepthLimiter
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.extensions.add_validation_rules import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -274,11 +274,11 @@ class AnalyticsSchema(strawberry.Schema):
 
 
 def build_schema(gql: GraphQLSettings) -> strawberry.Schema:
-    """The schema with the limits of ``gql`` (cost, depth, introspection); the SDL does not depend on them."""
-    rules = [cost_rule(gql.max_cost)] + ([NoSchemaIntrospectionCustomRule] if not gql.introspection else [])
+    """The schema with the limits of ``gql`` (cost, depth, tokens, introspection); the SDL does not depend on them."""
+    rules = [cost_rule(gql.max_cost, gql.max_depth)] + ([NoSchemaIntrospectionCustomRule] if not gql.introspection else [])
     extensions = [  # on_operation exits run last-first: OperationLog sees the errors ErrorCodes shaped
         OperationLog, ErrorCodes, Authentication,
-        lambda: QueryDepthLimiter(max_depth=gql.max_depth),
+        lambda: MaxTokensLimiter(max_token_count=gql.max_query_tokens),
         lambda: AddValidationRules(rules),
     ]
     return AnalyticsSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,

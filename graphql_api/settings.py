@@ -25,6 +25,10 @@ class GraphQLSettings(TokenSettings):
     )
     max_depth: int = Field(10, gt=0, description="Deepest selection a query may have (introspection excluded).")
     max_cost: int = Field(200, gt=0, description="Most cost points one operation may add up to (see @cost).")
+    max_request_bytes: int = Field(
+        64 * 1024, gt=0, description="Largest HTTP body of a GraphQL request (query and variables); larger: 413."
+    )
+    max_query_tokens: int = Field(5_000, gt=0, description="Most lexical tokens a query may have; the parser stops there.")
     max_points: int = Field(5_000, gt=0, description="Most buckets a time series may have.")
     max_funnel_days: int = Field(31, gt=0, description="Longest [from, to) a funnel may scan (it reads raw events).")
     query_timeout_s: float = Field(15.0, gt=0, description="PostgreSQL statement_timeout of API queries.")

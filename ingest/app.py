@@ -27,11 +27,11 @@ from gamemetrics import metric_defs as m
 from gamemetrics.settings import Settings
 from ingest.auth import ApiKeyResolver
 from ingest.batching import group_by_player
-from ingest.body import check_media_type, parse_envelope
+from ingest.body import check_media_type, parse_envelope, read_body
 from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
 from ingest.errors import AuthError, IngestError, KafkaUnavailable, RateLimited
 from ingest.privacy import IpHasher, edge_country
-from ingest.ratelimit import Budget, RateLimiter
+from ingest.ratelimit import Budget, FailureBudget, RateLimiter
 from ingest.settings import IngestSettings
 from ingest.suppression import SuppressionList
 from ingest.validation import TimeLimits, reason_field, validate_batch
@@ -53,6 +53,30 @@ def _api_key(request: Request) -> str:
     return key
 
 
+async def _game_for(request: Request, api_key: str) -> str:
+    """The key's game; 401 for an unknown key, 429 once this address has been refused too often
+    (checked before PostgreSQL is asked: a flood of random keys costs neither queries nor memory)."""
+    keys: ApiKeyResolver = request.app.state.keys
+    failures: FailureBudget = request.app.state.auth_failures
+    address = request.client.host if request.client else "unknown"
+    hit, game_id = keys.cached(api_key)
+    if game_id is not None:
+        return game_id
+    decision = failures.check(address)
+    if not decision.allowed:
+        m.INGEST_AUTH_THROTTLED.inc()
+        raise RateLimited(
+            f"too many unknown or expired API keys from {address}; retry in {decision.retry_after_s} s",
+            decision.retry_after_s,
+        )
+    if not hit:
+        game_id = await keys.game_for(api_key)
+    if game_id is None:
+        failures.spend(address)
+        raise AuthError("unknown or expired API key")
+    return game_id
+
+
 def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) -> FastAPI:
     topic = settings.topic(RAW_EVENTS.name)
     # validated events are already plain (epoch-ms ints, id strings): skip fastavro's logical-type layer
@@ -68,8 +92,13 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
         app.state.producer = EventProducer(
             settings.kafka_bootstrap_servers,
             ProducerConfig(linger_ms=ingest.producer_linger_ms, delivery_timeout_ms=ingest.kafka_delivery_timeout_ms),
+            security=settings.kafka_security(),
         )
-        app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s, retry_after_s=ingest.retry_after_s)
+        app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s, retry_after_s=ingest.retry_after_s,
+                                        negative_max=ingest.negative_key_cache_max)
+        app.state.auth_failures = FailureBudget(
+            Budget(ingest.auth_failures_per_s, ingest.auth_failures_burst), ingest.auth_failure_addresses_max
+        )
         app.state.limiter = RateLimiter(settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst))
         app.state.suppressions = SuppressionList(settings)
         log.info("ingest_started", avro_codec=codec.name, topic=topic)
@@ -105,10 +134,9 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
     async def post_events(request: Request) -> Response:
         received_at_ms = int(time.time() * 1000)
         gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
-        game_id = await request.app.state.keys.game_for(_api_key(request))
-        if game_id is None:
-            raise AuthError("unknown or expired API key")
-        envelope = parse_envelope(await request.body(), gzipped, ingest.max_body_bytes, ingest.max_events)
+        game_id = await _game_for(request, _api_key(request))
+        body = await read_body(request.stream(), gzipped, ingest.max_body_bytes, request.headers.get("content-length"))
+        envelope = parse_envelope(body, False, ingest.max_body_bytes, ingest.max_events)
         if envelope.events:
             decision = await request.app.state.limiter.take(game_id, len(envelope.events))
             if not decision.allowed:

@@ -1,8 +1,13 @@
-"""Read a request body into the envelope: media type, gzip with a hard size limit, JSON, shape."""
+"""Read a request body into the envelope: media type, gzip with a hard size limit, JSON, shape.
+
+The body is read as it streams in (``read_body``) and reading stops at the limit, raw and
+gunzipped: a chunked upload without Content-Length of any size costs at most the limit in memory.
+"""
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +47,32 @@ def gunzip(body: bytes, limit: int) -> bytes:
     if not decoder.eof:
         raise EnvelopeError("body is truncated gzip")
     return out
+
+
+async def read_body(chunks: AsyncIterator[bytes], gzipped: bool, limit: int, declared_length: str | None = None) -> bytes:
+    """The (gunzipped) body, read chunk by chunk; raises PayloadTooLarge as soon as either the bytes
+    received or the bytes they decompress to pass ``limit``, without reading the rest."""
+    if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
+        raise PayloadTooLarge(f"body of {declared_length} bytes (Content-Length) is larger than {limit} bytes")
+    decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if gzipped else None
+    received = 0
+    out = bytearray()
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > limit:
+            raise PayloadTooLarge(f"body is larger than {limit} bytes")
+        if decoder is None:
+            out += chunk
+            continue
+        try:
+            out += decoder.decompress(chunk, limit + 1 - len(out))  # max_length >= 1 here: 0 would mean no limit
+        except zlib.error as exc:
+            raise EnvelopeError(f"body is not valid gzip: {exc}") from exc
+        if len(out) > limit or decoder.unconsumed_tail:
+            raise PayloadTooLarge(f"decompressed body is larger than {limit} bytes")
+    if decoder is not None and not decoder.eof:
+        raise EnvelopeError("body is truncated gzip")
+    return bytes(out)
 
 
 def parse_envelope(body: bytes, gzipped: bool, max_body_bytes: int, max_events: int) -> Envelope:

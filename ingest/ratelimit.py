@@ -104,3 +104,35 @@ class RateLimiter:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+class FailureBudget:
+    """How many refused API keys (401s) one client address may cause: a token bucket per address,
+    per process (not shared through Redis: the point is to keep a key flood off PostgreSQL and out
+    of memory cheaply, without a Redis round trip on the failure path; N ingest processes allow N
+    times the budget). At most ``max_addresses`` buckets are kept (least recently used go first).
+    """
+
+    def __init__(self, budget: Budget, max_addresses: int) -> None:
+        from cachetools import LRUCache
+
+        self._budget = budget
+        self._buckets: LRUCache[str, _LocalBucket] = LRUCache(maxsize=max_addresses)
+
+    def _refilled(self, address: str, now: float) -> _LocalBucket:
+        bucket = self._buckets.get(address) or _LocalBucket(float(self._budget.burst), now)
+        bucket.tokens = min(self._budget.burst, bucket.tokens + max(0.0, now - bucket.at) * self._budget.rate_per_s)
+        bucket.at = now
+        self._buckets[address] = bucket
+        return bucket
+
+    def check(self, address: str, now: float | None = None) -> Decision:
+        """Allowed while the address has failures left; else the seconds until it has one."""
+        bucket = self._refilled(address, time.monotonic() if now is None else now)
+        if bucket.tokens >= 1:
+            return Decision(True, source="local")
+        return Decision(False, max(1, math.ceil((1 - bucket.tokens) / self._budget.rate_per_s)), source="local")
+
+    def spend(self, address: str, now: float | None = None) -> None:
+        bucket = self._refilled(address, time.monotonic() if now is None else now)
+        bucket.tokens = max(0.0, bucket.tokens - 1)

@@ -23,6 +23,18 @@ class IngestSettings(BaseSettings):
     key_cache_ttl_s: float = Field(
         10.0, ge=0, description="How long a resolved API key is cached per process; a rotated-out key stops within grace + this."
     )
+    negative_key_cache_max: int = Field(
+        10_000, gt=0, description="Most unknown API keys remembered per process (each for 5 s) so repeats skip PostgreSQL."
+    )
+    auth_failures_per_s: float = Field(
+        1.0, gt=0, description="Per client address and process: refused API keys (401) allowed per second, sustained."
+    )
+    auth_failures_burst: int = Field(
+        20, gt=0, description="Per client address and process: refused API keys allowed at once; over it: 429 + Retry-After."
+    )
+    auth_failure_addresses_max: int = Field(
+        50_000, gt=0, description="Most client addresses whose 401 budget a process tracks (least recently seen dropped)."
+    )
     ip_hash_salt: SecretStr = Field(
         SecretStr(""), description="Salt of the client-IP hash; empty = a random salt per process (hashes then do not join across processes)."
     )

@@ -15,7 +15,8 @@ from typing import Any, cast
 from schemas.event_types import check_event_type, is_country
 from schemas.limits import EVENT_FUTURE_TOLERANCE_S, EVENT_PAST_HORIZON_S
 
-EVENT_TYPE = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|custom\.[A-Za-z0-9_.:-]{1,64})$")
+# Patterns that validate input are used with fullmatch only (``$`` also matches before a final newline).
+EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}|custom\.[A-Za-z0-9_.:-]{1,64}")
 # The canonical form (what every client library prints) is taken as is; anything else goes through uuid.UUID.
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_ID_LENGTH = 128
@@ -23,6 +24,10 @@ MAX_PROPERTIES = 64
 MAX_PROPERTY_KEY = 64
 MAX_STRING_VALUE = 1024
 OPTIONAL_STRINGS = ("session_id", "platform", "app_version", "country")
+# Times are epoch milliseconds from 1970-01-01T00:00:00Z up to 9999-12-31T23:59:59.999Z (what a
+# calendar, Python and PostgreSQL all hold); anything else is no time at all.
+MAX_TIME_MS = 253_402_300_799_999
+NUL = "\x00"  # PostgreSQL text and jsonb cannot store U+0000 (lone surrogates are refused with the JSON)
 KNOWN_FIELDS = frozenset(("event_id", "event_type", "player_id", "ts", "properties", *OPTIONAL_STRINGS))
 
 
@@ -52,7 +57,7 @@ def parse_time_ms(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if 0 <= value < 10**14 else None
+        return value if 0 <= value <= MAX_TIME_MS else None
     if isinstance(value, float) and value.is_integer():
         return parse_time_ms(int(value))
     if isinstance(value, str):
@@ -62,7 +67,11 @@ def parse_time_ms(value: Any) -> int | None:
             return None
         if parsed.tzinfo is None:
             return None
-        return int(parsed.timestamp() * 1000)
+        try:
+            ms = int(parsed.timestamp() * 1000)
+        except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00:00+23:59 is before year 1 in UTC
+            return None
+        return ms if 0 <= ms <= MAX_TIME_MS else None
     return None
 
 
@@ -70,7 +79,7 @@ def _flat(value: Any) -> bool:
     """A property value that needs no further check: bool, float, a 64-bit int or a short string."""
     kind = type(value)
     if kind is str:
-        return len(value) <= MAX_STRING_VALUE
+        return len(value) <= MAX_STRING_VALUE and NUL not in value
     if kind is int:
         return -(2**63) <= value < 2**63
     return kind is float or kind is bool
@@ -80,7 +89,7 @@ def _check_properties(prefix: str, props: Any, errors: list[str]) -> dict[str, A
     if props is None:
         return {}
     if type(props) is dict and len(props) <= MAX_PROPERTIES and all(
-        len(k) <= MAX_PROPERTY_KEY and _flat(v) for k, v in props.items()
+        len(k) <= MAX_PROPERTY_KEY and NUL not in k and _flat(v) for k, v in props.items()
     ):
         return props  # the common case: nothing to report, nothing to drop
     if not isinstance(props, dict):
@@ -93,6 +102,10 @@ def _check_properties(prefix: str, props: Any, errors: list[str]) -> dict[str, A
     for key, value in props.items():
         if len(key) > MAX_PROPERTY_KEY:
             errors.append(f"{prefix}.properties: key {key[:20]!r}... is longer than {MAX_PROPERTY_KEY}")
+        elif NUL in key:
+            errors.append(_nul(f"{prefix}.properties"))
+        elif isinstance(value, str) and NUL in value:
+            errors.append(_nul(f"{prefix}.properties.{key}"))
         elif isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= MAX_STRING_VALUE):
             if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
                 errors.append(f"{prefix}.properties.{key}: integer out of the 64-bit range")
@@ -108,7 +121,14 @@ def _check_properties(prefix: str, props: Any, errors: list[str]) -> dict[str, A
     return clean
 
 
+def _nul(where: str) -> str:
+    return f"{where}: contains a NUL character (\\u0000), which PostgreSQL cannot store"
+
+
 def iso_ms(ms: int) -> str:
+    """An ISO time for messages; a time outside the calendar (after skew correction) says so instead of raising."""
+    if not 0 <= ms <= MAX_TIME_MS:
+        return f"{ms} ms since 1970 (outside 1970..9999)"
     return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -140,7 +160,7 @@ def validate_event(
     if event_id is None:
         errors.append(f"{prefix}.event_id: required, a UUID string (got {event_id_raw!r:.60})")
     event_type = raw.get("event_type")
-    type_ok = isinstance(event_type, str) and EVENT_TYPE.match(event_type) is not None
+    type_ok = isinstance(event_type, str) and EVENT_TYPE.fullmatch(event_type) is not None
     if not type_ok:
         errors.append(
             f"{prefix}.event_type: required, lower_snake_case or custom.<name> (got {event_type!r:.60})"
@@ -148,6 +168,8 @@ def validate_event(
     player_id = raw.get("player_id")
     if not isinstance(player_id, str) or not 0 < len(player_id) <= MAX_ID_LENGTH:
         errors.append(f"{prefix}.player_id: required, a string of 1 to {MAX_ID_LENGTH} characters")
+    elif NUL in player_id:
+        errors.append(_nul(f"{prefix}.player_id"))
     ts = parse_time_ms(raw.get("ts"))
     if ts is None:
         errors.append(f"{prefix}.ts: required, an RFC 3339 time with offset or epoch milliseconds (got {raw.get('ts')!r:.60})")
@@ -166,6 +188,8 @@ def validate_event(
         value = raw.get(name)
         if value is not None and (not isinstance(value, str) or len(value) > MAX_ID_LENGTH):
             errors.append(f"{prefix}.{name}: must be a string of at most {MAX_ID_LENGTH} characters")
+        elif isinstance(value, str) and NUL in value:
+            errors.append(_nul(f"{prefix}.{name}"))
         optional[name] = value if isinstance(value, str) else None
     if optional["country"] is not None and not is_country(optional["country"]):
         errors.append(f"{prefix}.country: {optional['country']!r} is not an ISO 3166-1 alpha-2 code such as DE")

@@ -66,19 +66,26 @@ def stack_install() -> None:
         fail(exc)
 
 
+SECURE_OPTION = typer.Option(
+    "--secure", help="The secured broker: SASL_SSL + SCRAM-SHA-512, a local CA, one user per service with its ACLs."
+)
+
+
 @stack_app.command("up")
-def stack_up() -> None:
+def stack_up(secure: Annotated[bool, SECURE_OPTION] = False) -> None:
     """Start Kafka (KRaft), PostgreSQL and Redis, create the topics, run the migrations (idempotent).
 
     Services named by GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS, GAMEMETRICS_DATABASE_URL or
     GAMEMETRICS_REDIS_URL are used as they are instead of starting local ones. The local PostgreSQL
     preloads TimescaleDB when it is installed; GAMEMETRICS_STORE_BACKEND=auto|native|timescaledb chooses.
+    With --secure the broker (same port, its own data under kafka-secure/) takes SASL_SSL clients only;
+    each service's credentials are written to kafka-secure/secure/<service>.env and the admin's are printed.
     """
     from operations.stack.local import LocalStack
     from store.settings import StoreSettings
 
     try:
-        env = LocalStack(command_settings(), say, StoreSettings()).up()
+        env = LocalStack(command_settings(), say, StoreSettings(), secure=secure).up()
     except GameMetricsError as exc:
         fail(exc)
     say("stack is up; use it from another shell with:")
@@ -100,12 +107,13 @@ def stack_status() -> None:
 @stack_app.command("down")
 def stack_down(
     purge: Annotated[bool, typer.Option("--purge", help="Also delete the services' data.")] = False,
+    secure: Annotated[bool, SECURE_OPTION] = False,
 ) -> None:
     """Stop the local services cleanly; their data is kept unless --purge."""
     from operations.stack.local import LocalStack
 
     try:
-        LocalStack(command_settings(), say).down(purge=purge)
+        LocalStack(command_settings(), say, secure=secure).down(purge=purge)
     except GameMetricsError as exc:
         fail(exc)
 
@@ -165,6 +173,13 @@ def _run_bench(name: str, ctx: typer.Context) -> None:
 def bench_e2e(ctx: typer.Context) -> None:
     """End-to-end benchmark (bench/e2e.py); options are passed through, see `gamemetrics bench e2e --help-bench`."""
     _run_bench("e2e", ctx)
+
+
+@bench_app.command("faults", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_faults(ctx: typer.Context) -> None:
+    """Fault drill on a stack of its own (bench/faults.py): kill -9 a worker, restart Kafka and PostgreSQL,
+    stop Redis, freeze Kafka; fails on any loss or duplicate. Options: `gamemetrics bench faults --help-bench`."""
+    _run_bench("faults", ctx)
 
 
 @bench_app.command("recommender", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -37,10 +37,9 @@ def read_dead_letters(settings: Settings, idle_end_s: float = IDLE_END_S) -> Ite
     Reads with a throw-away consumer group and commits nothing.
     """
     decoder = AvroDeserializer(schema_ids(settings.schema_registry_url), load_catalog().latest(DLQ.value_schema))
-    consumer = Consumer({
-        "bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": f"gamemetrics-dlq-reader-{uuid.uuid4()}",
-        "auto.offset.reset": "earliest", "enable.auto.commit": False,
-    })
+    consumer = Consumer(settings.kafka_config(**{
+        "group.id": f"gamemetrics-dlq-reader-{uuid.uuid4()}", "auto.offset.reset": "earliest", "enable.auto.commit": False,
+    }))
     consumer.subscribe([settings.topic(DLQ.name)])
     try:
         last = time.monotonic()
@@ -74,7 +73,7 @@ def replay(settings: Settings, records: list[DeadLetterRecord]) -> int:
         by_topic.setdefault(record.record["source_topic"], []).append((record.record["source_key"], record.record["original"]))
 
     async def send() -> None:
-        producer = EventProducer(settings.kafka_bootstrap_servers)
+        producer = EventProducer(settings.kafka_bootstrap_servers, security=settings.kafka_security())
         try:
             for topic, messages in by_topic.items():
                 await producer.send_all(topic, messages)  # type: ignore[arg-type]

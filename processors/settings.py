@@ -12,7 +12,10 @@ class WorkerSettings(BaseSettings):
     take_max_messages: int = Field(500, gt=0, description="Most Kafka messages landed in one transaction.")
     take_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a transaction.")
     retry_first_delay_s: float = Field(0.5, gt=0, description="First wait after PostgreSQL or Kafka failed a batch.")
-    retry_max_delay_s: float = Field(10.0, gt=0, description="Longest wait between retries (doubling up to it).")
+    retry_max_delay_s: float = Field(
+        2.0, gt=0, description="Longest wait between retries (doubling up to it); short so landing resumes within "
+        "seconds of Kafka or PostgreSQL coming back (the fault drill: 21 s after a broker restart with 10 s, 8.6 s with 2 s)."
+    )
     metrics_port: int = Field(9464, ge=0, description="Prometheus /metrics port of the worker; 0 = off.")
     rates_refresh_s: float = Field(60.0, gt=0, description="How often the currency table is re-read.")
     lag_interval_s: float = Field(5.0, gt=0, description="How often consumer lag is measured.")

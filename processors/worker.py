@@ -58,7 +58,7 @@ def build_worker_app(settings: Settings, worker: WorkerSettings, notify: Notific
     """The worker's Faust app; every setting is passed in (read once by the command)."""
     app = create_app(settings)
     raw_topic = topic(app, settings, RAW_EVENTS)                                      # source
-    producer = EventProducer(settings.kafka_bootstrap_servers)
+    producer = EventProducer(settings.kafka_bootstrap_servers, security=settings.kafka_security())
     codec = plain_codec(settings.avro_codec)
     steps = LandingSteps(schema_ids(settings.schema_registry_url),                    # transform
                          PostgresSink(settings, worker.rates_refresh_s),              # sink

@@ -47,7 +47,7 @@ def build_worker_app(settings: Settings, rec: RecommenderSettings) -> faust.App:
     async def fold_in(stream: faust.StreamT) -> None:
         store = VectorStore.open(settings, rec)
         cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec)
-        producer = EventProducer(settings.kafka_bootstrap_servers)
+        producer = EventProducer(settings.kafka_bootstrap_servers, security=settings.kafka_security())
         sink = RecommendationsSink(settings, producer)
         fold = FoldIn(store, cache, rec)
         log.info("recommender_worker_started", topic=processed.get_topic_name(), qdrant=settings.qdrant_url or "local")

@@ -26,6 +26,7 @@ from schemas.catalog import load_catalog
 from schemas.errors import WireFormatError
 from schemas.ids import schema_ids
 from schemas.wire import AvroDeserializer
+from streams.app import aiokafka_security
 from streams.producer import EventProducer
 from streams.topics import PROCESSED_EVENTS
 
@@ -51,10 +52,11 @@ class FoldInConsumer:
         self.started = asyncio.Event()
 
     async def start(self) -> None:
-        self._producer = EventProducer(self._settings.kafka_bootstrap_servers)
+        self._producer = EventProducer(self._settings.kafka_bootstrap_servers, security=self._settings.kafka_security())
         self._consumer = AIOKafkaConsumer(
             self._settings.topic(PROCESSED_EVENTS.name), bootstrap_servers=self._settings.kafka_bootstrap_servers,
             group_id=group_id(self._settings), enable_auto_commit=False, auto_offset_reset="earliest",
+            **aiokafka_security(self._settings),
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="recommender-fold-in")

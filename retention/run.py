@@ -92,7 +92,8 @@ def run_pass(settings: Settings, s3: S3Settings, retention: RetentionSettings, g
         summary.trimmed = trim_tables(conn, policies, today)
         summary.archives_expired = expire_archives(conn, objects, policies, today)
         summary.dlq_retention_changed = dead_letter_retention(
-            settings.kafka_bootstrap_servers, settings.topic(DLQ.name), policies.days("dead_letters"))
+            settings.kafka_bootstrap_servers, settings.topic(DLQ.name), policies.days("dead_letters"),
+            settings.kafka_security())
         summary.gdpr = GdprJob(conn, settings, retention, gdpr, objects).run_open()
         update_gauges(conn)
     a = summary.archive

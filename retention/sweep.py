@@ -65,7 +65,7 @@ def expire_archives(conn: psycopg.Connection, objects: ObjectStore, policies: Po
     return expired
 
 
-def dead_letter_retention(bootstrap_servers: str, topic: str, days: int) -> bool:
+def dead_letter_retention(bootstrap_servers: str, topic: str, days: int, security: dict[str, str] | None = None) -> bool:
     """Make the dead-letter topic keep ``days`` days (its retention.ms); True when changed.
 
     Dead letters hold the original bytes of bad events, player ids included. They are not erased
@@ -73,7 +73,7 @@ def dead_letter_retention(bootstrap_servers: str, topic: str, days: int) -> bool
     through landing, whose tombstone filter drops erased players (see README, GDPR)."""
     from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, **(security or {})})
     want = str(days * 24 * 3600 * 1000)
     resource = ConfigResource("topic", topic)
     (future,) = admin.describe_configs([resource]).values()

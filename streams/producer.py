@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -34,21 +35,30 @@ class ProducerConfig:
     compression: str = "lz4"
     delivery_timeout_ms: int = 10_000
     max_message_bytes: int = 8 * 1024 * 1024
+    # recovery: reconnect to a restarted broker within a second or two (librdkafka's default backs
+    # off to 10 s), and give up on a frozen (SIGSTOPped) broker's socket after 10 s, not 60 s
+    reconnect_backoff_max_ms: int = 1_000
+    socket_timeout_ms: int = 10_000
 
 
 class EventProducer:
     """Sends messages and resolves once Kafka has every one of them."""
 
-    def __init__(self, bootstrap_servers: str, config: ProducerConfig = ProducerConfig()) -> None:
+    def __init__(self, bootstrap_servers: str, config: ProducerConfig = ProducerConfig(),
+                 security: Mapping[str, str] | None = None) -> None:
+        """``security``: ``Settings.kafka_security()`` (SASL/SSL); None or empty for PLAINTEXT."""
         self._producer = Producer(
             {
                 "bootstrap.servers": bootstrap_servers,
+                **(security or {}),
                 "acks": "all",
                 "enable.idempotence": True,
                 "linger.ms": config.linger_ms,
                 "compression.type": config.compression,
                 "message.timeout.ms": config.delivery_timeout_ms,
                 "message.max.bytes": config.max_message_bytes,
+                "reconnect.backoff.max.ms": config.reconnect_backoff_max_ms,
+                "socket.timeout.ms": config.socket_timeout_ms,
                 "error_cb": self._on_error,
             }
         )

@@ -7,6 +7,7 @@ stack creates them with :func:`ensure_topics`; the Faust app and the producers r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from streams.errors import KafkaAdminError
@@ -40,12 +41,14 @@ GAME_ID_HEADER = "game_id"
 ALL_TOPICS: tuple[TopicSpec, ...] = (RAW_EVENTS, PROCESSED_EVENTS, RECOMMENDATIONS, NOTIFICATIONS, DLQ)
 
 
-def ensure_topics(bootstrap_servers: str, prefix: str = "", timeout_s: float = 30.0) -> list[str]:
-    """Create the topics that do not exist yet (idempotent); returns the names created."""
+def ensure_topics(bootstrap_servers: str, prefix: str = "", timeout_s: float = 30.0,
+                  security: Mapping[str, str] | None = None) -> list[str]:
+    """Create the topics that do not exist yet (idempotent); returns the names created.
+    ``security``: ``Settings.kafka_security()`` on a secured cluster (the admin principal)."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, **(security or {})})
     try:
         existing = set(admin.list_topics(timeout=timeout_s).topics)
     except KafkaException as exc:
@@ -68,11 +71,12 @@ def ensure_topics(bootstrap_servers: str, prefix: str = "", timeout_s: float = 3
     return created
 
 
-def delete_topics(bootstrap_servers: str, prefix: str, timeout_s: float = 30.0) -> None:
+def delete_topics(bootstrap_servers: str, prefix: str, timeout_s: float = 30.0,
+                  security: Mapping[str, str] | None = None) -> None:
     """Delete this prefix's topics (used by tests to clean up after themselves)."""
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, **(security or {})})
     names = [prefix + spec.name for spec in ALL_TOPICS]
     for future in admin.delete_topics(names, operation_timeout=timeout_s).values():
         try:

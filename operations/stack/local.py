@@ -44,14 +44,19 @@ class ServiceStatus:
 class LocalStack:
     def __init__(
         self, settings: Settings, say: Callable[[str], None] = lambda _msg: None, store: StoreSettings | None = None,
-        s3: S3Settings | None = None,
+        s3: S3Settings | None = None, secure: bool = False,
     ) -> None:
+        """``secure``: run the secured broker instead (SASL_SSL, SCRAM-SHA-512, ACLs; same port, own data)."""
         self.settings = settings
         self.say = say
         self.store = store or StoreSettings(backend="auto")
         self.s3_settings = s3 if s3 is not None else S3Settings()
+        self.secure = secure
         self.paths = StackPaths.under(settings.state_dir)
         self.kafka = LocalKafka(self.paths.kafka)
+        if secure:
+            self.kafka = LocalKafka(self.paths.kafka_secure, secure=True)
+            self.kafka.use_libs_of(LocalKafka(self.paths.kafka))
         # native means plain PostgreSQL: nothing preloaded; otherwise TimescaleDB when it is installed
         self.postgres = LocalPostgres(self.paths.postgres, preload=() if self.store.backend == "native" else None)
         self.redis = LocalRedis(self.paths.redis)
@@ -106,8 +111,13 @@ class LocalStack:
             self.say(f"redis: {'started' if started else 'already running'} on 127.0.0.1:{self.redis.port}")
         self.redis.wait_ready(s.redis_url)
         self._s3_up()
-        created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix)
+        admin = self.kafka.admin_security() if self.secure and self.own_kafka else s.kafka_security()
+        created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix, security=admin)
         self.say(f"topics: {'created ' + ', '.join(created) if created else 'all present'}")
+        if self.secure and self.own_kafka:
+            self.say(f"kafka: {self.kafka.apply_acls(s.topic_prefix)} ACLs in effect for prefix {s.topic_prefix!r}")
+            for service, path in self.write_service_env().items():
+                self.say(f"kafka: credentials of {service} in {path}")
         backend = upgrade(s, backend=self.store.backend)
         kind = "a TimescaleDB hypertable" if backend == "timescaledb" else "native daily partitions"
         self.say(f"migrations: schema {s.database_schema} at head (player_events: {kind})")
@@ -173,13 +183,38 @@ class LocalStack:
 
     def environment(self) -> dict[str, str]:
         s = self.settings
-        return {
+        env = {
             "GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
             "GAMEMETRICS_DATABASE_URL": s.database_url,
             "GAMEMETRICS_REDIS_URL": s.redis_url,
             "GAMEMETRICS_S3_ENDPOINT_URL": self.s3_settings.endpoint_url,
             "GAMEMETRICS_STATE_DIR": str(self.paths.root),
         }
+        if self.secure and self.own_kafka:  # the admin's; each service has its own env file
+            env.update(self._kafka_env("admin"))
+        return env
+
+    def _kafka_env(self, user: str) -> dict[str, str]:
+        client = self.kafka.client_settings(self.settings, user)
+        return {
+            "GAMEMETRICS_KAFKA_SECURITY_PROTOCOL": client.kafka_security_protocol,
+            "GAMEMETRICS_KAFKA_SASL_MECHANISM": client.kafka_sasl_mechanism,
+            "GAMEMETRICS_KAFKA_SASL_USERNAME": client.kafka_sasl_username,
+            "GAMEMETRICS_KAFKA_SASL_PASSWORD": client.kafka_sasl_password.get_secret_value(),
+            "GAMEMETRICS_KAFKA_SSL_CA_FILE": str(client.kafka_ssl_ca_file),
+        }
+
+    def write_service_env(self) -> dict[str, str]:
+        """One ``<service>.env`` (mode 600) per principal of streams.acls with its Kafka settings; returns the paths."""
+        from streams.acls import SERVICES
+
+        written = {}
+        for service in SERVICES:
+            path = self.kafka.secrets_dir / f"{service}.env"
+            path.write_text("".join(f"{k}={v}\n" for k, v in self._kafka_env(service).items()))
+            path.chmod(0o600)
+            written[service] = str(path)
+        return written
 
     def status(self) -> list[ServiceStatus]:
         s = self.settings

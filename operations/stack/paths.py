@@ -19,6 +19,11 @@ class StackPaths:
         return self.root / "kafka"
 
     @property
+    def kafka_secure(self) -> Path:
+        """The secured broker (``stack up --secure``): its own data, users and certificates."""
+        return self.root / "kafka-secure"
+
+    @property
     def postgres(self) -> Path:
         return self.root / "postgres"
 

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from graphql_api.auth import issue_token
 from tests.graphql_api.conftest import GQL, bearer, running_api
 from tests.graphql_api.processed import processed_batch, publish, publish_dead_letter
-from tests.graphql_api.wsclient import Closed, GraphQLWS
+from tests.graphql_api.wsclient import PROTOCOL, Closed, GraphQLWS
 from tests.services import wait_for
 
 pytestmark = pytest.mark.integration
@@ -293,3 +294,18 @@ def test_an_analyst_cannot_run_an_admin_mutation_over_the_websocket(server, toke
     assert (message["type"], message["payload"]["data"]) == ("next", None)
     assert message["payload"]["errors"][0]["message"] == "createGame needs the admin role; this token's role is analyst"
     assert message["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("init", [{"type": "connection_init"}, {"type": "connection_init", "payload": None}])
+def test_a_connection_init_without_a_payload_is_closed_not_acknowledged(server, init):
+    async def scenario():
+        ws = GraphQLWS(await connect(server[1].replace("http://", "ws://") + "/graphql", subprotocols=[PROTOCOL]))
+        await ws.send(init)
+        try:
+            message = await ws.receive()
+        except Closed as closed:
+            return closed
+        raise AssertionError(f"the server answered {message} instead of closing")
+
+    closed = asyncio.run(scenario())
+    assert closed.code == 4403 and "missing token" in closed.reason

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import select
+import socket
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import orjson
@@ -173,6 +176,89 @@ def test_a_mixed_batch_lands_exactly_the_good_events(isolated, tmp_path):
         wait_for(lambda: len(landed()) >= 6, what="six rows")
         wait_for(lambda: landing_committed_everything(isolated), what="the landing group to commit every message")
         assert landed() == {e["event_id"] for e in good}
+
+
+def test_an_address_trying_many_unknown_keys_gets_429_while_a_known_key_still_works(isolated, tmp_path):
+    _, key = new_key(isolated)
+    knobs = {"GAMEMETRICS_INGEST_AUTH_FAILURES_BURST": "5", "GAMEMETRICS_INGEST_AUTH_FAILURES_PER_S": "0.2",
+             "GAMEMETRICS_INGEST_KEY_CACHE_TTL_S": "60"}
+    with running_ingest(isolated, tmp_path, knobs) as url:
+        assert post(url, key, {"events": [an_event()]}).status_code == 200  # known now (cached)
+        statuses = [post(url, f"gm_guess_{i}", {"events": [an_event()]}).status_code for i in range(8)]
+        assert statuses == [401] * 5 + [429] * 3
+        throttled = post(url, "gm_guess_again", {"events": [an_event()]})
+        assert "too many unknown or expired API keys" in throttled.json()["error"]
+        assert int(throttled.headers["Retry-After"]) >= 1
+        assert post(url, key, {"events": [an_event()]}).status_code == 200
+
+
+@pytest.mark.parametrize("body", [
+    {"events": [{"ts": "9999-12-31T23:59:59-23:59"}]},
+    {"events": [{"ts": "0001-01-01T00:00:00+23:59"}]},
+    {"sent_at": 99999999999999, "events": [{"ts": "2026-01-01T00:00:00Z"}]},
+    {"sent_at": "9999-12-31T23:59:59Z", "events": [{}]},
+])
+def test_times_out_of_range_are_refused_with_a_message_not_a_500(service, isolated_module, body):
+    _, key = new_key(isolated_module)
+    events = [{**an_event(), **e} for e in body["events"]]
+    response = post(service, key, {**body, "events": events})
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 200:
+        assert response.json()["accepted"] == 0
+        assert response.json()["rejected"][0]["errors"][0].startswith("events[0].ts: ")
+    else:
+        assert response.json()["error"].startswith("sent_at: ")
+
+
+def test_a_nul_character_rejects_its_event_and_the_neighbours_are_accepted(service, isolated_module):
+    _, key = new_key(isolated_module)
+    body = {"events": [an_event(player_id="p\u0000"), an_event(properties={"k": "a\u0000b"}), an_event()]}
+    response = post(service, key, body)
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1
+    assert [r["index"] for r in response.json()["rejected"]] == [0, 1]
+
+
+def _rss_kib(port: int) -> int:
+    """Resident memory of the ingest process serving ``port`` (its command line names the port)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"ingest" in cmdline and str(port).encode() in cmdline:
+            status = (entry / "status").read_text()
+            return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+    raise AssertionError(f"no ingest process on port {port}")
+
+
+def test_a_chunked_upload_without_length_is_refused_before_it_is_read(service, isolated_module):
+    """256 MiB announced by nothing (Transfer-Encoding: chunked): the 413 comes while the client still sends."""
+    _, key = new_key(isolated_module)
+    host, port = service.removeprefix("http://").split(":")
+    total, piece = 256 * 1024 * 1024, b"x" * 65536
+    rss_before = _rss_kib(int(port))
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(f"POST /v1/events HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+                 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+    sent, answer = 0, b""
+    sock.settimeout(5)
+    try:
+        while sent < total:
+            if select.select([sock], [], [], 0)[0]:
+                break  # the server answered
+            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            sent += len(piece)
+        answer = sock.recv(65536)
+    except TimeoutError as exc:
+        raise AssertionError(f"the server stopped reading after {sent} bytes but did not answer") from exc
+    except (ConnectionResetError, BrokenPipeError):  # closed on the unread body: the 413 may be lost with it
+        pass
+    finally:
+        sock.close()
+    assert sent < total // 8, f"the server read {sent} bytes before refusing"
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert _rss_kib(int(port)) - rss_before < 64 * 1024  # KiB: the body was never held
 
 
 def landing_committed_everything(settings) -> bool:

@@ -49,6 +49,18 @@ def test_a_request_larger_than_the_bucket_is_refused_not_queued():
     assert not asyncio.run(run()).allowed
 
 
+def test_the_failure_budget_refuses_an_address_after_its_burst_and_refills():
+    from ingest.ratelimit import FailureBudget
+
+    budget = FailureBudget(Budget(rate_per_s=0.5, burst=3), max_addresses=2)
+    for _ in range(3):
+        assert budget.check("10.0.0.1", now=100.0).allowed
+        budget.spend("10.0.0.1", now=100.0)
+    refused = budget.check("10.0.0.1", now=100.0)
+    assert not refused.allowed and refused.retry_after_s == 2
+    assert budget.check("10.0.0.2", now=100.0).allowed  # another address has its own budget
+    assert budget.check("10.0.0.1", now=102.0).allowed  # one failure refilled after 2 s
+
 @pytest.mark.integration
 def test_a_request_larger_than_the_bucket_is_refused_by_the_redis_limiter_and_leaves_the_bucket_full(stack_settings):
     async def run():

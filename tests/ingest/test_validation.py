@@ -86,3 +86,40 @@ def test_custom_event_types_and_flat_properties_pass():
 def test_non_object_event_is_rejected_not_crashed():
     _, rejected = validate_batch(["oops", None, 3], NOW, None)
     assert [r.index for r in rejected] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("event_type", ["custom.a\n", "session_start\n", "custom.a\nb"])
+def test_an_event_type_with_a_newline_is_rejected(event_type):
+    accepted, rejected = validate_batch([event(event_type=event_type)], NOW, None)
+    assert accepted == []
+    assert rejected[0].errors[0].startswith("events[0].event_type: required, lower_snake_case or custom.<name>")
+
+
+@pytest.mark.parametrize("ts", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", 253402300800000, 99999999999999])
+def test_a_time_out_of_the_supported_range_is_rejected_with_a_reason(ts):
+    accepted, rejected = validate_batch([event(ts=ts)], NOW, None)
+    assert accepted == []
+    assert rejected[0].errors[0].startswith("events[0].ts: ")
+
+
+@pytest.mark.parametrize(("sent_at_ms", "ts"), [(0, 253402300799999), (253402300799999, 0), (99999999999999, NOW)])
+def test_a_far_off_sent_at_rejects_the_event_with_a_message(sent_at_ms, ts):
+    # the skew correction moves ts by (server time - sent_at): the result may be outside any calendar
+    accepted, rejected = validate_batch([event(ts=ts)], NOW, sent_at_ms)
+    assert accepted == []
+    assert rejected[0].errors[0].startswith("events[0].ts: ")
+    assert "after clock-skew correction" in rejected[0].errors[0]
+
+
+@pytest.mark.parametrize(("field", "value", "where"), [
+    ("player_id", "p\x00", "player_id"),
+    ("session_id", "s\x00", "session_id"),
+    ("app_version", "\x001.0", "app_version"),
+    ("properties", {"k": "v\x00"}, "properties.k"),
+    ("properties", {"k\x00": 1}, "properties"),
+])
+def test_a_nul_character_anywhere_rejects_the_event_and_only_it(field, value, where):
+    bad, good = event(**{field: value}), event()
+    accepted, rejected = validate_batch([bad, good], NOW, None)
+    assert [a["event_id"] for a in accepted] == [good["event_id"]]
+    assert rejected[0].errors == [f"events[0].{where}: contains a NUL character (\\u0000), which PostgreSQL cannot store"]
