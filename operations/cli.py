@@ -20,7 +20,7 @@ from graphql_api.cli import serve_graphql, tokens_app
 from ingest.cli import serve_ingest
 from processors.cli import dlq_app, worker
 from processors.notifications.cli import app as notifications_app
-from store.cli import currencies_app, games_app, verify
+from store.cli import currencies_app, games_app, migrate, verify
 
 app = typer.Typer(
     help="GameMetrics: event-streaming analytics for games.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -38,6 +38,7 @@ app.command("worker")(worker)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(currencies_app, name="currencies")
 app.command("verify")(verify)
+app.command("migrate")(migrate)
 app.add_typer(notifications_app, name="notifications", help="Notification rules (email, webhook, push, SMS).")
 app.add_typer(tokens_app, name="tokens", help="JWT bearer tokens of the GraphQL API.")
 app.add_typer(bench_app, name="bench")

@@ -14,5 +14,8 @@ class WorkerSettings(BaseSettings):
     retry_first_delay_s: float = Field(0.5, gt=0, description="First wait after PostgreSQL or Kafka failed a batch.")
     retry_max_delay_s: float = Field(10.0, gt=0, description="Longest wait between retries (doubling up to it).")
     metrics_port: int = Field(9464, ge=0, description="Prometheus /metrics port of the worker; 0 = off.")
+    metrics_host: str = Field(
+        "127.0.0.1", description="Interface of the worker's /metrics; 0.0.0.0 in a container so Prometheus can scrape it."
+    )
     rates_refresh_s: float = Field(60.0, gt=0, description="How often the currency table is re-read.")
     lag_interval_s: float = Field(5.0, gt=0, description="How often consumer lag is measured.")
