@@ -36,8 +36,16 @@ t0=$(date +%s)
 echo "==> wheels (build/wheelhouse)"
 WHEELS=build/wheelhouse
 mkdir -p "$WHEELS"
-rm -f "$WHEELS"/gamemetrics-*.whl "$WHEELS"/gamemetrics_avro-*.whl
-"$PYTHON" -m pip wheel -q --wheel-dir "$WHEELS" --find-links "$WHEELS" . ./native/gamemetrics_avro
+# The project's wheel is always rebuilt; the native codec's (a cargo build, minutes) only when a
+# file under native/gamemetrics_avro is newer than the wheel we have.
+rm -f "$WHEELS"/gamemetrics-[0-9]*.whl
+native_wheel="$(ls "$WHEELS"/gamemetrics_avro-*.whl 2>/dev/null | head -n1 || true)"
+if [ -n "$native_wheel" ] && [ -n "$(find native/gamemetrics_avro -path native/gamemetrics_avro/target -prune -o -type f -newer "$native_wheel" -print -quit)" ]; then
+  rm -f "$WHEELS"/gamemetrics_avro-*.whl; native_wheel=""
+fi
+targets=(.)
+[ -n "$native_wheel" ] || targets+=(./native/gamemetrics_avro)
+"$PYTHON" -m pip wheel -q --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}"
 t1=$(date +%s)
 
 BASE_IMAGE="${BASE_IMAGE:-}"

@@ -1,8 +1,8 @@
 """The image's HEALTHCHECK: exit 0 when this container's service answers, 1 otherwise.
 
-GAMEMETRICS_HEALTHCHECK_URL names the URL to probe. Without it the well-known endpoints of the
-image's services are tried (ingest, GraphQL, recommender /healthz; a worker's /metrics) and the
-first that answers 200 counts. Kubernetes ignores HEALTHCHECK: the chart has its own probes.
+GAMEMETRICS_HEALTHCHECK_URL names the URL to probe. Without it: the HTTP service's /healthz on
+$PORT, or a worker's /metrics on $GAMEMETRICS_WORKER_METRICS_PORT, when set (the entry point and
+the worker read the same variables); else the services' default ports, the first answering 200. Kubernetes ignores HEALTHCHECK: the chart has its own probes.
 """
 
 import os
@@ -26,7 +26,15 @@ def answers(url: str) -> bool:
 
 
 def main() -> int:
-    urls = [os.environ["GAMEMETRICS_HEALTHCHECK_URL"]] if os.environ.get("GAMEMETRICS_HEALTHCHECK_URL") else DEFAULTS
+    env = os.environ
+    if env.get("GAMEMETRICS_HEALTHCHECK_URL"):
+        urls = [env["GAMEMETRICS_HEALTHCHECK_URL"]]
+    elif env.get("PORT"):
+        urls = [f"http://127.0.0.1:{env['PORT']}/healthz"]
+    elif env.get("GAMEMETRICS_WORKER_METRICS_PORT"):
+        urls = [f"http://127.0.0.1:{env['GAMEMETRICS_WORKER_METRICS_PORT']}/metrics"]
+    else:
+        urls = list(DEFAULTS)
     return 0 if any(answers(url) for url in urls) else 1
 
 
