@@ -77,8 +77,9 @@ size="$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE")"
 echo "image $IMAGE: $((size / 1000000)) MB; wheels $((t1 - t0)) s, base $((t2 - t1)) s, podman build $((t3 - t2)) s"
 
 if [ "$SBOM" = 1 ]; then
-  SYFT="$(command -v syft || echo "$ROOT/.tools/bin/syft")"
-  [ -x "$SYFT" ] || { echo "error: syft not found: bash scripts/tools.sh syft" >&2; exit 1; }
+  bash "$ROOT/scripts/tools.sh" syft  # pinned, from the Go module proxy; a no-op once installed
+  SYFT="$(command -v syft || echo "${GAMEMETRICS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gamemetrics/tools}/bin/syft")"
+  [ -x "$SYFT" ] || { echo "error: syft could not be installed (see above)" >&2; exit 1; }
   mkdir -p build/sbom
   archive="$(mktemp --suffix=.tar)"
   "${PODMAN[@]}" save --quiet --format docker-archive -o "$archive" "$IMAGE"

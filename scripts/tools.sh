@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install the deployment tool chain, pinned, from the Go module proxy with `go install`:
 #   helm, helm-unittest (helm plugin binary), kubeconform, promtool, syft, grype, actionlint.
-# Binaries go to $GAMEMETRICS_TOOLS_DIR (default .tools/ at the repo root; its bin/ is put first on
-# PATH by scripts/bootstrap.sh). A tool already installed at its pinned version is skipped, so a
-# second run takes well under a second. Each `go install` builds from source (minutes on two cores
+# Binaries go to $GAMEMETRICS_TOOLS_DIR/bin (default ~/.cache/gamemetrics/tools, outside the work
+# tree so every clone on the machine, CI's included, shares them; scripts/bootstrap.sh puts it on PATH). A tool already installed at its pinned version is skipped, so a
+# second run takes well under a second. With tool names as arguments only those are installed. Each `go install` builds from source (minutes on two cores
 # the first time); set GAMEMETRICS_SKIP_TOOLS=1 to skip all of it (the tests that need a tool then
 # skip, saying which). Run standalone: `bash scripts/tools.sh [tool ...]`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TOOLS_DIR="${GAMEMETRICS_TOOLS_DIR:-$ROOT/.tools}"
+TOOLS_DIR="${GAMEMETRICS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gamemetrics/tools}"
 BIN="$TOOLS_DIR/bin"
 mkdir -p "$BIN"
 
@@ -39,9 +39,25 @@ install_one() {
   if [ -x "$BIN/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$version" ]; then
     return 0
   fi
-  echo "==> go install $pkg@$version"
-  # GOBIN puts the binary straight into $BIN; the module cache stays the user's (shared, reused).
-  if GOBIN="$BIN" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "$pkg@$version"; then
+  local module="${pkg%%/cmd/*}" ok=0
+  if [ "$name" = helm-unittest ]; then
+    # Its go.mod has replace directives, which `go install pkg@version` refuses: download the
+    # module from the proxy and build it as the main module, in a writable copy.
+    echo "==> go build $pkg@$version (module with replace directives)"
+    local dir work
+    dir="$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    work="$(mktemp -d)"
+    if [ -n "$dir" ] && cp -r "$dir/." "$work/" && chmod -R u+w "$work" \
+       && (cd "$work" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN/$name" "./${pkg#"$module"/}"); then
+      ok=1
+    fi
+    rm -rf "$work"
+  else
+    echo "==> go install $pkg@$version"
+    # GOBIN puts the binary straight into $BIN; the module cache stays the user's (shared, reused).
+    if GOBIN="$BIN" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "$pkg@$version"; then ok=1; fi
+  fi
+  if [ "$ok" = 1 ]; then
     echo "$version" > "$stamp"
   else
     echo "warning: installing $name $version failed: its tests skip" >&2

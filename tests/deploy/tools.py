@@ -1,4 +1,4 @@
-"""Find the deployment tool chain (scripts/tools.sh installs it, pinned, into .tools/bin)."""
+"""Find the deployment tool chain (scripts/tools.sh installs it, pinned, into ~/.cache/gamemetrics/tools/bin)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "gamemetrics"
-TOOLS_BIN = Path(os.environ.get("GAMEMETRICS_TOOLS_DIR", ROOT / ".tools")) / "bin"
+TOOLS_BIN = Path(os.environ.get("GAMEMETRICS_TOOLS_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gamemetrics" / "tools") / "bin"
 KUBERNETES_VERSION = "1.31.0"  # the oldest Kubernetes the chart is checked against (Chart.yaml says >= 1.27)
 RELEASE, NAMESPACE = "gm", "gamemetrics"
 
