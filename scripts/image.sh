@@ -45,7 +45,9 @@ if [ -n "$native_wheel" ] && [ -n "$(find native/gamemetrics_avro -path native/g
 fi
 targets=(.)
 [ -n "$native_wheel" ] || targets+=(./native/gamemetrics_avro)
-"$PYTHON" -m pip wheel -q --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}"
+# Offline from the wheelhouse first (seconds); the package index only when a dependency is new.
+"$PYTHON" -m pip wheel -q --no-index --no-build-isolation --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}" 2>/dev/null \
+  || "$PYTHON" -m pip wheel -q --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}"
 t1=$(date +%s)
 
 BASE_IMAGE="${BASE_IMAGE:-}"

@@ -174,3 +174,14 @@ def _merge(base: dict, override: dict) -> dict:
     for key, value in (override or {}).items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+def test_the_chart_readme_lists_every_value():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("chart_values", CHART.parents[1] / "scripts" / "chart_values.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table = module.values_table((CHART / "values.yaml").read_text())
+    assert table in (CHART / "README.md").read_text(), "run `python scripts/chart_values.py --write`"
+    assert "| `strimzi.topics.items` |" in table and "| `worker.keda.lagThreshold` | `1000` |" in table
