@@ -45,9 +45,11 @@ if [ -n "$native_wheel" ] && [ -n "$(find native/gamemetrics_avro -path native/g
 fi
 targets=(.)
 [ -n "$native_wheel" ] || targets+=(./native/gamemetrics_avro)
-# Offline from the wheelhouse first (seconds); the package index only when a dependency is new.
-"$PYTHON" -m pip wheel -q --no-index --no-build-isolation --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}" 2>/dev/null \
-  || "$PYTHON" -m pip wheel -q --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}"
+# Offline from the wheelhouse first; the package index only when a dependency (or the codec's
+# build backend) is new. The wheelhouse keeps the project's build backend (setuptools, wheel) so the
+# offline build can set up its isolated build environment.
+"$PYTHON" -m pip wheel -q --no-index --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}" 2>/dev/null \
+  || "$PYTHON" -m pip wheel -q --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}" "setuptools>=68" wheel
 t1=$(date +%s)
 
 BASE_IMAGE="${BASE_IMAGE:-}"
