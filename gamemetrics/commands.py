@@ -16,7 +16,7 @@ from gamemetrics.settings import Settings, load_settings
 
 
 def command_settings() -> Settings:
-    """Read the settings from the environment (once per command) and configure structured logs."""
+    """Read the settings from the environment (once per command or service process) and configure structured logs."""
     from gamemetrics.logs import configure_logging
 
     settings = load_settings()

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     database_schema: str = Field(
         "gamemetrics", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="PostgreSQL schema holding our tables."
     )
+    avro_codec: Literal["auto", "native", "fastavro"] = Field(
+        "auto",
+        description="Avro codec of the hot paths: auto = the compiled gamemetrics_avro when installed, "
+        "native = refuse to start without it, fastavro = the reference (schemas/wire.py).",
+    )
     log_format: Literal["json", "console"] = Field("console", description="Structured log rendering.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

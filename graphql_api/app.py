@@ -24,9 +24,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from gamemetrics.settings import Settings
-from graphql_api.analytics.pipeline import LagProbe
 from graphql_api.context import Context, Services
 from graphql_api.errors import ApiError
+from graphql_api.lag_probe import LagProbe
 from graphql_api.live import LiveHub
 from graphql_api.live_source import KafkaLiveSource
 from graphql_api.schema import build_schema
@@ -82,8 +82,8 @@ async def _context(connection: HTTPConnection) -> Context:
     return Context(connection.app.state.services, connection.headers.get("authorization"))
 
 
-def create_app(settings: Settings, gql: GraphQLSettings | None = None) -> FastAPI:
-    gql = gql or GraphQLSettings()
+def create_app(settings: Settings, gql: GraphQLSettings) -> FastAPI:
+    """The API with the settings resolved at start-up (``graphql_api.main.build``)."""
     schema = build_schema(gql)
 
     @asynccontextmanager

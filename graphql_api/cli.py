@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from gamemetrics.commands import serve_asgi
+from gamemetrics.commands import command_settings, fail, say, serve_asgi
+from gamemetrics.settings import Settings
 
 tokens_app = typer.Typer(help="Bearer tokens of the GraphQL API and dashboard.", no_args_is_help=True)
 
@@ -41,31 +42,29 @@ def tokens_create(
     from graphql_api.errors import ApiError
     from graphql_api.settings import insecure_defaults, load_graphql_settings
 
-    settings = load_graphql_settings()
+    settings, gql = command_settings(), load_graphql_settings()
     try:
         game_ids = parse_games(games)
         lifetime = parse_ttl(ttl)
-        token = issue_token(settings, role, game_ids, lifetime, subject=subject)
+        token = issue_token(gql, role, game_ids, lifetime, subject=subject)
     except ApiError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from exc
-    for problem in insecure_defaults(settings):
+        fail(exc, 2)
+    for problem in insecure_defaults(gql):
         typer.secho(f"warning: {problem}", fg="yellow", err=True)
-    _warn_unknown_games(game_ids)
-    typer.echo(f"{role} token for {', '.join(game_ids)}, valid {lifetime}", err=True)
+    _warn_unknown_games(settings, game_ids)
+    say(f"{role} token for {', '.join(game_ids)}, valid {lifetime}")
     typer.echo(token)
 
 
-def _warn_unknown_games(game_ids: list[str]) -> None:
+def _warn_unknown_games(settings: Settings, game_ids: list[str]) -> None:
     """A typo in a game id gives a token that sees nothing: say so when the store is reachable."""
-    from gamemetrics.settings import load_settings
     from store import db
     from store.games import known_game_ids
 
     if game_ids == ["*"]:
         return
     try:
-        with db.connect(load_settings()) as conn:
+        with db.connect(settings) as conn:
             known = known_game_ids(conn, game_ids)
     except Exception:  # the store is unreachable or unmigrated: the token is still valid, just unchecked
         return
@@ -83,6 +82,7 @@ app.add_typer(tokens_app, name="tokens")
 def export_schema() -> None:
     """Write the SDL to graphql_api/schema.graphql (a test fails while it is out of date)."""
     from graphql_api.schema import SDL_PATH, export_sdl
+    from graphql_api.settings import load_graphql_settings
 
-    export_sdl()
-    typer.echo(f"wrote {SDL_PATH}")
+    export_sdl(load_graphql_settings())
+    say(f"wrote {SDL_PATH}")

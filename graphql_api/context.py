@@ -1,13 +1,18 @@
 """The typed context of every operation: the process's services, the caller, the DataLoaders.
 
+It knows no metric: a resolver asks it for the DataLoader of its own batch query
+(:meth:`Context.loader`), so the analytics modules import the context and never the reverse.
+
 HTTP requests get one context each (``Authorization`` header). A WebSocket gets one per
 connection; its caller is set from the ``connection_init`` payload (``graphql_api.app``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
@@ -15,11 +20,15 @@ from strawberry.fastapi import BaseContext
 from gamemetrics.settings import Settings
 from graphql_api.auth import CREATE_HINT, LEEWAY, Principal, bearer_token, verify_token
 from graphql_api.errors import ApiError, Unauthenticated
-from graphql_api.analytics.pipeline import LagProbe
+from graphql_api.lag_probe import LagProbe
 from graphql_api.live import LiveHub
 from graphql_api.settings import GraphQLSettings
 from graphql_api.store import Database
-from graphql_api.types import GameStats
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+BatchQuery = Callable[[Database, list[K]], Awaitable[list[V]]]
+"""One query for many keys (``analytics.games.game_stats``): a value per key, in the keys' order."""
 
 
 @dataclass
@@ -33,27 +42,27 @@ class Services:
     lag: LagProbe
 
 
-class Loaders:
-    """Batch the children of listed objects into one query per field (uncached: no stale reads
-    on long-lived WebSocket contexts)."""
-
-    def __init__(self, services: Services) -> None:
-        from graphql_api.analytics.games import game_stats
-
-        async def load_stats(game_ids: list[str]) -> list[GameStats]:
-            return await game_stats(services.db, game_ids)
-
-        self.game_stats: DataLoader[str, GameStats] = DataLoader(load_stats, cache=False)
-
-
 class Context(BaseContext):
     def __init__(self, services: Services, authorization: object) -> None:
         super().__init__()
         self.services = services
-        self.loaders = Loaders(services)
+        self._loaders: dict[BatchQuery[Any, Any], DataLoader[Any, Any]] = {}
         self.principal: Principal | None = None
         self.auth_error: ApiError | None = None
         self.authenticate(authorization)
+
+    def loader(self, batch: BatchQuery[K, V]) -> DataLoader[K, V]:
+        """This context's DataLoader of ``batch``: the children of listed objects load in one query
+        per field. Uncached, so long-lived WebSocket contexts never read stale values."""
+        loader = self._loaders.get(batch)
+        if loader is None:
+            db = self.services.db
+
+            async def load(keys: list[K]) -> list[V]:
+                return await batch(db, list(keys))
+
+            loader = self._loaders[batch] = DataLoader(load, cache=False)
+        return loader
 
     def authenticate(self, authorization: object) -> None:
         """Set the caller from an ``Authorization`` value (``Bearer <token>``)."""

@@ -24,22 +24,25 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gamemetrics import metric_defs as m
+from schemas.event_types import is_currency
+from store.currencies import set_rate
 from store.errors import StoreError
 from store.games import create_game, rotate_key
 from graphql_api.analytics.activity import active_users
 from graphql_api.analytics.counts import event_counts
 from graphql_api.analytics.fairness import fairness as fairness_report
 from graphql_api.analytics.funnel import funnel as funnel_report
-from graphql_api.analytics.games import visible_games
+from graphql_api.analytics.games import Game, visible_games
 from graphql_api.analytics.pipeline import pipeline as pipeline_report
+from graphql_api.analytics.players import Player
 from graphql_api.analytics.players import player as player_profile
 from graphql_api.analytics.retention import retention as retention_report
 from graphql_api.analytics.revenue import revenue as revenue_report
-from graphql_api.analytics.sessions import session_stats
-from graphql_api.analytics.ranges import Bucket, Granularity
+from graphql_api.analytics.sessions import Sessions, session_stats
 from graphql_api.context import Context
 from graphql_api.errors import BadArgument
 from graphql_api.limits import Authentication, ErrorCodes, OperationLog, cost_rule
+from graphql_api.ranges import Bucket, Granularity
 from graphql_api.settings import GraphQLSettings
 from graphql_api.types import (
     ActiveUsers,
@@ -51,16 +54,13 @@ from graphql_api.types import (
     Fairness,
     Funnel,
     FunnelStepInput,
-    Game,
     LiveEventBatch,
     LiveMetrics,
     Pipeline,
-    Player,
     SCALAR_MAP,
     Retention,
     Revenue,
     RotatedKey,
-    Sessions,
     Viewer,
 )
 
@@ -186,18 +186,12 @@ class Mutation:
     @strawberry.mutation(description="Add or change a currency's USD rate (admin of every game: it converts all revenue).",
                          directives=[Cost(weight=5)])
     async def set_currency_rate(self, info: Info, currency: str, usd_per_unit: float) -> CurrencyRate:
-        from schemas.event_types import is_currency
-
         info.context.viewer.require_admin("setCurrencyRate")
         if not is_currency(currency) or not usd_per_unit > 0:
             raise BadArgument(f"setCurrencyRate: {currency!r} must be an ISO 4217 code and usdPerUnit > 0")
 
         def upsert(conn: psycopg.Connection) -> None:
-            conn.execute(
-                "INSERT INTO currency_rates (currency, usd_per_unit) VALUES (%s, %s) ON CONFLICT (currency) "
-                "DO UPDATE SET usd_per_unit = excluded.usd_per_unit, updated_at = now()",
-                (currency, usd_per_unit),
-            )
+            set_rate(conn, currency, usd_per_unit)
             conn.commit()
 
         await info.context.services.db.write(upsert)
@@ -273,8 +267,8 @@ class AnalyticsSchema(strawberry.Schema):
         """Logged by ``limits.ErrorCodes`` instead: internal errors with a reference, ours not at all."""
 
 
-def build_schema(gql: GraphQLSettings | None = None) -> strawberry.Schema:
-    gql = gql or GraphQLSettings()
+def build_schema(gql: GraphQLSettings) -> strawberry.Schema:
+    """The schema with the limits of ``gql`` (cost, depth, introspection); the SDL does not depend on them."""
     rules = [cost_rule(gql.max_cost)] + ([NoSchemaIntrospectionCustomRule] if not gql.introspection else [])
     extensions = [  # on_operation exits run last-first: OperationLog sees the errors ErrorCodes shaped
         OperationLog, ErrorCodes, Authentication,
@@ -285,7 +279,7 @@ def build_schema(gql: GraphQLSettings | None = None) -> strawberry.Schema:
                            config=StrawberryConfig(scalar_map=SCALAR_MAP))
 
 
-def export_sdl(path: Path = SDL_PATH) -> str:
-    sdl = build_schema().as_str() + "\n"
+def export_sdl(gql: GraphQLSettings, path: Path = SDL_PATH) -> str:
+    sdl = build_schema(gql).as_str() + "\n"
     path.write_text(sdl)
     return sdl

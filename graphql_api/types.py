@@ -1,5 +1,9 @@
 """The GraphQL types of the API (Strawberry). Descriptions here are the schema's documentation.
 
+Data only: nothing here resolves a field. A type with a field that runs a query (``Game``,
+``Sessions``, ``Player``) lives beside that query in ``graphql_api/analytics/``, so this module
+imports nothing of the API above it.
+
 Every field that reaches the store carries a ``@cost`` weight, roughly its share of database
 work; ``graphql_api.limits`` adds up the weights of an operation (fragments expanded, aliases
 counted each time) and refuses it over the limit before anything runs. Lists are not
@@ -11,16 +15,13 @@ from __future__ import annotations
 import enum
 import re
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, NewType
+from typing import NewType
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.schema_directive import Location
 
-from graphql_api.analytics.ranges import Bucket, Granularity
-
-if TYPE_CHECKING:
-    from graphql_api.context import Context
+from graphql_api.ranges import Bucket, Granularity
 
 strawberry.enum(Bucket, description="Width of a time bucket, aligned to UTC (weeks start on Monday).")
 strawberry.enum(Granularity, description="Calendar grain of day-based metrics, in UTC (ISO weeks, calendar months).")
@@ -68,28 +69,6 @@ class Viewer:
     role: str = strawberry.field(description="analyst or admin.")
     games: list[str] = strawberry.field(description="Game ids the token covers; ['*'] = every game.")
     expires_at: datetime
-
-
-# --- games ------------------------------------------------------------------------------------
-
-
-@strawberry.type(description="Headline numbers of a game, read from the rollups.")
-class GameStats:
-    players: int = strawberry.field(description="Players ever seen.")
-    events_last_24h: int = strawberry.field(description="Events with an event time in the last 24 hours.")
-    last_event_minute: datetime | None = strawberry.field(description="The newest minute holding an event (UTC).")
-
-
-@strawberry.type
-class Game:
-    game_id: str
-    name: str
-    created_at: datetime
-
-    @strawberry.field(description="Headline numbers (batched across the listed games).",
-                      directives=[Cost(weight=1)])
-    async def stats(self, info: strawberry.Info[Context, None]) -> GameStats:
-        return await info.context.loaders.game_stats.load(self.game_id)
 
 
 # --- event counts -----------------------------------------------------------------------------
@@ -245,39 +224,6 @@ class Revenue:
     points: list[RevenuePoint]
 
 
-# --- sessions ---------------------------------------------------------------------------------
-
-
-@strawberry.type
-class ConcurrencyPoint:
-    start: datetime
-    peak: int = strawberry.field(description="Most sessions open at one instant of the bucket.")
-
-
-@strawberry.type(description=(
-    "Sessions started in [from, to). A session's length is its session_end `duration_s`, or from its start "
-    "to its last event while it has no end."
-))
-class Sessions:
-    game_id: str
-    start: datetime = strawberry.field(name="from")
-    end: datetime = strawberry.field(name="to")
-    count: int
-    ended: int = strawberry.field(description="Sessions closed by a session_end event.")
-    mean_seconds: float | None
-    median_seconds: float | None
-    p90_seconds: float | None
-
-    @strawberry.field(
-        description="Peak concurrent sessions per bucket: open from their start to their end (or last event).",
-        directives=[Cost(weight=3)],
-    )
-    async def concurrent_players(self, info: strawberry.Info[Context, None], bucket: Bucket = Bucket.HOUR) -> list[ConcurrencyPoint]:
-        from graphql_api.analytics.sessions import concurrent_players
-
-        return await concurrent_players(info.context.services, self.game_id, self.start, self.end, bucket)
-
-
 # --- fairness ---------------------------------------------------------------------------------
 
 
@@ -299,65 +245,6 @@ class Fairness:
     start: datetime = strawberry.field(name="from")
     end: datetime = strawberry.field(name="to")
     modes: list[ModeOutcomes]
-
-
-# --- player -----------------------------------------------------------------------------------
-
-
-@strawberry.type
-class PlayerEvent:
-    event_id: str
-    event_type: str
-    event_time: datetime
-    received_at: datetime
-    session_id: str | None
-    platform: str | None
-    app_version: str | None
-    country: str | None
-    properties: JSON
-    revenue_usd: float | None
-    session_seq: int | None
-
-
-@strawberry.type
-class PlayerEventEdge:
-    cursor: str
-    node: PlayerEvent
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class PlayerEventConnection:
-    edges: list[PlayerEventEdge]
-    page_info: PageInfo
-
-
-@strawberry.type
-class Player:
-    game_id: str
-    player_id: str
-    first_seen: datetime
-    last_seen: datetime
-    events: int
-    sessions: int
-    purchases: int
-    lifetime_revenue_usd: float
-    platform: str | None
-    country: str | None
-    app_version: str | None
-
-    @strawberry.field(description="The player's events, newest first; pass `endCursor` as `after` for the next page.",
-                      directives=[Cost(weight=2)])
-    async def recent_events(self, info: strawberry.Info[Context, None], first: int = 20,
-                            after: str | None = None) -> PlayerEventConnection:
-        from graphql_api.analytics.players import recent_events
-
-        return await recent_events(info.context.services, self.game_id, self.player_id, first, after)
 
 
 # --- pipeline ---------------------------------------------------------------------------------

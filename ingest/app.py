@@ -1,8 +1,12 @@
 """The ingest HTTP service (FastAPI): POST /v1/events, health, readiness, metrics, OpenAPI.
 
-Request path: authenticate -> rate limit -> read body (media type, gzip, size limits, JSON)
--> validate each event -> group per player -> encode Avro -> produce and await Kafka's acks
--> answer per event. Every refusal is an ``IngestError`` carrying its HTTP status.
+Request path, in the order of ``post_events``: media type (JSON, gzip or none) -> authenticate
+(API key -> game) -> read body (size limits, gunzip, JSON envelope) -> rate limit (the game's
+budget, by the number of events) -> validate each event -> fill country from the edge header
+-> group per player -> encode Avro -> produce and await Kafka's acks -> answer per event.
+Every refusal is an ``IngestError`` carrying its HTTP status.
+
+Settings are resolved once by the factory (``ingest.main.build``) and passed in.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from ingest.settings import IngestSettings
 from ingest.validation import TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
-from schemas.wire import NATIVE, AvroSerializer
+from schemas.wire import AvroSerializer, PlainCodec
 from streams.errors import ProduceError
 from streams.producer import EventProducer, ProducerConfig
 from streams.topics import RAW_EVENTS
@@ -48,12 +52,12 @@ def _api_key(request: Request) -> str:
     return key
 
 
-def create_app(settings: Settings, ingest: IngestSettings | None = None) -> FastAPI:
-    ingest = ingest or IngestSettings()
+def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) -> FastAPI:
     topic = settings.topic(RAW_EVENTS.name)
     # validated events are already plain (epoch-ms ints, id strings): skip fastavro's logical-type layer
     serializer = AvroSerializer(
-        schema_ids(settings.schema_registry_url), topic, load_catalog().latest(RAW_EVENTS.value_schema), logical=False
+        schema_ids(settings.schema_registry_url), topic, load_catalog().latest(RAW_EVENTS.value_schema),
+        logical=False, codec=codec,
     )
     limits = TimeLimits(future_ms=ingest.future_tolerance_s * 1000, past_ms=ingest.past_horizon_s * 1000)
     hash_ip = IpHasher(ingest.ip_hash_salt.get_secret_value())
@@ -66,7 +70,7 @@ def create_app(settings: Settings, ingest: IngestSettings | None = None) -> Fast
         )
         app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s)
         app.state.limiter = RateLimiter(settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst))
-        log.info("ingest_started", avro_codec="native" if NATIVE else "fastavro", topic=topic)
+        log.info("ingest_started", avro_codec=codec.name, topic=topic)
         yield
         await app.state.limiter.close()
         await app.state.keys.close()

@@ -1,16 +1,16 @@
-"""ASGI factory for uvicorn worker processes: each process reads its settings once, when built."""
+"""ASGI factory for uvicorn worker processes: each process resolves its settings once, when built."""
 
 from fastapi import FastAPI
 
-from gamemetrics.logs import configure_logging
+from gamemetrics.commands import command_settings
 from gamemetrics.runtime import tune_gc
-from gamemetrics.settings import load_settings
 from ingest.app import create_app
+from ingest.settings import load_ingest_settings
+from schemas.wire import plain_codec
 
 
 def build() -> FastAPI:
-    settings = load_settings()
-    configure_logging(settings)
-    app = create_app(settings)
+    settings = command_settings()
+    app = create_app(settings, load_ingest_settings(), plain_codec(settings.avro_codec))
     tune_gc()
     return app

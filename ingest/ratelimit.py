@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import redis.asyncio as aioredis
 import structlog
@@ -48,7 +49,9 @@ class Budget:
 class Decision:
     allowed: bool
     retry_after_s: int = 0
-    source: str = "redis"
+    source: Literal["redis", "local", "request"] = "redis"
+    """What decided: the shared bucket in Redis, this process's bucket while Redis is down, or the
+    request itself (more events than a bucket holds: refused before either is asked)."""
 
 
 @dataclass
@@ -86,7 +89,7 @@ class RateLimiter:
 
     async def take(self, game_id: str, cost: int) -> Decision:
         if cost > self._budget.burst:
-            return Decision(False, math.ceil(cost / self._budget.rate_per_s))
+            return Decision(False, math.ceil(cost / self._budget.rate_per_s), source="request")
         now = time.time()
         if now >= self._redis_down_until:
             try:

@@ -6,14 +6,16 @@ from typing import Any
 
 from schemas.catalog import load_catalog
 from schemas.ids import SchemaIds
-from schemas.wire import AvroDeserializer
+from schemas.wire import INSTALLED, AvroDeserializer, PlainCodec
 from streams.topics import RAW_EVENTS
 
 
 class BatchDecoder:
-    def __init__(self, ids: SchemaIds) -> None:
+    def __init__(self, ids: SchemaIds, codec: PlainCodec = INSTALLED) -> None:
         # plain: timestamps stay epoch-ms ints, ids strings (PostgreSQL converts them in the INSERT)
-        self._deserializer = AvroDeserializer(ids, load_catalog().latest(RAW_EVENTS.value_schema), logical=False)
+        self._deserializer = AvroDeserializer(
+            ids, load_catalog().latest(RAW_EVENTS.value_schema), logical=False, codec=codec
+        )
 
     def decode(self, value: bytes) -> dict[str, Any]:
         """Raises schemas.errors.WireFormatError for anything that is not an EventBatch."""

@@ -49,7 +49,7 @@ from processors.validate import validate
 from schemas.catalog import load_catalog
 from schemas.errors import WireFormatError
 from schemas.ids import schema_ids
-from schemas.wire import NATIVE, AvroSerializer
+from schemas.wire import INSTALLED, AvroSerializer, PlainCodec, plain_codec
 from streams.app import create_app, topic
 from streams.errors import ProduceError
 from streams.producer import EventProducer, send_acknowledged
@@ -97,15 +97,17 @@ class _Steps:
 
 
 class LandingPipeline:
-    def __init__(self, settings: Settings, sink: PostgresSink, producer: EventProducer) -> None:
+    def __init__(self, settings: Settings, sink: PostgresSink, producer: EventProducer,
+                 codec: PlainCodec = INSTALLED) -> None:
         ids = schema_ids(settings.schema_registry_url)
         self._sink = sink
         self._producer = producer
-        self._decoder = BatchDecoder(ids)
+        self._decoder = BatchDecoder(ids, codec)
         self._processed_topic = settings.topic(PROCESSED_EVENTS.name)
         self._dlq_topic = settings.topic(DLQ.name)
         self._processed = AvroSerializer(
-            ids, self._processed_topic, load_catalog().latest(PROCESSED_EVENTS.value_schema), logical=False
+            ids, self._processed_topic, load_catalog().latest(PROCESSED_EVENTS.value_schema), logical=False,
+            codec=codec,
         )
         self._dlq = AvroSerializer(ids, self._dlq_topic, load_catalog().latest(DLQ.value_schema))
 
@@ -262,9 +264,10 @@ def build_worker_app(settings: Settings, worker: WorkerSettings | None = None) -
     raw_topic = topic(app, settings, RAW_EVENTS)
     producer = EventProducer(settings.kafka_bootstrap_servers)
     sink = PostgresSink(settings, worker.rates_refresh_s)
-    pipeline = LandingPipeline(settings, sink, producer)
+    codec = plain_codec(settings.avro_codec)
+    pipeline = LandingPipeline(settings, sink, producer, codec)
     retry = RetryPolicy(EFFECTIVELY_FOREVER, worker.retry_first_delay_s, worker.retry_max_delay_s)  # never gives up a batch
-    log.info("worker_built", avro_codec="native" if NATIVE else "fastavro", topic=raw_topic.get_topic_name())
+    log.info("worker_built", avro_codec=codec.name, topic=raw_topic.get_topic_name())
 
     def pause() -> None:
         app.consumer.pause_partitions(app.consumer.assignment())

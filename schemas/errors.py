@@ -3,6 +3,7 @@
     SchemaError                 base (a GameMetricsError)
     ├── CatalogError            the catalog or a schema file is wrong; a bug in this repository
     ├── RegistryError           the Schema Registry could not be reached or refused a schema
+    ├── CodecUnavailableError   the Avro codec a setting asks for is not in this build
     └── WireFormatError         bytes that are not a message we can decode
         ├── NotFramedError      no Confluent frame (magic byte 0 + 4-byte schema id)
         ├── UnknownSchemaIdError  the frame names a schema id we cannot resolve
@@ -22,6 +23,10 @@ class CatalogError(SchemaError):
 
 class RegistryError(SchemaError):
     """The Schema Registry could not be reached or refused a schema."""
+
+
+class CodecUnavailableError(SchemaError):
+    """The Avro codec the settings name is unknown or not installed (raised at start-up)."""
 
 
 class WireFormatError(SchemaError):

@@ -3,19 +3,21 @@
 Serializers are built once per (topic, schema) and reuse the parsed schema and the frame header.
 
 Codec: with ``logical=False`` (the hot paths) bodies are encoded, and decoded when the writer is
-exactly the reader's version, by the compiled ``gamemetrics_avro`` codec (native/gamemetrics_avro,
-several times faster, byte-identical to fastavro: tests/schemas/test_native_codec.py). fastavro
-stays the reference and does the rest: logical types, schema resolution between versions, and
-everything when the native module is not installed. ``NATIVE`` says which one is in use;
-``GAMEMETRICS_AVRO_CODEC=fastavro`` forces fastavro, ``=native`` insists on the native codec.
+exactly the reader's version, by a :class:`PlainCodec`: the compiled ``gamemetrics_avro`` codec
+(native/gamemetrics_avro, several times faster, byte-identical to fastavro:
+tests/schemas/test_native_codec.py) or fastavro. fastavro stays the reference and does the rest:
+logical types, schema resolution between versions, and everything when the native module is not
+installed. ``NATIVE`` says whether it is installed; which one a process uses is its setting
+``avro_codec`` (``GAMEMETRICS_AVRO_CODEC``: auto, native, fastavro), resolved once at start-up
+by the service factories with :func:`plain_codec` and passed to the serializers.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import struct
+from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -23,48 +25,64 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 
 from schemas.catalog import SchemaVersion, without_logical_types
-from schemas.errors import NotFramedError, UndecodableBodyError
+from schemas.errors import CodecUnavailableError, NotFramedError, UndecodableBodyError
 from schemas.ids import SchemaIds
 
 MAGIC_BYTE = 0
 _FRAME = struct.Struct(">bI")
 FRAME_SIZE = _FRAME.size
 
-CODEC_ENV = "GAMEMETRICS_AVRO_CODEC"
-"""``fastavro`` forces fastavro; ``native`` fails at import unless the native codec is installed;
-unset (or ``auto``) uses the native codec when it is installed. Read once, at import."""
 
-
-def _native_module() -> ModuleType | None:
-    # Read here, once, and not through Settings: the codec is a property of the installed build,
-    # needed by every process that imports this module (ingest, workers, tools, tests).
-    choice = os.environ.get(CODEC_ENV, "auto").strip().lower() or "auto"
-    if choice not in ("auto", "native", "fastavro"):
-        raise ValueError(f"{CODEC_ENV}={choice!r}: expected 'native', 'fastavro' or unset (auto)")
-    if choice == "fastavro":
-        return None
+def _installed_native() -> ModuleType | None:
     try:
         import gamemetrics_avro
-    except ImportError as exc:
-        if choice == "native":
-            raise ImportError(
-                f"{CODEC_ENV}=native but the gamemetrics_avro module is not installed: "
-                "run `pip install ./native/gamemetrics_avro` (needs cargo) or unset the variable"
-            ) from exc
+    except ImportError:
         return None
     return gamemetrics_avro
 
 
-_native = _native_module()
-NATIVE: bool = _native is not None
-"""True when plain-value bodies go through the compiled gamemetrics_avro codec."""
+_INSTALLED = _installed_native()
+NATIVE: bool = _INSTALLED is not None
+"""True when the compiled gamemetrics_avro codec is installed (a property of the build)."""
 
 
-def native_codec(schema: SchemaVersion) -> Any | None:
-    """The compiled codec of ``schema`` without logical types, or None when fastavro is in use."""
-    if _native is None:
-        return None
-    return _compiled(_native, json.dumps(without_logical_types(schema.schema), sort_keys=True))
+@dataclass(frozen=True)
+class PlainCodec:
+    """What encodes and decodes plain-value bodies: the compiled module, or fastavro (``module=None``)."""
+
+    module: ModuleType | None
+
+    @property
+    def name(self) -> str:
+        return "native" if self.module is not None else "fastavro"
+
+    def compile(self, schema: SchemaVersion) -> Any | None:
+        """The compiled codec of ``schema`` without logical types, or None when fastavro does the work."""
+        if self.module is None:
+            return None
+        return _compiled(self.module, json.dumps(without_logical_types(schema.schema), sort_keys=True))
+
+
+FASTAVRO = PlainCodec(None)
+INSTALLED = PlainCodec(_INSTALLED)
+"""The best codec of this build: native when installed, else fastavro (what ``auto`` resolves to)."""
+
+
+def plain_codec(choice: str) -> PlainCodec:
+    """The codec a process's ``avro_codec`` setting names: ``auto`` (native when installed),
+    ``native`` (refuses to start without it) or ``fastavro``."""
+    if choice == "fastavro":
+        return FASTAVRO
+    if choice == "auto":
+        return INSTALLED
+    if choice == "native":
+        if _INSTALLED is None:
+            raise CodecUnavailableError(
+                "GAMEMETRICS_AVRO_CODEC=native but the gamemetrics_avro module is not installed: "
+                "run `pip install ./native/gamemetrics_avro` (needs cargo) or set it to auto"
+            )
+        return INSTALLED
+    raise CodecUnavailableError(f"avro codec {choice!r}: expected 'auto', 'native' or 'fastavro'")
 
 
 @cache
@@ -81,15 +99,16 @@ class AvroSerializer:
     """Encodes records of one schema for one topic.
 
     ``logical=False`` takes timestamps as epoch-millisecond ints and UUIDs as strings, skipping
-    fastavro's conversions; the bytes are the same.
+    fastavro's conversions; the bytes are the same, written by ``codec``.
     """
 
-    def __init__(self, ids: SchemaIds, topic: str, schema: SchemaVersion, logical: bool = True) -> None:
+    def __init__(self, ids: SchemaIds, topic: str, schema: SchemaVersion, logical: bool = True,
+                 codec: PlainCodec = INSTALLED) -> None:
         self.schema = schema
         self.schema_id = ids.writer_id(value_subject(topic), schema)
         self._header = _FRAME.pack(MAGIC_BYTE, self.schema_id)
         self._parsed = schema.parsed if logical else schema.plain
-        self._native = None if logical else native_codec(schema)
+        self._native = None if logical else codec.compile(schema)
 
     def encode(self, record: dict[str, Any]) -> bytes:
         """Raises TypeError or ValueError for a record that does not fit the schema."""
@@ -115,16 +134,17 @@ class AvroDeserializer:
     """Decodes framed messages into records of one reader schema, resolving the writer schema by id.
 
     ``logical=False`` leaves timestamps as epoch-millisecond ints and UUIDs as strings; a message
-    written with exactly the reader's version then needs no resolution and is decoded by the
-    native codec (``NATIVE``), or by fastavro's no-resolution path.
+    written with exactly the reader's version then needs no resolution and is decoded by ``codec``
+    (the native one, or fastavro's no-resolution path).
     """
 
-    def __init__(self, ids: SchemaIds, reader: SchemaVersion, logical: bool = True) -> None:
+    def __init__(self, ids: SchemaIds, reader: SchemaVersion, logical: bool = True,
+                 codec: PlainCodec = INSTALLED) -> None:
         self._ids = ids
         self.reader = reader
         self._logical = logical
         self._same: dict[int, bool] = {}
-        self._native = None if logical else native_codec(reader)
+        self._native = None if logical else codec.compile(reader)
 
     def decode(self, data: bytes) -> dict[str, Any]:
         schema_id = read_frame(data)

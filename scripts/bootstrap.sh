@@ -37,7 +37,7 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   touch "$STAMP"
 fi
 # The compiled Avro codec (native/gamemetrics_avro, Rust + pyo3, built by maturin): optional, the
-# code falls back to fastavro without it (schemas.wire.NATIVE says which is in use). Rebuilt when
+# code falls back to fastavro without it (schemas.wire.NATIVE says whether it is installed). Rebuilt when
 # its sources are newer than the stamp; needs cargo/rustc >= 1.85 (rustup), not Debian's older one.
 NATIVE_DIR=native/gamemetrics_avro
 NATIVE_STAMP=.venv/.native-installed

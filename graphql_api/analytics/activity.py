@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
-from graphql_api.analytics.ranges import Granularity, day_buckets, day_range
+from graphql_api.ranges import Granularity, day_buckets, day_range
 from graphql_api.store import Database
 from graphql_api.types import ActiveUsers, ActiveUsersPoint, Stickiness
 

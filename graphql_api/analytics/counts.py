@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from graphql_api.analytics.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
 from graphql_api.errors import BadArgument
+from graphql_api.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
 from graphql_api.store import Database
 from graphql_api.types import EventCountPoint, EventCounts, EventTypeCount
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from graphql_api.analytics.ranges import time_range
+from graphql_api.ranges import time_range
 from graphql_api.store import Database
 from graphql_api.types import Fairness, ModeOutcomes
 

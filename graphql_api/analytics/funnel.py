@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from graphql_api.analytics.ranges import time_range
 from graphql_api.errors import BadArgument
+from graphql_api.ranges import time_range
 from graphql_api.store import Database
 from graphql_api.types import Funnel, FunnelStep, FunnelStepInput
 

@@ -1,10 +1,34 @@
-"""``games`` and the batched ``Game.stats`` (one query for every listed game)."""
+"""``games`` and the batched ``Game.stats`` (one query for every listed game), with their types."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import strawberry
+
 from graphql_api.auth import Principal
+from graphql_api.context import Context
 from graphql_api.store import Database
-from graphql_api.types import Game, GameStats
+from graphql_api.types import Cost
+
+
+@strawberry.type(description="Headline numbers of a game, read from the rollups.")
+class GameStats:
+    players: int = strawberry.field(description="Players ever seen.")
+    events_last_24h: int = strawberry.field(description="Events with an event time in the last 24 hours.")
+    last_event_minute: datetime | None = strawberry.field(description="The newest minute holding an event (UTC).")
+
+
+@strawberry.type
+class Game:
+    game_id: str
+    name: str
+    created_at: datetime
+
+    @strawberry.field(description="Headline numbers (batched across the listed games).",
+                      directives=[Cost(weight=1)])
+    async def stats(self, info: strawberry.Info[Context, None]) -> GameStats:
+        return await info.context.loader(game_stats).load(self.game_id)
 
 
 async def visible_games(db: Database, principal: Principal) -> list[Game]:

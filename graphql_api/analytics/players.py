@@ -1,19 +1,73 @@
 """``player``: a profile from ``players`` and its events from ``player_events``, newest first,
-paginated by an opaque keyset cursor over ``(event_time, event_id)``."""
+paginated by an opaque keyset cursor over ``(event_time, event_id)``, with their types."""
 
 from __future__ import annotations
 
 import base64
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+import strawberry
+from strawberry.scalars import JSON
+
+from graphql_api.context import Context
 from graphql_api.errors import BadArgument
 from graphql_api.store import Database
-from graphql_api.types import PageInfo, Player, PlayerEvent, PlayerEventConnection, PlayerEventEdge
+from graphql_api.types import Cost
 
-if TYPE_CHECKING:
-    from graphql_api.context import Services
+@strawberry.type
+class PlayerEvent:
+    event_id: str
+    event_type: str
+    event_time: datetime
+    received_at: datetime
+    session_id: str | None
+    platform: str | None
+    app_version: str | None
+    country: str | None
+    properties: JSON
+    revenue_usd: float | None
+    session_seq: int | None
+
+
+@strawberry.type
+class PlayerEventEdge:
+    cursor: str
+    node: PlayerEvent
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class PlayerEventConnection:
+    edges: list[PlayerEventEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Player:
+    game_id: str
+    player_id: str
+    first_seen: datetime
+    last_seen: datetime
+    events: int
+    sessions: int
+    purchases: int
+    lifetime_revenue_usd: float
+    platform: str | None
+    country: str | None
+    app_version: str | None
+
+    @strawberry.field(description="The player's events, newest first; pass `endCursor` as `after` for the next page.",
+                      directives=[Cost(weight=2)])
+    async def recent_events(self, info: strawberry.Info[Context, None], first: int = 20,
+                            after: str | None = None) -> PlayerEventConnection:
+        return await recent_events(info.context.services.db, self.game_id, self.player_id, first, after)
+
 
 MAX_PAGE = 100
 _FIELDS = ("event_id", "event_type", "event_time", "received_at", "session_id", "platform", "app_version", "country",
@@ -48,19 +102,19 @@ async def player(db: Database, game_id: str, player_id: str) -> Player | None:
                   country=country, app_version=version)
 
 
-async def recent_events(services: Services, game_id: str, player_id: str, first: int,
+async def recent_events(db: Database, game_id: str, player_id: str, first: int,
                         after: str | None) -> PlayerEventConnection:
     if not 0 < first <= MAX_PAGE:
         raise BadArgument(f"recentEvents: first must be 1 to {MAX_PAGE} (got {first})")
     if after is None:
-        rows = await services.db.fetch(
+        rows = await db.fetch(
             f"SELECT {_COLUMNS} FROM player_events WHERE game_id = %s AND player_id = %s "
             "ORDER BY event_time DESC, event_id DESC LIMIT %s",
             (game_id, player_id, first + 1),
         )
     else:
         t, event_id = decode_cursor(after)
-        rows = await services.db.fetch(
+        rows = await db.fetch(
             f"SELECT {_COLUMNS} FROM player_events WHERE game_id = %s AND player_id = %s "
             "AND (event_time, event_id) < (%s, %s) ORDER BY event_time DESC, event_id DESC LIMIT %s",
             (game_id, player_id, t, event_id, first + 1),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 
-from graphql_api.analytics.ranges import day_range
 from graphql_api.errors import BadArgument
+from graphql_api.ranges import day_range
 from graphql_api.store import Database
 from graphql_api.types import Retention, RetentionCohort, RetentionDay
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from graphql_api.analytics.ranges import Granularity, day_buckets, day_range
+from graphql_api.ranges import Granularity, day_buckets, day_range
 from graphql_api.store import Database
 from graphql_api.types import Revenue, RevenuePoint
 

@@ -1,20 +1,49 @@
-"""``sessions`` (count, mean, median, p90 length) and ``concurrentPlayers``, from the ``sessions`` table."""
+"""``sessions`` (count, mean, median, p90 length) and ``Sessions.concurrentPlayers``, from the
+``sessions`` table, with their types."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from graphql_api.analytics.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
+import strawberry
+
+from graphql_api.context import Context
+from graphql_api.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
 from graphql_api.store import Database
-from graphql_api.types import ConcurrencyPoint, Sessions
-
-if TYPE_CHECKING:
-    from graphql_api.context import Services
+from graphql_api.types import Cost
 
 # Landing sends sessions longer than this to the DLQ (out_of_range), so no session open at
 # `from` started earlier: the lower bound that lets the concurrency scan use (game_id, started_at).
 MAX_SESSION = timedelta(days=7)
+
+
+@strawberry.type
+class ConcurrencyPoint:
+    start: datetime
+    peak: int = strawberry.field(description="Most sessions open at one instant of the bucket.")
+
+
+@strawberry.type(description=(
+    "Sessions started in [from, to). A session's length is its session_end `duration_s`, or from its start "
+    "to its last event while it has no end."
+))
+class Sessions:
+    game_id: str
+    start: datetime = strawberry.field(name="from")
+    end: datetime = strawberry.field(name="to")
+    count: int
+    ended: int = strawberry.field(description="Sessions closed by a session_end event.")
+    mean_seconds: float | None
+    median_seconds: float | None
+    p90_seconds: float | None
+
+    @strawberry.field(
+        description="Peak concurrent sessions per bucket: open from their start to their end (or last event).",
+        directives=[Cost(weight=3)],
+    )
+    async def concurrent_players(self, info: strawberry.Info[Context, None], bucket: Bucket = Bucket.HOUR) -> list[ConcurrencyPoint]:
+        services = info.context.services
+        return await concurrent_players(services.db, services.gql.max_points, self.game_id, self.start, self.end, bucket)
 
 
 async def session_stats(db: Database, game_id: str, start: datetime, end: datetime) -> Sessions:
@@ -34,12 +63,12 @@ async def session_stats(db: Database, game_id: str, start: datetime, end: dateti
                     median_seconds=median, p90_seconds=p90)
 
 
-async def concurrent_players(services: Services, game_id: str, start: datetime, end: datetime,
+async def concurrent_players(db: Database, max_points: int, game_id: str, start: datetime, end: datetime,
                              bucket: Bucket) -> list[ConcurrencyPoint]:
     """A sweep over session starts (+1) and ends (-1), with a 0 at each bucket start to carry the level in."""
     r = time_range(start, end, "concurrentPlayers")
-    starts = bucket_starts(r, bucket, services.gql.max_points, "concurrentPlayers")
-    rows = await services.db.fetch(
+    starts = bucket_starts(r, bucket, max_points, "concurrentPlayers")
+    rows = await db.fetch(
         """
         WITH s AS (
             SELECT started_at AS a, greatest(coalesce(ended_at, last_event_at), started_at) AS b

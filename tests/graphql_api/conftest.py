@@ -15,7 +15,7 @@ from graphql_api.app import create_app
 from graphql_api.auth import issue_token
 from graphql_api.settings import GraphQLSettings
 from store import db
-from tests.graphql_api.dataset import insert_fixed
+from tests.graphql_api.dataset import analyze, insert_fixed
 from tests.services import running_service
 
 TEST_SECRET = "test-secret-of-the-graphql-api-suite-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -60,5 +60,6 @@ def client(isolated_module) -> Iterator[TestClient]:
     with db.connect(isolated_module) as conn:
         insert_fixed(conn)
         conn.commit()
+        analyze(conn)
     with api_client(isolated_module) as c:
         yield c

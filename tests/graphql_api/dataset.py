@@ -6,6 +6,11 @@ holds the data, ``g-beta`` holds rows on the same days that must never leak into
 BASE is a Monday, so ISO weeks start on it.
 
 ``insert_history``: a month of plausible activity for the dashboard (seeded, relative to today).
+
+``analyze``: planner statistics for the tables just filled, as autovacuum gathers them in a
+running deployment. Without them a query right after a bulk insert is planned on empty-table
+estimates: the dashboard's funnel took 198 s on a fresh month of history, 0.06 s once analyzed
+(measured on the shared 2-core machine under load).
 """
 
 from __future__ import annotations
@@ -29,6 +34,16 @@ def at(day: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetime:
 
 def d(day: int) -> date:
     return BASE + timedelta(days=day)
+
+
+FILLED_TABLES = ("player_events", "players", "player_daily_activity", "sessions", "event_rollup_minute",
+                 "match_outcomes_hourly")
+
+
+def analyze(conn: psycopg.Connection) -> None:
+    """ANALYZE the data sets' tables of the connection's schema (never the whole shared database)."""
+    for table in FILLED_TABLES:
+        conn.execute(f"ANALYZE {table}")
 
 
 def _event(conn: psycopg.Connection, game: str, player: str, event_type: str, t: datetime,

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from gamemetrics.settings import load_settings
+from graphql_api.analytics.games import game_stats
 from graphql_api.auth import issue_token
 from graphql_api.context import Context, Services
 from graphql_api.live import LiveHub
@@ -33,7 +34,7 @@ def test_the_stats_of_listed_games_load_in_one_query():
     context = Context(services(database), None)
 
     async def load():
-        return await asyncio.gather(*(context.loaders.game_stats.load(g) for g in ("a", "b", "c")))
+        return await asyncio.gather(*(context.loader(game_stats).load(g) for g in ("a", "b", "c")))
 
     stats = asyncio.run(load())
     assert [s.players for s in stats] == [0, 10, 20]

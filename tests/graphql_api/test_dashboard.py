@@ -19,7 +19,7 @@ from operations.simulate import Simulator
 from store import db
 from store.games import NewGame, create_game
 from tests.graphql_api.conftest import running_api
-from tests.graphql_api.dataset import insert_history
+from tests.graphql_api.dataset import analyze, insert_history
 from tests.services import running_ingest, running_worker
 
 pytestmark = pytest.mark.integration
@@ -38,6 +38,7 @@ def games(isolated_module) -> list[NewGame]:
         insert_history(conn, made[0].game_id)
         insert_history(conn, made[1].game_id, days=10, seed=3)
         conn.commit()
+        analyze(conn)
     return made
 
 

@@ -17,6 +17,7 @@ from graphql_api.auth import issue_token
 from tests.graphql_api.conftest import GQL, bearer, running_api
 from tests.graphql_api.processed import processed_batch, publish, publish_dead_letter
 from tests.graphql_api.wsclient import Closed, GraphQLWS
+from tests.services import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -208,12 +209,12 @@ def test_dead_letters_are_counted_for_the_pipeline_query(server, token):
     settings, url = server
     publish_dead_letter(settings, "unknown_currency")
     query = "{ pipeline { deadLettersTotal deadLetters { errorType count } } }"
-    deadline = time.monotonic() + 20
-    while True:
+
+    def counted() -> dict | None:
         pipeline = httpx.post(f"{url}/graphql", json={"query": query}, headers=bearer(token())).json()["data"]["pipeline"]
-        if pipeline["deadLettersTotal"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
+        return pipeline if pipeline["deadLettersTotal"] else None
+
+    pipeline = wait_for(counted, timeout_s=20, what="the live consumer to count the dead letter")
     assert pipeline == {"deadLettersTotal": 1, "deadLetters": [{"errorType": "unknown_currency", "count": 1}]}
 
 

@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 import pytest
+import redis.asyncio as aioredis
 
 from ingest.ratelimit import Budget, LocalLimiter, RateLimiter
 
@@ -46,3 +47,24 @@ def test_a_request_larger_than_the_bucket_is_refused_not_queued():
         return decision
 
     assert not asyncio.run(run()).allowed
+
+
+@pytest.mark.integration
+def test_a_request_larger_than_the_bucket_is_refused_by_the_redis_limiter_and_leaves_the_bucket_full(stack_settings):
+    async def run():
+        limiter = RateLimiter(stack_settings.redis_url, BUDGET)
+        client = aioredis.Redis.from_url(stack_settings.redis_url)
+        game = f"test-{uuid.uuid4()}"
+        try:
+            too_large = await limiter.take(game, BUDGET.burst + 1)
+            untouched = await client.exists(f"gm:ratelimit:{game}")
+            whole_bucket = await limiter.take(game, BUDGET.burst)
+            return too_large, untouched, whole_bucket
+        finally:
+            await client.aclose()
+            await limiter.close()
+
+    too_large, untouched, whole_bucket = asyncio.run(run())
+    assert not too_large.allowed and too_large.retry_after_s >= 1 and too_large.source == "request"
+    assert untouched == 0  # refused before it could take tokens from the shared bucket
+    assert whole_bucket.allowed and whole_bucket.source == "redis"  # the full burst is still there, in Redis

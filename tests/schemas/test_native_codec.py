@@ -27,9 +27,9 @@ from ingest.validation import validate_batch
 from processors.enrich import State, enrich_batch
 from processors.publish import processed_batch
 from schemas.catalog import SchemaVersion, load_catalog, without_logical_types
-from schemas.errors import UndecodableBodyError
+from schemas.errors import CodecUnavailableError, UndecodableBodyError
 from schemas.ids import CatalogIds
-from schemas.wire import FRAME_SIZE, AvroDeserializer, AvroSerializer
+from schemas.wire import FRAME_SIZE, AvroDeserializer, AvroSerializer, plain_codec
 
 gamemetrics_avro = pytest.importorskip("gamemetrics_avro", reason="native codec not built (cargo missing?)")
 
@@ -369,9 +369,26 @@ def test_wire_plain_mode_uses_the_native_codec_with_the_same_frames():
         AvroDeserializer(CatalogIds(), version, logical=False).decode(frame[: FRAME_SIZE + 40])
 
 
-@pytest.mark.parametrize("value, native", [("fastavro", "False"), ("auto", "True")])
+@pytest.mark.parametrize("value, native", [("fastavro", "False"), ("auto", "True"), ("native", "True")])
 def test_the_environment_can_force_fastavro(value, native):
+    """GAMEMETRICS_AVRO_CODEC is the ``avro_codec`` setting, resolved at start-up as the factories do."""
     env = {**os.environ, "GAMEMETRICS_AVRO_CODEC": value}
-    out = subprocess.run([sys.executable, "-c", "import schemas.wire as w; print(w.NATIVE)"], env=env,
-                         capture_output=True, text=True, check=True)
+    program = ("from gamemetrics.settings import load_settings; from schemas.wire import plain_codec; "
+               "print(plain_codec(load_settings().avro_codec).module is not None)")
+    out = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == native
+
+
+def test_an_unknown_codec_is_refused_at_start_up():
+    with pytest.raises(CodecUnavailableError, match="expected 'auto', 'native' or 'fastavro'"):
+        plain_codec("turbo")
+
+
+def test_the_codec_passed_in_decides_and_both_write_the_same_frames():
+    version = load_catalog().latest("EventBatch")
+    batch = realistic_batches(1)[0]
+    native, fastavro_only = plain_codec("native"), plain_codec("fastavro")
+    assert (native.name, fastavro_only.name) == ("native", "fastavro")
+    frame = AvroSerializer(CatalogIds(), "t", version, logical=False, codec=fastavro_only).encode(batch)
+    assert frame == AvroSerializer(CatalogIds(), "t", version, logical=False, codec=native).encode(batch)
+    assert AvroDeserializer(CatalogIds(), version, logical=False, codec=fastavro_only).decode(frame) == batch

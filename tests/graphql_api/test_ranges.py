@@ -1,4 +1,4 @@
-"""Time ranges and buckets (``graphql_api/analytics/ranges.py``): UTC, half-open, aligned, bounded."""
+"""Time ranges and buckets (``graphql_api/ranges.py``): UTC, half-open, aligned, bounded."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from graphql_api.analytics.ranges import Bucket, DayRange, Granularity, bucket_starts, day_buckets, time_range
+from graphql_api.ranges import Bucket, DayRange, Granularity, bucket_starts, day_buckets, time_range
 from graphql_api.errors import BadArgument
 
 UTC = timezone.utc
