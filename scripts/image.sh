@@ -34,22 +34,32 @@ if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then export
 t0=$(date +%s)
 
 echo "==> wheels (build/wheelhouse)"
+# The wheels are kept in a cache outside the work tree (every clone on the machine, CI's included,
+# reuses them) and copied into the build context. The project's wheel is always rebuilt; the
+# native codec's (a cargo build, minutes) only when its sources' hash changes.
+CACHE="${GAMEMETRICS_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gamemetrics/wheelhouse}"
 WHEELS=build/wheelhouse
-mkdir -p "$WHEELS"
-# The project's wheel is always rebuilt; the native codec's (a cargo build, minutes) only when a
-# file under native/gamemetrics_avro is newer than the wheel we have.
-rm -f "$WHEELS"/gamemetrics-[0-9]*.whl
-native_wheel="$(ls "$WHEELS"/gamemetrics_avro-*.whl 2>/dev/null | head -n1 || true)"
-if [ -n "$native_wheel" ] && [ -n "$(find native/gamemetrics_avro -path native/gamemetrics_avro/target -prune -o -type f -newer "$native_wheel" -print -quit)" ]; then
-  rm -f "$WHEELS"/gamemetrics_avro-*.whl; native_wheel=""
-fi
+mkdir -p "$WHEELS" "$CACHE"
+cp -n "$CACHE"/*.whl "$WHEELS"/ 2>/dev/null || true
+rm -f "$WHEELS"/gamemetrics-[0-9]*.whl "$WHEELS"/gamemetrics_avro-*.whl
+native_hash="$(cd native/gamemetrics_avro && find . -path ./target -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)"
+NATIVE_CACHE="$CACHE/native-$native_hash"
 targets=(.)
-[ -n "$native_wheel" ] || targets+=(./native/gamemetrics_avro)
+if ls "$NATIVE_CACHE"/gamemetrics_avro-*.whl >/dev/null 2>&1; then
+  cp "$NATIVE_CACHE"/gamemetrics_avro-*.whl "$WHEELS"/
+else
+  targets+=(./native/gamemetrics_avro)
+fi
 # Offline from the wheelhouse first; the package index only when a dependency (or the codec's
 # build backend) is new. The wheelhouse keeps the project's build backend (setuptools, wheel) so the
 # offline build can set up its isolated build environment.
 "$PYTHON" -m pip wheel -q --no-index --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}" 2>/dev/null \
   || "$PYTHON" -m pip wheel -q --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}" "setuptools>=68" wheel
+mkdir -p "$NATIVE_CACHE"
+cp -n "$WHEELS"/gamemetrics_avro-*.whl "$NATIVE_CACHE"/
+for wheel in "$WHEELS"/*.whl; do
+  case "$(basename "$wheel")" in gamemetrics-[0-9]*|gamemetrics_avro-*) ;; *) cp -n "$wheel" "$CACHE"/ ;; esac
+done
 t1=$(date +%s)
 
 BASE_IMAGE="${BASE_IMAGE:-}"
