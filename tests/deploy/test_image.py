@@ -202,3 +202,18 @@ def test_the_default_command_prints_the_help(image):
     assert done.returncode == 0, done.stderr
     for command in ("serve", "worker", "migrate", "dlq"):
         assert command in done.stdout
+
+
+def test_syft_writes_an_sbom_naming_the_project_and_its_native_codec(image, tmp_path):
+    from tests.deploy.tools import tool
+
+    syft = tool("syft")
+    archive = tmp_path / "image.tar"
+    subprocess.run([*podman(), "save", "--quiet", "--format", "docker-archive", "-o", str(archive), image],
+                   env=podman_env(), check=True, timeout=600)
+    sbom = tmp_path / "sbom.spdx.json"
+    done = subprocess.run([syft, "scan", "-q", f"docker-archive:{archive}", "-o", f"spdx-json={sbom}"],
+                          env={**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    names = {package["name"] for package in json.loads(sbom.read_text())["packages"]}
+    assert {"gamemetrics", "gamemetrics-avro", "faust-streaming", "confluent-kafka"} <= names
