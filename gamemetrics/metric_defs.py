@@ -1,6 +1,8 @@
 """Every Prometheus metric of the project, in one place, with what to do when it moves.
 
-Each process exposes the metrics it updates (ingest at /metrics; workers on their metrics port).
+Each process exposes the metrics it updates: ingest and the GraphQL API at /metrics, landing
+workers (landing and notifications) on GAMEMETRICS_WORKER_METRICS_PORT. Tests read them through
+``prometheus_client.REGISTRY.get_sample_value``.
 """
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -57,14 +59,21 @@ TRANSACTION_EVENTS = Histogram(
 )
 STEP_SECONDS = Counter(
     "gamemetrics_landing_step_seconds_total",
-    "Seconds spent in each pipeline step (decode, validate, dedup, enrich, land, rollups, publish, commit). "
+    "Seconds spent in each landing step (decode, validate, dedup, enrich, land with its rollups, publish, commit). "
     "Divide by landed events for the cost per event; a step that grows is where to look.",
     ["step"],
 )
 PIPELINE_RETRIES = Counter(
     "gamemetrics_landing_retries_total",
-    "Landing transactions retried because PostgreSQL (StoreError) or Kafka (ProduceError) was unavailable.",
+    "Landing transactions retried on backpressure, by reason: PostgreSQL unavailable (StoreUnavailable), a lost "
+    "deadlock or serialization race (StoreConflict), Kafka not acknowledging (ProduceError).",
     ["reason"],
+)
+DEAD_LETTER_LIMIT_STOPS = Counter(
+    "gamemetrics_landing_dead_letter_limit_stops_total",
+    "Landing workers stopped because more than GAMEMETRICS_WORKER_MAX_PROCESSING_ERROR_SHARE of the last "
+    "GAMEMETRICS_WORKER_PROCESSING_ERROR_WINDOW messages failed as processing_error. Any rise pages: a bad "
+    "deploy; read the worker's error log, fix or roll back, start the workers (nothing was committed).",
 )
 RECEIVED_TO_COMMITTED_SECONDS = Histogram(
     "gamemetrics_received_to_committed_seconds",
@@ -77,14 +86,14 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
 )
 
-# Notifications (processors/notifications): rules -> notifications topic -> channels.
-NOTIFICATION_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
-
 LANDING_CONFLICT_FALLBACKS = Counter(
     "gamemetrics_landing_conflict_fallbacks_total",
     "Landing statements retried with ON CONFLICT after a unique violation the dedup probe could not see "
-    "(an event id reused by two players landing at the same moment).",
+    "(an event id reused by two players landing at the same moment, or a row whose dedup key was pruned).",
 )
+
+# Notifications (processors/notifications): rules -> notifications topic -> channels.
+NOTIFICATION_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 NOTIFICATION_BATCHES_SKIPPED = Counter(
     "gamemetrics_notification_batches_skipped_total",
     "Processed batches the notification rules agent skipped without decoding: no enabled rule for their game.",

@@ -31,7 +31,7 @@ from graphql_api.live import LiveHub
 from graphql_api.live_source import KafkaLiveSource
 from graphql_api.schema import build_schema
 from graphql_api.settings import GraphQLSettings, insecure_defaults
-from graphql_api.store import Database
+from graphql_api.database import Database
 
 log = structlog.get_logger("graphql_api")
 

@@ -23,7 +23,7 @@ from graphql_api.errors import ApiError, Unauthenticated
 from graphql_api.lag_probe import LagProbe
 from graphql_api.live import LiveHub
 from graphql_api.settings import GraphQLSettings
-from graphql_api.store import Database
+from graphql_api.database import Database
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -37,7 +37,6 @@ from gamemetrics.settings import Settings
 from graphql_api.live import LiveHub, LiveRecord
 from graphql_api.settings import GraphQLSettings
 from graphql_api.types import LiveEvent
-from processors.enrich import normalize_app_version, normalize_platform
 from schemas.catalog import load_catalog
 from schemas.errors import WireFormatError
 from schemas.ids import schema_ids
@@ -69,8 +68,8 @@ def live_record(batch: dict, ts_ms: int, replayed: bool = False) -> LiveRecord:
             event_time=item["event"]["event_time"],
             processed_at=processed_at,
             session_id=item["event"]["session_id"],
-            platform=normalize_platform(item["event"]["platform"]),
-            app_version=normalize_app_version(item["event"]["app_version"]),
+            platform=item["platform"],  # as landed (ProcessedEventBatch v3; null from older writers)
+            app_version=item["app_version"],
             country=item["event"]["country"],
             properties=dict(item["event"]["properties"]),
             revenue_usd=item["revenue_usd"],

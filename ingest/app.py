@@ -68,7 +68,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
             settings.kafka_bootstrap_servers,
             ProducerConfig(linger_ms=ingest.producer_linger_ms, delivery_timeout_ms=ingest.kafka_delivery_timeout_ms),
         )
-        app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s)
+        app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s, retry_after_s=ingest.retry_after_s)
         app.state.limiter = RateLimiter(settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst))
         log.info("ingest_started", avro_codec=codec.name, topic=topic)
         yield

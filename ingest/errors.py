@@ -7,7 +7,8 @@ into ``{"error": "<message>"}`` with that status (and Retry-After where one is s
     ├── PayloadTooLarge         413  body or batch over the configured limits
     ├── UnsupportedMediaType    415  not JSON, or an encoding other than gzip
     ├── RateLimited             429  the game's event budget is spent (Retry-After)
-    └── KafkaUnavailable        503  Kafka did not acknowledge in time (Retry-After)
+    ├── KafkaUnavailable        503  Kafka did not acknowledge in time (Retry-After)
+    └── KeyStoreUnavailable     503  PostgreSQL is down and the API key is not cached (Retry-After)
 """
 
 from __future__ import annotations
@@ -44,4 +45,8 @@ class RateLimited(IngestError):
 
 
 class KafkaUnavailable(IngestError):
+    status = 503
+
+
+class KeyStoreUnavailable(IngestError):
     status = 503

@@ -5,14 +5,16 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.limits import EVENT_FUTURE_TOLERANCE_S, EVENT_PAST_HORIZON_S
+
 
 class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_INGEST_", frozen=True, extra="ignore")
 
     max_body_bytes: int = Field(1024 * 1024, gt=0, description="Largest body accepted, after gunzip.")
     max_events: int = Field(1000, gt=0, description="Most events in one request.")
-    future_tolerance_s: int = Field(24 * 3600, ge=0, description="How far after server time a corrected event time may be.")
-    past_horizon_s: int = Field(30 * 24 * 3600, gt=0, description="How far before server time a corrected event time may be.")
+    future_tolerance_s: int = Field(EVENT_FUTURE_TOLERANCE_S, ge=0, description="How far after server time a corrected event time may be.")
+    past_horizon_s: int = Field(EVENT_PAST_HORIZON_S, gt=0, description="How far before server time a corrected event time may be.")
     rate_limit_events_per_s: float = Field(20_000.0, gt=0, description="Per-game sustained rate (token bucket refill).")
     rate_limit_burst: int = Field(40_000, gt=0, description="Per-game bucket size: events accepted at once.")
     retry_after_s: int = Field(5, gt=0, description="Retry-After sent with 503.")

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, cast
 
 from schemas.event_types import check_event_type, is_country
+from schemas.limits import EVENT_FUTURE_TOLERANCE_S, EVENT_PAST_HORIZON_S
 
 EVENT_TYPE = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|custom\.[A-Za-z0-9_.:-]{1,64})$")
 # The canonical form (what every client library prints) is taken as is; anything else goes through uuid.UUID.
@@ -29,8 +30,8 @@ KNOWN_FIELDS = frozenset(("event_id", "event_type", "player_id", "ts", "properti
 class TimeLimits:
     """How far from server time a (skew-corrected) event time may be."""
 
-    future_ms: int = 24 * 3600 * 1000
-    past_ms: int = 30 * 24 * 3600 * 1000
+    future_ms: int = EVENT_FUTURE_TOLERANCE_S * 1000
+    past_ms: int = EVENT_PAST_HORIZON_S * 1000
 
 
 DEFAULT_LIMITS = TimeLimits()

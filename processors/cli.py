@@ -28,13 +28,15 @@ def worker(
     from prometheus_client import start_http_server
 
     from gamemetrics.runtime import tune_gc, use_uvloop
-    from processors.pipeline import build_worker_app
+    from processors.notifications.settings import load_notification_settings
     from processors.settings import WorkerSettings
+    from processors.worker import build_worker_app
     from store import db
     from store.partitions import ensure_partitions
 
     settings = command_settings()
     worker_settings = WorkerSettings()
+    notify_settings = load_notification_settings()
     try:
         with db.connect(settings, autocommit=True) as conn:
             ensure_partitions(conn)
@@ -46,7 +48,7 @@ def worker(
         except OSError as exc:  # another worker on this machine has the port
             say(f"metrics port {worker_settings.metrics_port} unavailable ({exc}); this worker exposes no /metrics")
     use_uvloop()
-    faust_app = build_worker_app(settings, worker_settings)
+    faust_app = build_worker_app(settings, worker_settings, notify_settings)
     tune_gc()
     faust.Worker(faust_app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
 
@@ -58,7 +60,7 @@ def dlq_inspect(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record.")] = False,
 ) -> None:
     """Summarise the dead letters by error type and show the latest ones."""
-    from processors.dlq import read_dead_letters, summary
+    from processors.dlq_admin import read_dead_letters, summary
 
     records = [r for r in read_dead_letters(command_settings()) if not error_type or r.record["error_type"] == error_type]
     if as_json:
@@ -84,7 +86,7 @@ def dlq_replay(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be replayed.")] = False,
 ) -> None:
     """Re-submit dead letters' original messages to their source topic, once the cause is fixed."""
-    from processors.dlq import read_dead_letters, replay
+    from processors.dlq_admin import read_dead_letters, replay
 
     if not error_type and not event_id:
         raise typer.BadParameter("name what to replay with --type or --event-id")

@@ -1,4 +1,6 @@
-"""Typed dead letters: what failed, where it came from, and the original bytes. Pure builders."""
+"""Typed dead letters: what failed, where it came from, and the original bytes. Pure builders
+(the landing and notification stages build their records here; ``processors.dlq_admin`` reads
+and replays them)."""
 
 from __future__ import annotations
 

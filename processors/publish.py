@@ -1,4 +1,5 @@
-"""Step 7, publish: a ProcessedEventBatch per source batch, holding only its newly landed events. Pure."""
+"""Step 7, publish: a ProcessedEventBatch (v3) per source batch, holding only its newly landed
+events, with what was landed: the normalised platform and app version beside the event as sent. Pure."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ def processed_batch(batch: dict[str, Any], landed: list[EnrichedEvent], processe
                 "revenue_usd": item.revenue_usd,
                 "player_lifetime_revenue_usd": item.lifetime_revenue_usd,
                 "delay_ms": item.delay_ms,
+                "platform": item.platform,
+                "app_version": item.app_version,
             }
             for item in landed
         ],

@@ -19,3 +19,14 @@ class WorkerSettings(BaseSettings):
     )
     rates_refresh_s: float = Field(60.0, gt=0, description="How often the currency table is re-read.")
     lag_interval_s: float = Field(5.0, gt=0, description="How often consumer lag is measured.")
+    max_processing_error_share: float = Field(
+        0.1, ge=0, le=1,
+        description="Stop the worker (without committing) when more than this share of the last "
+        "processing_error_window messages failed as processing_error: a bad deploy, not bad data.",
+    )
+    processing_error_window: int = Field(1000, gt=0, description="Messages over which that share is counted.")
+    dedup_keep_days: int = Field(
+        35, gt=0,
+        description="Days (by the client's clock) an event's dedup key is kept: a client retry within them lands "
+        "once whatever its sent_at. At least the ingest's past horizon (30 days).",
+    )

@@ -1,4 +1,8 @@
-"""Connections to the store, with the deployment's schema first on the ``search_path``."""
+"""Connections to the store, with the deployment's schema first on the ``search_path``.
+
+Opening one that fails raises ``StoreUnavailable``; long-lived connections are held by
+:class:`store.connections.AsyncConnectionHolder`, which reconnects and translates errors.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import psycopg
 import sqlalchemy
 from sqlalchemy.engine import Engine
 
-from store.errors import StoreError
+from store.errors import StoreUnavailable
 from gamemetrics.settings import Settings
 
 
@@ -21,7 +25,7 @@ def connect(settings: Settings, autocommit: bool = False) -> psycopg.Connection:
             settings.database_url, autocommit=autocommit, options=search_path_option(settings.database_schema)
         )
     except psycopg.OperationalError as exc:
-        raise StoreError(f"cannot connect to PostgreSQL at {settings.database_url}: {exc}") from exc
+        raise StoreUnavailable(f"cannot connect to PostgreSQL at {settings.database_url}: {exc}") from exc
 
 
 async def connect_async(settings: Settings, autocommit: bool = False) -> psycopg.AsyncConnection:
@@ -30,7 +34,7 @@ async def connect_async(settings: Settings, autocommit: bool = False) -> psycopg
             settings.database_url, autocommit=autocommit, options=search_path_option(settings.database_schema)
         )
     except psycopg.OperationalError as exc:
-        raise StoreError(f"cannot connect to PostgreSQL at {settings.database_url}: {exc}") from exc
+        raise StoreUnavailable(f"cannot connect to PostgreSQL at {settings.database_url}: {exc}") from exc
 
 
 def engine(settings: Settings) -> Engine:

@@ -1,5 +1,6 @@
-"""Time partitions of ``player_events``: a TimescaleDB hypertable when the extension is
-installed, otherwise native daily range partitions created ahead of time.
+"""Time partitions of ``player_events`` (by event_time) and ``event_keys`` (by client_ts, the
+landing dedup key): TimescaleDB hypertables when the extension is installed, otherwise native
+daily range partitions created ahead of time.
 
 A default partition catches events outside the prepared days so an insert never fails; when the
 day's partition is created later, its rows are moved out of the default partition in the same
@@ -31,8 +32,12 @@ def timescaledb_enabled(conn: psycopg.Connection) -> bool:
     return row is not None
 
 
-def partition_name(day: date) -> str:
-    return f"player_events_p{day:%Y%m%d}"
+PARTITIONED = {"player_events": "event_time", "event_keys": "client_ts"}
+"""The day-partitioned tables and their partition column."""
+
+
+def partition_name(day: date, table: str = "player_events") -> str:
+    return f"{table}_p{day:%Y%m%d}"
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -40,14 +45,15 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def existing_partitions(conn: psycopg.Connection) -> set[str]:
+def existing_partitions(conn: psycopg.Connection, table: str = "player_events") -> set[str]:
     rows = conn.execute(
         """
         SELECT c.relname FROM pg_inherits i
         JOIN pg_class c ON c.oid = i.inhrelid
         JOIN pg_class p ON p.oid = i.inhparent
-        WHERE p.relname = 'player_events' AND p.relnamespace = current_schema()::regnamespace
-        """
+        WHERE p.relname = %s AND p.relnamespace = current_schema()::regnamespace
+        """,
+        (table,),
     ).fetchall()
     return {r[0] for r in rows}
 
@@ -59,31 +65,63 @@ def ensure_partitions(
     if timescaledb_enabled(conn):
         return []
     today = today or datetime.now(timezone.utc).date()
-    existing = existing_partitions(conn)
+    created = []
+    for table, column in PARTITIONED.items():
+        if _table_exists(conn, table):
+            created += _ensure_table_partitions(conn, table, column, today, window)
+    return created
+
+
+def _table_exists(conn: psycopg.Connection, table: str) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
+
+
+def _ensure_table_partitions(conn: psycopg.Connection, table: str, column: str, today: date,
+                             window: PartitionWindow) -> list[str]:
+    existing = existing_partitions(conn, table)
     created = []
     for offset in range(-window.days_back, window.days_ahead + 1):
         day = today + timedelta(days=offset)
-        name = partition_name(day)
+        name = partition_name(day, table)
         if name in existing:
             continue
         lo, hi = _day_bounds(day)
         with conn.transaction():
             conn.execute(
-                sql.SQL("CREATE TABLE {} (LIKE player_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").format(
-                    sql.Identifier(name)
+                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").format(
+                    sql.Identifier(name), sql.Identifier(table)
                 )
             )
             conn.execute(
                 sql.SQL(
-                    "WITH moved AS (DELETE FROM player_events_default WHERE event_time >= %s AND event_time < %s"
+                    "WITH moved AS (DELETE FROM {} WHERE {} >= %s AND {} < %s"
                     " RETURNING *) INSERT INTO {} SELECT * FROM moved"
-                ).format(sql.Identifier(name)),
+                ).format(sql.Identifier(f"{table}_default"), sql.Identifier(column), sql.Identifier(column),
+                         sql.Identifier(name)),
                 (lo, hi),
             )
             conn.execute(
-                sql.SQL("ALTER TABLE player_events ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
-                    sql.Identifier(name), sql.Literal(lo), sql.Literal(hi)
+                sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+                    sql.Identifier(table), sql.Identifier(name), sql.Literal(lo), sql.Literal(hi)
                 )
             )
         created.append(name)
     return created
+
+
+def prune_event_keys(conn: psycopg.Connection, keep_days: int, today: date | None = None) -> list[str]:
+    """Drop the event_keys partitions (and default-partition rows) whose client day is older than
+    ``keep_days``: a client retry of such an event is no longer recognised. Returns the dropped names."""
+    if timescaledb_enabled(conn):
+        conn.execute("SELECT drop_chunks('event_keys', older_than => now() - make_interval(days => %s))", (keep_days,))
+        return []
+    today = today or datetime.now(timezone.utc).date()
+    horizon = today - timedelta(days=keep_days)
+    dropped = []
+    for name in sorted(existing_partitions(conn, "event_keys")):
+        day = datetime.strptime(name.rsplit("_p", 1)[1], "%Y%m%d").date() if "_p" in name else None
+        if day is not None and day < horizon:
+            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+            dropped.append(name)
+    conn.execute("DELETE FROM event_keys_default WHERE client_ts < %s", (_day_bounds(horizon)[0],))
+    return dropped

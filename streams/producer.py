@@ -20,7 +20,7 @@ from confluent_kafka import KafkaError, Producer
 from gamemetrics.retry import UNTIL_BACK, RetryPolicy
 from streams.errors import ProduceError
 
-log = structlog.get_logger("ingest.producer")
+log = structlog.get_logger("streams.producer")
 
 POLL_TIMEOUT_S = 0.05
 PROBE_INTERVAL_S = 1.0

@@ -17,6 +17,7 @@ from schemas.ids import CatalogIds
 from schemas.wire import AvroDeserializer
 from streams.app import APP_ID
 from streams.topics import DLQ, RAW_EVENTS
+from tests.helpers import group_caught_up
 from tests.services import running_ingest, running_worker, wait_for
 
 pytestmark = pytest.mark.integration
@@ -58,26 +59,6 @@ def post(url, api_key, events, sent_at=None):
     if sent_at is not None:
         body["sent_at"] = sent_at
     return httpx.post(f"{url}/v1/events", json=body, headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
-
-
-def group_caught_up(settings) -> bool:
-    """True when the landing consumer group has committed the end of every raw partition."""
-    topic = settings.topic(RAW_EVENTS.name)
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    from confluent_kafka import ConsumerGroupTopicPartitions
-
-    group = settings.topic_prefix + APP_ID
-    future = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
-    committed = {tp.partition: tp.offset for tp in future.result().topic_partitions if tp.topic == topic}
-    probe = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": f"probe-{uuid.uuid4()}"})
-    try:
-        for partition in range(RAW_EVENTS.partitions):
-            _, high = probe.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            if high > 0 and committed.get(partition, -1) < high:
-                return False
-    finally:
-        probe.close()
-    return True
 
 
 def test_posted_events_land_in_postgres_once(isolated, tmp_path):
@@ -146,9 +127,20 @@ def test_undecodable_message_goes_to_the_dlq_and_does_not_block_its_partition(is
 
 
 def test_wrong_api_key_is_refused_and_nothing_lands(isolated, tmp_path):
-    with running_ingest(isolated, tmp_path) as url:
-        response = post(url, "gm_not-a-key", events_for(["p1"], 1))
+    game = new_game(isolated)
+    refused = events_for(["intruder"], 3)
+    sentinel = events_for(["sentinel"], 1)
+    with running_ingest(isolated, tmp_path) as url, running_worker(isolated, tmp_path):
+        response = post(url, "gm_not-a-key", refused)
         assert response.status_code == 401
         assert "API key" in response.json()["error"]
-        missing = httpx.post(f"{url}/v1/events", json={"events": []})
+        missing = httpx.post(f"{url}/v1/events", json={"events": refused})
         assert missing.status_code == 401
+        # a good request sent after the refused ones: once it has landed and the group has caught
+        # up, anything the refused requests had let through would have landed too
+        assert post(url, game.api_key, sentinel).status_code == 200
+        wait_for(lambda: len(stored_rows(isolated, game.game_id)) == 1, what="the sentinel event")
+        wait_for(lambda: group_caught_up(isolated), what="the worker to commit everything produced")
+    with db.connect(isolated) as conn:
+        stored = {r[0] for r in conn.execute("SELECT event_id::text FROM player_events").fetchall()}
+    assert stored == {sentinel[0]["event_id"]}

@@ -6,7 +6,7 @@ import asyncio
 from datetime import date, timedelta
 
 from graphql_api.ranges import Granularity, day_buckets, day_range
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import ActiveUsers, ActiveUsersPoint, Stickiness
 
 STICKINESS_DAYS = 30

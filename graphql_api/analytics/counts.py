@@ -7,7 +7,7 @@ from datetime import datetime
 
 from graphql_api.errors import BadArgument
 from graphql_api.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import EventCountPoint, EventCounts, EventTypeCount
 
 MAX_EVENT_TYPES = 50

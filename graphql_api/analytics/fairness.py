@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from graphql_api.ranges import time_range
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import Fairness, ModeOutcomes
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from graphql_api.errors import BadArgument
 from graphql_api.ranges import time_range
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import Funnel, FunnelStep, FunnelStepInput
 
 MIN_STEPS, MAX_STEPS = 2, 10

@@ -8,7 +8,7 @@ import strawberry
 
 from graphql_api.auth import Principal
 from graphql_api.context import Context
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import Cost
 
 

@@ -8,7 +8,7 @@ import asyncio
 from graphql_api.auth import Principal
 from graphql_api.lag_probe import LagProbe
 from graphql_api.live import LiveHub
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import DeadLetterCount, Pipeline
 
 

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 
 from graphql_api.context import Context
 from graphql_api.errors import BadArgument
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import Cost
 
 @strawberry.type

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from graphql_api.errors import BadArgument
 from graphql_api.ranges import day_range
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import Retention, RetentionCohort, RetentionDay
 
 MAX_DAY = 365

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from graphql_api.ranges import Granularity, day_buckets, day_range
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import Revenue, RevenuePoint
 
 

@@ -9,7 +9,7 @@ import strawberry
 
 from graphql_api.context import Context
 from graphql_api.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
-from graphql_api.store import Database
+from graphql_api.database import Database
 from graphql_api.types import Cost
 
 # Landing sends sessions longer than this to the DLQ (out_of_range), so no session open at

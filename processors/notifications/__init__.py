@@ -6,7 +6,7 @@
 Read in that order: ``rules`` (which rule fires; ids from ``model``), ``templates`` (the text),
 ``delivery`` (idempotency on ``delivery_log``, backoff from ``gamemetrics.retry``, the DLQ), ``channels`` (SMTP,
 signed webhooks via ``signing``, push and SMS providers). ``agents`` wires them into Faust with the
-Kafka ``sinks`` and the PostgreSQL ``store``; ``rules_store`` and ``cli`` manage the rules;
+Kafka ``sinks`` and a ``store.connections.WaitingConnection``; ``rules_store`` and ``cli`` manage the rules;
 ``settings`` holds ``GAMEMETRICS_NOTIFY_*``; ``errors`` the error hierarchy.
 """
 
@@ -23,14 +23,12 @@ if TYPE_CHECKING:
 
 
 def register_notification_agents(
-    app: faust.App, settings: Settings, producer: EventProducer, notify: NotificationSettings | None = None
+    app: faust.App, settings: Settings, producer: EventProducer, notify: NotificationSettings
 ) -> None:
     """Declare the rules agent and the delivery agent on ``app``.
 
-    ``notify`` is the worker's ``load_notification_settings()``, read once at start-up; when
-    omitted it is read here, at registration, from ``GAMEMETRICS_NOTIFY_*``.
+    ``notify`` is the worker's ``load_notification_settings()``, read once at start-up by the command.
     """
     from processors.notifications.agents import register
-    from processors.notifications.settings import NotificationSettings
 
-    register(app, settings, producer, notify or NotificationSettings())
+    register(app, settings, producer, notify)

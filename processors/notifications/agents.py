@@ -14,9 +14,7 @@ delivery is idempotent on them, so a replay delivers nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
 
 import faust
 import httpx
@@ -31,17 +29,17 @@ from processors.notifications.delivery import PROCESSOR_NAME as DELIVERY_PROCESS
 from processors.notifications.delivery import DeadLetterSink, Deliverer, Origin
 from processors.notifications.delivery_log import PostgresDeliveryLog
 from processors.notifications.model import Notification
-from processors.notifications.rules import RuleSet, notifications_for_batch
+from processors.notifications.rules import may_fire, notifications_for_batch
 from processors.notifications.rules_store import RuleCache, fetch_enabled_rules
 from processors.notifications.settings import NotificationSettings
 from processors.notifications.sinks import KafkaDeadLetters, KafkaNotifications
-from processors.notifications.store import AsyncStore
 from schemas.errors import WireFormatError
+from store.connections import WaitingConnection
 from schemas.ids import schema_ids
 from streams.app import topic
 from streams.codecs import codec_for
 from streams.producer import EventProducer
-from streams.topics import DLQ, GAME_ID_HEADER, NOTIFICATIONS, PROCESSED_EVENTS
+from streams.topics import DLQ, NOTIFICATIONS, PROCESSED_EVENTS
 
 log = structlog.get_logger("processors.notifications")
 
@@ -59,20 +57,6 @@ async def _undecodable(sink: DeadLetterSink, message: Message, error: Exception,
               partition=message.partition, offset=message.offset)
 
 
-def _may_fire(rules: RuleSet, headers: Any) -> bool:
-    """False when no rule can fire for the batch: no rules at all, or none for the game named in
-    the message's ``game_id`` header. Without the header (another producer) the batch is decoded.
-    A skipped batch is never decoded, so an undecodable one makes no dead letter here (the
-    topic's one producer is the landing worker, which writes it with the same codec)."""
-    if not len(rules):
-        return False
-    items = headers.items() if isinstance(headers, Mapping) else (headers or ())
-    for name, value in items:
-        if name == GAME_ID_HEADER:
-            return rules.applies_to(value.decode() if isinstance(value, bytes) else str(value))
-    return True
-
-
 def register(app: faust.App, settings: Settings, producer: EventProducer, notify: NotificationSettings) -> None:
     """Declare the rules agent and the delivery agent on ``app``."""
     ids = schema_ids(settings.schema_registry_url)
@@ -83,13 +67,13 @@ def register(app: faust.App, settings: Settings, producer: EventProducer, notify
 
     @app.agent(topic(app, settings, PROCESSED_EVENTS), name=RULES_AGENT)
     async def notification_rules(stream: faust.StreamT) -> None:
-        store = AsyncStore(settings)
+        store = WaitingConnection(settings)
         rules = RuleCache(lambda: store.run("loading notification_rules", fetch_enabled_rules), notify.rules_refresh_s)
         try:
             async for event in stream.events():
                 message = event.message
                 current = await rules.current()
-                if not _may_fire(current, message.headers):
+                if not may_fire(current, message.headers):
                     m.NOTIFICATION_BATCHES_SKIPPED.inc()
                     continue
                 # (1) decode
@@ -113,7 +97,7 @@ def register(app: faust.App, settings: Settings, producer: EventProducer, notify
 
     @app.agent(topic(app, settings, NOTIFICATIONS), name=DELIVERY_AGENT)
     async def notification_delivery(stream: faust.StreamT) -> None:
-        store = AsyncStore(settings)
+        store = WaitingConnection(settings)
         try:
             async with httpx.AsyncClient(timeout=notify.send_timeout_s) as client:
                 deliverer = Deliverer(build_channels(notify, client), PostgresDeliveryLog(store), dead_letters,

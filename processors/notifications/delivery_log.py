@@ -16,7 +16,7 @@ from typing import Protocol
 import psycopg
 
 from processors.notifications.model import Notification
-from processors.notifications.store import AsyncStore
+from store.connections import WaitingConnection
 
 
 class DeliveryStatus(str, Enum):
@@ -101,9 +101,10 @@ WHERE d.status <> 'delivered'
 
 
 class PostgresDeliveryLog:
-    """``notification_deliveries`` through an :class:`AsyncStore` (waits while PostgreSQL is down)."""
+    """``notification_deliveries`` through a :class:`store.connections.WaitingConnection` (waits while
+    PostgreSQL is down)."""
 
-    def __init__(self, store: AsyncStore) -> None:
+    def __init__(self, store: WaitingConnection) -> None:
         self._store = store
 
     async def is_delivered(self, notification_id: uuid.UUID) -> bool:

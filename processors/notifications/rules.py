@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from processors.notifications.model import CHANNELS, RECIPIENT, Notification, notification_id
 from processors.notifications.templates import substitute, template_problem
+from streams.topics import GAME_ID_HEADER
 
 # player_lifetime_revenue_usd is numeric(18, 6) in the store: compare at that precision so float
 # noise (0.1 + 0.2) cannot make a threshold fire twice or not at all.
@@ -172,3 +173,17 @@ def notifications_for_batch(rules: RuleSet, batch: Mapping[str, Any], created_at
             if fires(rule, processed):
                 made.append(notification_for(rule, game_id, processed, created_at))
     return made
+
+
+def may_fire(rules: RuleSet, headers: Any) -> bool:
+    """False when no rule can fire for the batch: no rules at all, or none for the game named in
+    the message's ``game_id`` header. Without the header (another producer) the batch is decoded.
+    A skipped batch is never decoded, so an undecodable one makes no dead letter here (the
+    topic's one producer is the landing worker, which writes it with the same codec)."""
+    if not len(rules):
+        return False
+    items = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    for name, value in items:
+        if name == GAME_ID_HEADER:
+            return rules.applies_to(value.decode() if isinstance(value, bytes) else str(value))
+    return True

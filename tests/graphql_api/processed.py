@@ -9,6 +9,7 @@ from confluent_kafka import Producer
 
 from gamemetrics.settings import Settings
 from processors.dead_letters import dead_letter
+from processors.enrich import normalize_app_version, normalize_platform
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroSerializer
@@ -31,6 +32,7 @@ def processed_batch(game_id: str, player_id: str, events: list[tuple[str, dict, 
                 },
                 "is_new_player": new_player and i == 0, "session_seq": i + 1, "revenue_usd": revenue,
                 "player_lifetime_revenue_usd": revenue, "delay_ms": 120,
+                "platform": normalize_platform(platform), "app_version": normalize_app_version("v2.3.1-beta"),
             }
             for i, (kind, props, revenue) in enumerate(events)
         ],

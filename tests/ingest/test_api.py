@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from graphql_api.lag_probe import LagProbe
 from store import db
 from store.games import create_game, rotate_key
+from tests.helpers import an_event, new_key, post  # shared helpers; the names stay importable here
 from tests.services import running_ingest, running_worker, wait_for
 
 pytestmark = pytest.mark.integration
@@ -33,32 +34,6 @@ SMALL_LIMITS = {
 def service(isolated_module, tmp_path_factory):
     with running_ingest(isolated_module, tmp_path_factory.mktemp("ingest"), SMALL_LIMITS) as url:
         yield url
-
-
-def new_key(settings) -> tuple[str, str]:
-    with db.connect(settings) as conn:
-        game = create_game(conn, f"g-{uuid.uuid4().hex[:8]}")
-    return game.game_id, game.api_key
-
-
-def an_event(**overrides) -> dict:
-    event = {
-        "event_id": str(uuid.uuid4()),
-        "event_type": "session_start",
-        "player_id": "p-1",
-        "ts": int(time.time() * 1000),
-    }
-    event.update(overrides)
-    return event
-
-
-def post(url, key, body, headers=None, **kwargs):
-    content = body if isinstance(body, bytes) else orjson.dumps(body)
-    return httpx.post(
-        f"{url}/v1/events", content=content,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json", **(headers or {})},
-        timeout=30, **kwargs,
-    )
 
 
 def test_200_accepts_good_events(service, isolated_module):

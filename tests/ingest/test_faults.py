@@ -16,8 +16,8 @@ from schemas.catalog import load_catalog
 from schemas.ids import CatalogIds
 from schemas.wire import AvroDeserializer
 from streams.topics import RAW_EVENTS, ensure_topics
-from tests.ingest.test_api import an_event, new_key, post
-from tests.services import free_port, running_ingest
+from tests.helpers import an_event, new_key, post
+from tests.services import free_port, running_ingest, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +99,37 @@ def test_kafka_down_answers_503_and_nothing_is_lost_when_the_client_retries(isol
         assert {e["event_id"] for e in before + during} <= set(stored)
     finally:
         broker.stop(kill=True)
+
+
+def test_postgres_down_answers_503_for_an_uncached_key_and_keeps_accepting_a_cached_one(isolated, tmp_path):
+    from operations.stack.postgres import LocalPostgres
+    from store.migrate import upgrade
+
+    pg = LocalPostgres(tmp_path / "pg", port=free_port())
+    pg.start()
+    try:
+        pg.wait_ready(pg.url)
+        pg.ensure_database()
+        settings = isolated.model_copy(update={"database_url": pg.url})
+        upgrade(settings)
+        _, cached_key = new_key(settings)
+        _, uncached_key = new_key(settings)
+        knobs = {"GAMEMETRICS_INGEST_KEY_CACHE_TTL_S": "1", "GAMEMETRICS_INGEST_RETRY_AFTER_S": "3"}
+        with running_ingest(settings, tmp_path, knobs) as url:
+            assert post(url, cached_key, {"events": [an_event()]}).status_code == 200
+            pg.stop()
+            time.sleep(1.5)  # let the cached entry go stale: the key must now be checked, and cannot be
+            refused = post(url, uncached_key, {"events": [an_event()]})
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["Retry-After"] == "3"
+            assert "key store is unavailable" in refused.json()["error"]
+            kept = post(url, cached_key, {"events": [an_event(), an_event()]})
+            assert kept.status_code == 200, kept.text
+            assert kept.json()["accepted"] == 2
+            pg.start()
+            pg.wait_ready(pg.url)
+            again = wait_for(lambda: (r := post(url, uncached_key, {"events": [an_event()]})).status_code == 200 and r,
+                             30, "the uncached key to be accepted once PostgreSQL is back")
+            assert again.json()["accepted"] == 1
+    finally:
+        pg.stop()

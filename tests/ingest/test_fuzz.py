@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.validation import Rejection, validate_batch
-from tests.ingest.test_api import new_key
+from tests.helpers import new_key
 from tests.services import running_ingest
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

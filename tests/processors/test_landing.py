@@ -1,147 +1,111 @@
-"""The landing workers on the real Kafka and PostgreSQL: exact counts through replays, kills,
-outages and rebalances; rollups equal to a GROUP BY over the events."""
+"""The landing contract (processors/landing.py), one suite run on two backends: the in-memory
+seam (fast, unit) and the real PostgreSQL + Kafka (integration). A backend that passes lands each
+event once, publishes what it landed, dead-letters bad events alone, and keeps nothing of a group
+it could not finish."""
 
 from __future__ import annotations
 
-import os
-import signal
-import time
+import asyncio
 
 import pytest
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
 
-from operations.stack.postgres import LocalPostgres
-from store import db
-from store.migrate import upgrade
-from store.verify import rollup_differences
-from streams.app import APP_ID
-from schemas.catalog import load_catalog
-from schemas.ids import schema_ids
-from schemas.wire import AvroDeserializer
-from streams.topics import GAME_ID_HEADER, PROCESSED_EVENTS, RAW_EVENTS
-from tests.processors.load import produce_load
-from tests.services import free_port, running_worker, wait_for
-from tests.test_end_to_end import group_caught_up
-
-pytestmark = pytest.mark.integration
-
-ROLLUP_TABLES = ("event_rollup_minute", "player_daily_activity", "players", "sessions", "match_outcomes_hourly",
-                 "rollup_minute_players")
-QUIET = {"GAMEMETRICS_WORKER_METRICS_PORT": "0"}
+from processors.errors import Backpressure
+from tests.processors.backends import DAY_MS, MemoryBackend, RealBackend, event, messages, retried
+from tests.services import free_port
 
 
-def counts(settings) -> tuple[int, int]:
-    with db.connect(settings) as conn:
-        return conn.execute("SELECT count(*), count(DISTINCT event_id) FROM player_events").fetchone()
+def run(backend, group):
+    return asyncio.run(backend.steps.run(group))
 
 
-def snapshot(settings) -> dict[str, list]:
-    with db.connect(settings) as conn:
-        # whole rows sorted: some keys have four columns, so ORDER BY 1, 2, 3 would leave ties in any order
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ROLLUP_TABLES + ("player_events",)}
+class LandingContract:
+    """Subclasses provide the ``backend`` fixture."""
+
+    def test_lands_each_event_once_and_publishes_what_it_landed(self, backend):
+        first = [event(), event("achievement", achievement_id="a1")]
+        second = [event(player="p2")]
+        outcome = run(backend, messages(first, second))
+        assert (outcome.landed, outcome.duplicates, outcome.dead_letters) == (3, 0, {})
+        stored = backend.stored()
+        assert set(stored) == {e["event_id"] for e in first + second}
+        assert [stored[e["event_id"]].session_seq for e in first] == [1, 2]
+        assert stored[first[0]["event_id"]].is_new_player
+        batches = backend.processed(expect=2)
+        items = {i["event"]["event_id"]: i for b in batches for i in b["events"]}
+        assert set(items) == set(stored)
+        for event_id, item in items.items():  # the processed topic carries what player_events holds
+            assert (item["platform"], item["app_version"]) == (stored[event_id].platform, stored[event_id].app_version)
+            assert (item["platform"], item["app_version"]) == ("ios", "2.3.1")
+            assert item["event"]["platform"] == "iPhone"  # the event itself stays as sent
+
+    def test_a_kafka_replay_lands_and_publishes_nothing_new(self, backend):
+        group = messages([event(), event("achievement", achievement_id="a1")])
+        assert run(backend, group).landed == 2
+        again = run(backend, group)
+        assert (again.landed, again.duplicates) == (0, 2)
+        assert len(backend.stored()) == 2
+        assert len(backend.processed(expect=1)) == 1
+
+    @pytest.mark.parametrize("skew_days", [3, -3, 0.001])
+    def test_a_client_retry_with_a_corrected_clock_is_stored_once(self, backend, skew_days):
+        # issue 11 defect 6: the device clock was off by days; the retry's sent_at moved the event_time
+        original = [event("purchase", item_id="gem", amount=4.99, currency="USD")]
+        assert run(backend, messages(original)).landed == 1
+        retry = [retried(original[0], int(skew_days * DAY_MS))]
+        outcome = run(backend, messages(retry, first_offset=1))
+        assert (outcome.landed, outcome.duplicates) == (0, 1)
+        assert list(backend.stored()) == [original[0]["event_id"]]
+
+    def test_one_event_postgres_cannot_store_is_dead_lettered_alone(self, backend):
+        # issue 11 defect 3: a NUL character anywhere in text, from a producer other than our ingest
+        good = [event(), event("achievement", achievement_id="a1")]
+        in_property = event("achievement", achievement_id="a\x00b")
+        in_session = dict(event("achievement", achievement_id="a2"), session_id="s\x00")
+        not_a_uuid = dict(event("achievement", achievement_id="a3"), event_id="not-a-uuid")
+        outcome = run(backend, messages([good[0], in_property, good[1], in_session, not_a_uuid]))
+        assert outcome.landed == 2
+        assert outcome.dead_letters == {"invalid_event": 3}
+        assert set(backend.stored()) == {e["event_id"] for e in good}
+        dead = {d["event_index"]: d for d in backend.dead_letters(expect=3)}
+        assert set(dead) == {1, 3, 4}
+        assert dead[1]["error_type"] == "invalid_event" and "properties.achievement_id" in dead[1]["detail"]
+        assert "NUL" in dead[1]["detail"] and "events[3].session_id" in dead[3]["detail"]
+        assert "events[4].event_id" in dead[4]["detail"]
+
+    def test_store_unavailable_is_backpressure_and_keeps_nothing(self, backend):
+        group = messages([event()])
+        backend.store_down()
+        with pytest.raises(Backpressure) as signal:
+            run(backend, group)
+        assert signal.value.reason == "StoreUnavailable"
+        backend.store_up()
+        assert backend.stored() == {}
+        assert run(backend, group).landed == 1
+
+    def test_kafka_not_acknowledging_rolls_the_landing_back(self, backend):
+        group = messages([event(), event(player="p2")])
+        backend.broker_down()
+        with pytest.raises(Backpressure) as signal:
+            run(backend, group)
+        assert signal.value.reason == "ProduceError"
+        assert backend.stored() == {}  # published before the commit: no ack, no rows
+        backend.broker_up()
+        assert run(backend, group).landed == 2
+        assert len(backend.stored()) == 2
 
 
-def assert_exact(settings, load) -> None:
-    total, distinct = counts(settings)
-    assert total == distinct == len(load.event_ids), (total, distinct, len(load.event_ids))
-    with db.connect(settings) as conn:
-        assert rollup_differences(conn) == {}
-        landed = {r[0] for r in conn.execute("SELECT event_id::text FROM player_events").fetchall()}
-    assert landed == load.event_ids
+class TestInMemory(LandingContract):
+    @pytest.fixture
+    def backend(self):
+        backend = MemoryBackend()
+        yield backend
+        asyncio.run(backend.close())
 
 
-def assert_processed_batches_name_their_game(settings, expected_game: str, sample: int = 20) -> None:
-    """Processed batches carry a game_id header equal to the game in their body (consumers skip on it)."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": f"check-{time.time_ns()}",
-                         "auto.offset.reset": "earliest"})
-    consumer.subscribe([settings.topic(PROCESSED_EVENTS.name)])
-    reader = AvroDeserializer(schema_ids(""), load_catalog().latest(PROCESSED_EVENTS.value_schema), logical=False)
-    seen = 0
-    try:
-        deadline = time.time() + 30
-        while seen < sample and time.time() < deadline:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            headers = dict(message.headers() or [])
-            assert headers[GAME_ID_HEADER].decode() == reader.decode(message.value())["game_id"] == expected_game
-            seen += 1
-    finally:
-        consumer.close()
-    assert seen == sample, f"read {seen} processed batches, wanted {sample}"
-
-
-def all_landed(settings, load) -> bool:
-    return counts(settings)[0] >= len(load.event_ids) and group_caught_up(settings)
-
-
-def test_a_load_with_client_retries_lands_once_and_a_replay_changes_nothing(isolated, tmp_path):
-    load = produce_load(isolated, "g1", requests=400, retry_fraction=0.1)
-    assert load.retried_events > 0
-    with running_worker(isolated, tmp_path, "worker-1", QUIET):
-        wait_for(lambda: all_landed(isolated, load), 120, "the load to land")
-    assert_exact(isolated, load)
-    assert_processed_batches_name_their_game(isolated, expected_game="g1")
-    before = snapshot(isolated)
-    # rewind the consumer group to offset 0 on every partition, and run a worker again
-    admin = AdminClient({"bootstrap.servers": isolated.kafka_bootstrap_servers})
-    group = isolated.topic_prefix + APP_ID
-    rewind = [TopicPartition(isolated.topic(RAW_EVENTS.name), p, 0) for p in range(RAW_EVENTS.partitions)]
-    admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, rewind)])[group].result()
-    with running_worker(isolated, tmp_path, "worker-2", QUIET):
-        wait_for(lambda: group_caught_up(isolated), 120, "the replay")
-    after = snapshot(isolated)
-    for table in before:
-        assert after[table] == before[table], f"{table} changed on replay"
-
-
-def test_sigkill_of_a_worker_mid_load_leaves_exact_counts(isolated, tmp_path):
-    load = produce_load(isolated, "g1", requests=2500, retry_fraction=0.05, seed=2)
-    with running_worker(isolated, tmp_path, "victim", QUIET) as victim:
-        wait_for(lambda: 0 < counts(isolated)[0], 60, "the first rows")
-        os.killpg(victim.pid, signal.SIGKILL)
-        victim.wait()
-    assert counts(isolated)[0] < len(load.event_ids), "killed too late to test anything; produce more"
-    with running_worker(isolated, tmp_path, "replacement", QUIET):
-        wait_for(lambda: all_landed(isolated, load), 180, "the replacement to finish")
-    assert_exact(isolated, load)
-
-
-def test_two_workers_split_the_partitions_and_counts_are_exact(isolated, tmp_path):
-    load = produce_load(isolated, "g1", requests=1200, seed=3)
-    with running_worker(isolated, tmp_path, "w1", QUIET), running_worker(isolated, tmp_path, "w2", QUIET):
-        admin = AdminClient({"bootstrap.servers": isolated.kafka_bootstrap_servers})
-        group = isolated.topic_prefix + APP_ID
-
-        def members_with_partitions():
-            described = admin.describe_consumer_groups([group])[group].result()
-            owned = [len(m.assignment.topic_partitions) for m in described.members]
-            return len(owned) == 2 and all(owned) and owned
-
-        owned = wait_for(members_with_partitions, 90, "two members sharing the partitions")
-        assert sum(owned) >= RAW_EVENTS.partitions
-        wait_for(lambda: all_landed(isolated, load), 180, "the load to land")
-    assert_exact(isolated, load)
-
-
-def test_postgres_stopped_and_restarted_during_a_load_loses_nothing(isolated, tmp_path):
-    pg = LocalPostgres(tmp_path / "pg", port=free_port())
-    pg.start()
-    try:
-        pg.wait_ready(pg.url)
-        pg.ensure_database()
-        settings = isolated.model_copy(update={"database_url": pg.url})
-        upgrade(settings)
-        load = produce_load(settings, "g1", requests=1500, seed=4)
-        with running_worker(settings, tmp_path, "worker", QUIET):
-            wait_for(lambda: counts(settings)[0] > 0, 60, "the first rows")
-            pg.stop()
-            time.sleep(3)  # the worker retries against a dead database meanwhile
-            pg.start()
-            pg.wait_ready(pg.url)
-            wait_for(lambda: all_landed(settings, load), 180, "the load to land after the outage")
-        assert_exact(settings, load)
-        assert "landing_retry" in (tmp_path / "worker.log").read_text()
-    finally:
-        pg.stop()
+@pytest.mark.integration
+class TestPostgresAndKafka(LandingContract):
+    @pytest.fixture
+    def backend(self, isolated):
+        backend = RealBackend(isolated, dead_port=free_port())
+        yield backend
+        asyncio.run(backend.close())

@@ -19,7 +19,7 @@ from processors.notifications.delivery_log import DeliveryStatus, InMemoryDelive
 from processors.notifications.errors import PermanentDeliveryError, RetryableDeliveryError
 from processors.notifications.model import RECIPIENT, Notification
 from gamemetrics.retry import RetryPolicy
-from processors.notifications.store import AsyncStore
+from store.connections import WaitingConnection
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=timezone.utc)
 FAST = RetryPolicy(max_attempts=3, first_delay_s=0.5, max_delay_s=4.0)
@@ -128,7 +128,7 @@ def delivery_log(request):
         return
     settings = request.getfixturevalue("isolated")
     runner = asyncio.Runner()
-    store = AsyncStore(settings)
+    store = WaitingConnection(settings)
     yield PostgresDeliveryLog(store), runner.run
     runner.run(store.close())
     runner.close()

@@ -114,10 +114,10 @@ def test_a_rule_set_applies_to_its_games_and_to_every_game_for_a_rule_without_on
 
 
 def test_the_rules_agent_decodes_a_batch_only_when_a_rule_may_fire_for_its_game():
-    from processors.notifications.agents import _may_fire
+    from processors.notifications.rules import may_fire
 
     g1_only = RuleSet([RECEIPT])
-    assert _may_fire(g1_only, [("game_id", b"g1")]) and not _may_fire(g1_only, [("game_id", b"g2")])
-    assert _may_fire(g1_only, {"game_id": b"g1"}) and not _may_fire(g1_only, {"game_id": b"g2"})
-    assert _may_fire(g1_only, None) and _may_fire(g1_only, [("other", b"x")])  # no header: decode to find out
-    assert not _may_fire(RuleSet([]), [("game_id", b"g1")]) and not _may_fire(RuleSet([]), None)
+    assert may_fire(g1_only, [("game_id", b"g1")]) and not may_fire(g1_only, [("game_id", b"g2")])
+    assert may_fire(g1_only, {"game_id": b"g1"}) and not may_fire(g1_only, {"game_id": b"g2"})
+    assert may_fire(g1_only, None) and may_fire(g1_only, [("other", b"x")])  # no header: decode to find out
+    assert not may_fire(RuleSet([]), [("game_id", b"g1")]) and not may_fire(RuleSet([]), None)

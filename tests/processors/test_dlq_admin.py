@@ -1,5 +1,5 @@
-"""Every dead-letter type is produced, inspected with `gamemetrics dlq inspect`, and a fixed one
-replayed with `gamemetrics dlq replay` lands."""
+"""processors/dlq_admin.py: every dead-letter type is produced, inspected with `gamemetrics dlq
+inspect`, and a fixed one replayed with `gamemetrics dlq replay` lands."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from confluent_kafka import Producer
 
 from gamemetrics.envvars import settings_env
 from store import db
-from processors.dlq import read_dead_letters
+from processors.dlq_admin import read_dead_letters
 from gamemetrics.retry import EFFECTIVELY_FOREVER, RetryPolicy
-from processors.land import PostgresSink
-from processors.pipeline import LandingPipeline, Message
+from processors.landing import LandingSteps, Message
+from processors.publisher import KafkaPublisher
+from processors.resilience import DeadLetterLimit, FailurePolicy
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroSerializer
@@ -80,7 +81,15 @@ def test_each_dead_letter_type_is_inspectable_and_a_fixed_one_replays(isolated, 
 
         # the operator adds the missing rate and replays that dead letter: the purchase lands, once
         gamemetrics(isolated, "currencies", "set", "ISK", "0.0072")
-        time.sleep(2)  # the worker re-reads the currency table every second here (every minute by default)
+        # the worker re-reads the currency table before a group once a second here (every minute by
+        # default); nudge it with messages until it says it has read the new rate
+        def rate_read() -> bool:
+            producer.produce(topic, key=b"nudge", value=b"\x00\x00\x00\x00\x02nudge")
+            producer.flush(10)
+            return any("currency_rates_changed" in line and "ISK" in line
+                       for line in (tmp_path / "worker.log").read_text().splitlines())
+
+        wait_for(rate_read, 30, "the worker to read the new rate")
         assert "replayed 1" in gamemetrics(isolated, "dlq", "replay", "--type", "unknown_currency")
         wait_for(lambda: landed_ids(isolated) == {good["event_id"], icelandic["event_id"]}, 60, "the replayed purchase")
     with db.connect(isolated) as conn:
@@ -88,8 +97,8 @@ def test_each_dead_letter_type_is_inspectable_and_a_fixed_one_replays(isolated, 
     assert float(revenue) == pytest.approx(990 * 0.0072)
 
 
-class ExplodingSink(PostgresSink):
-    """Test seam: a sink with a bug that only shows on one kind of batch."""
+class ExplodingSink:
+    """Test seam: a sink (processors.ports.Sink) with a bug in every transaction."""
 
     async def usd_per_unit(self) -> dict[str, float]:
         return {"USD": 1.0}
@@ -97,14 +106,18 @@ class ExplodingSink(PostgresSink):
     def transaction(self):
         raise RuntimeError("a bug in the sink")
 
+    async def close(self) -> None:
+        pass
+
 
 def test_a_bug_sends_the_message_to_the_dlq_as_processing_error_instead_of_crashing(isolated):
     async def run():
         producer = EventProducer(isolated.kafka_bootstrap_servers)
-        pipeline = LandingPipeline(isolated, ExplodingSink(isolated), producer)
+        steps = LandingSteps(schema_ids(""), ExplodingSink(), KafkaPublisher(isolated, producer))
+        policy = FailurePolicy(steps, RetryPolicy(EFFECTIVELY_FOREVER, 0.01, 0.05), DeadLetterLimit(0.5, 10))
         serializer = AvroSerializer(schema_ids(""), "t", load_catalog().latest("EventBatch"))
         messages = [Message("raw", 0, i, b"p1", serializer.encode(raw_batch([event("session_start")]))) for i in range(3)]
-        outcome = await pipeline.run_resilient(messages, lambda: None, lambda: None, RetryPolicy(EFFECTIVELY_FOREVER, 0.01, 0.05))
+        outcome = await policy.land(messages)
         producer.close()
         return outcome
 

@@ -1,21 +1,24 @@
-"""Reading and replaying ``system.dlq``: what failed, why, and re-submitting it once fixed."""
+"""Inspecting and replaying ``system.dlq`` (``gamemetrics dlq inspect|replay``): what failed, why,
+and re-submitting it once fixed. The records themselves are built by ``processors.dead_letters``."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer
 
 from gamemetrics.settings import Settings
 from schemas.catalog import load_catalog
 from schemas.errors import WireFormatError
 from schemas.ids import schema_ids
 from schemas.wire import AvroDeserializer
-from streams.errors import ProduceError
+from streams.producer import EventProducer
 from streams.topics import DLQ
 
 IDLE_END_S = 3.0
@@ -33,8 +36,6 @@ def read_dead_letters(settings: Settings, idle_end_s: float = IDLE_END_S) -> Ite
 
     Reads with a throw-away consumer group and commits nothing.
     """
-    import time
-
     decoder = AvroDeserializer(schema_ids(settings.schema_registry_url), load_catalog().latest(DLQ.value_schema))
     consumer = Consumer({
         "bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": f"gamemetrics-dlq-reader-{uuid.uuid4()}",
@@ -63,23 +64,22 @@ def summary(records: list[DeadLetterRecord]) -> Counter[str]:
 def replay(settings: Settings, records: list[DeadLetterRecord]) -> int:
     """Re-produce each record's original bytes to its source topic and key; returns the count.
 
-    Landing is idempotent on event id, so replaying a whole batch again only adds its missing events.
+    Through the project's producer (acks=all, idempotent; ``streams.producer``), once per source
+    message (several dead letters of one message replay it once). Landing is idempotent on event
+    id, so replaying a whole batch again only adds its missing events. ProduceError if Kafka refuses.
     """
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, "acks": "all", "enable.idempotence": True})
-    failures: list[str] = []
-
-    def on_delivery(err: Any, _msg: Any) -> None:
-        if err is not None:
-            failures.append(str(err))
-
     sources = {(r.record["source_topic"], r.record["source_partition"], r.record["source_offset"]): r for r in records}
-    try:
-        for record in sources.values():
-            producer.produce(record.record["source_topic"], value=record.record["original"],
-                             key=record.record["source_key"], on_delivery=on_delivery)
-    except KafkaException as exc:
-        raise ProduceError(f"replaying to Kafka failed: {exc}") from exc
-    producer.flush(30)
-    if failures:
-        raise ProduceError(f"{len(failures)} replayed messages not acknowledged: {failures[0]}")
+    by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
+    for record in sources.values():
+        by_topic.setdefault(record.record["source_topic"], []).append((record.record["source_key"], record.record["original"]))
+
+    async def send() -> None:
+        producer = EventProducer(settings.kafka_bootstrap_servers)
+        try:
+            for topic, messages in by_topic.items():
+                await producer.send_all(topic, messages)  # type: ignore[arg-type]
+        finally:
+            producer.close()
+
+    asyncio.run(send())
     return len(sources)

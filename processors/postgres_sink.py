@@ -1,15 +1,18 @@
-"""Step 5, land: one PostgreSQL transaction per group of Kafka messages.
+"""Step 5, land: the PostgreSQL sink, one transaction per group of Kafka messages.
 
 In order, inside the transaction (``LandingTransaction``):
   1. lock the batch's players (transaction advisory locks, in one global order), so two workers
      overlapping during a rebalance serialise on a player instead of double counting;
-  2. probe the event ids already stored within ``DEDUP_WINDOW`` (the primary key index leads
-     with event_id);
+  2. probe ``event_keys`` for the (event id, client ts) pairs already landed: the dedup key does
+     not depend on sent_at, so a client retry whose corrected event_time moved by days is found
+     (only the partitions of the group's client days: event_keys is partitioned by day of client_ts);
   3. read the state enrichment needs (known players, session event counts);
-  4. binary COPY the enriched rows into a temporary stage, then one statement inserts them into
-     ``player_events`` (``ON CONFLICT DO NOTHING``) and feeds every rollup table from the rows it
-     actually inserted (data-modifying CTEs over ``RETURNING``), so a replay adds nothing.
-The caller publishes, then the context manager commits; any error rolls everything back.
+  4. binary COPY the enriched rows into a temporary stage, then one statement inserts their keys
+     into ``event_keys``, the rows into ``player_events``, and feeds every rollup table from the
+     rows it actually inserted (data-modifying CTEs over ``RETURNING``), so a replay adds nothing.
+The caller publishes, then the context manager commits; any error rolls everything back. Every
+driver error leaves translated by :mod:`store.connections` (``StoreUnavailable`` for a lost
+connection, wherever it happens: the currency refresh included).
 """
 
 from __future__ import annotations
@@ -17,21 +20,21 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import psycopg
+import structlog
 from psycopg.types.json import Jsonb
 
 from gamemetrics import metric_defs as m
-from store.errors import StoreError
 from gamemetrics.settings import Settings
-from store import db
-from store.tables import PLAYER_EVENT_COLUMNS
-from processors.dedup import DEDUP_WINDOW
 from processors.enrich import EnrichedEvent, KnownPlayer, State
+from store.connections import AsyncConnectionHolder
+from store.tables import PLAYER_EVENT_COLUMNS
+
+log = structlog.get_logger("processors.postgres_sink")
 
 _COLUMNS = ", ".join(PLAYER_EVENT_COLUMNS)
 # The stage holds the values as the worker has them (ids as text, times as epoch ms); the INSERT
@@ -61,7 +64,14 @@ _LOCK = (
     "SELECT pg_advisory_xact_lock(h) FROM "
     "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS locks"
 )
-_EXISTING = "SELECT event_id::text FROM player_events WHERE event_id = ANY(%s::uuid[]) AND event_time BETWEEN %s AND %s"
+# The primary key index (event_id, client_ts), only in the partitions of the group's client days:
+# an index probe per event and partition (a join on the pairs makes the planner hash the whole
+# table); the exact pairs are matched in Python.
+_EXISTING = (
+    "SELECT event_id::text, (extract(epoch FROM client_ts) * 1000)::int8 FROM event_keys "
+    "WHERE event_id = ANY(%s::uuid[]) AND client_ts BETWEEN 'epoch'::timestamptz + %s * interval '1 millisecond' "
+    "AND 'epoch'::timestamptz + %s * interval '1 millisecond'"
+)
 _PLAYERS = (
     "SELECT p.game_id, p.player_id, p.lifetime_revenue_usd FROM players p "
     "JOIN unnest(%s::text[], %s::text[]) AS k(g, pl) ON p.game_id = k.g AND p.player_id = k.pl"
@@ -78,8 +88,14 @@ _MINUTE = "date_trunc('minute', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC
 _HOUR = "date_trunc('hour', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
 _DAY = "(event_time AT TIME ZONE 'UTC')::date"
 _LAND_AND_ROLL_UP = f"""
-WITH ins AS (
-    INSERT INTO player_events ({_COLUMNS}) SELECT {_FROM_STAGE} FROM player_events_stage_raw
+WITH keys AS (
+    INSERT INTO event_keys (event_id, client_ts)
+    SELECT event_id::uuid, {_EPOCH_MS.format("client_ts")} FROM player_events_stage_raw
+    {{on_conflict_keys}}
+    RETURNING event_id
+),
+ins AS (
+    INSERT INTO player_events ({_COLUMNS}) SELECT {_FROM_STAGE} FROM player_events_stage_raw {{only_new_keys}}
     {{on_conflict}}
     RETURNING event_id, event_time, game_id, player_id, event_type, session_id, platform, app_version, country,
               properties, revenue_usd
@@ -159,10 +175,14 @@ matches AS (
 # Fast path: the probe ran under the players' locks, so no staged row can conflict; a plain INSERT
 # skips the speculative-insertion work of ON CONFLICT (measured ~2-3 µs per row) and every staged row
 # is new. Safe path, after a unique violation the probe could not foresee (one event id reused by two
-# players whose batches land at the same moment): skip what is stored and return the ids inserted.
-_LAND_FAST = _LAND_AND_ROLL_UP.format(on_conflict="", result="SELECT count(*) FROM ins")
+# players whose batches land at the same moment, or a row landed before event_keys existed or after
+# its key was pruned): only rows whose key is new, skip what is stored, return the ids inserted.
+_LAND_FAST = _LAND_AND_ROLL_UP.format(on_conflict_keys="", only_new_keys="", on_conflict="",
+                                      result="SELECT count(*) FROM ins")
 _LAND_SAFE = _LAND_AND_ROLL_UP.format(
-    on_conflict="ON CONFLICT (event_id, event_time) DO NOTHING", result="SELECT event_id::text FROM ins"
+    on_conflict_keys="ON CONFLICT DO NOTHING",
+    only_new_keys="WHERE event_id::uuid IN (SELECT event_id FROM keys)",
+    on_conflict="ON CONFLICT (event_id, event_time) DO NOTHING", result="SELECT event_id::text FROM ins",
 )
 
 
@@ -182,11 +202,11 @@ class LandingTransaction:
     async def lock_players(self, keys: Iterable[tuple[str, str]]) -> None:
         await self._conn.execute(_LOCK, ([f"{g}\x1f{p}" for g, p in keys],))
 
-    async def existing_event_ids(self, ids: list[str], earliest_ms: int, latest_ms: int) -> set[str]:
-        earliest = datetime.fromtimestamp(earliest_ms / 1000, timezone.utc)
-        latest = datetime.fromtimestamp(latest_ms / 1000, timezone.utc)
-        cur = await self._conn.execute(_EXISTING, (ids, earliest - DEDUP_WINDOW, latest + DEDUP_WINDOW))
-        return {row[0] for row in await cur.fetchall()}
+    async def existing_event_ids(self, events: list[dict[str, Any]]) -> set[str]:
+        client_ts = [e["ts"] for e in events]
+        cur = await self._conn.execute(_EXISTING, ([e["event_id"] for e in events], min(client_ts), max(client_ts)))
+        wanted = {(e["event_id"], e["ts"]) for e in events}
+        return {event_id for event_id, ts in await cur.fetchall() if (event_id, ts) in wanted}
 
     async def state(self, players: set[tuple[str, str]], sessions: set[tuple[str, str]]) -> State:
         state = State()
@@ -220,48 +240,37 @@ class LandingTransaction:
                 return {row[0] for row in await cur.fetchall()}
 
 
+async def _prepare(conn: psycopg.AsyncConnection) -> None:
+    await conn.execute(_STAGE)
+
+
 class PostgresSink:
     """Owns the worker's connection; hands out one ``LandingTransaction`` per group of messages."""
 
     def __init__(self, settings: Settings, rates_refresh_s: float = 60.0) -> None:
-        self._settings = settings
+        self._db = AsyncConnectionHolder(settings, setup=_prepare)
         self._rates_refresh_s = rates_refresh_s
-        self._conn: psycopg.AsyncConnection | None = None
         self._rates: dict[str, float] = {}
         self._rates_at = 0.0
 
-    async def _connection(self) -> psycopg.AsyncConnection:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = await db.connect_async(self._settings)
-            await self._conn.execute(_STAGE)
-            await self._conn.commit()
-        return self._conn
-
     async def usd_per_unit(self) -> dict[str, float]:
-        """The currency table, re-read every ``rates_refresh_s``."""
+        """The currency table, re-read every ``rates_refresh_s``; StoreUnavailable when it cannot be."""
         if not self._rates or time.monotonic() - self._rates_at > self._rates_refresh_s:
-            conn = await self._connection()
-            cur = await conn.execute("SELECT currency, usd_per_unit FROM currency_rates")
-            self._rates = {code: float(rate) for code, rate in await cur.fetchall()}
-            await conn.commit()
+            async with self._db.transaction("reading currency_rates") as conn:
+                cur = await conn.execute("SELECT currency, usd_per_unit FROM currency_rates")
+                rates = {code: float(rate) for code, rate in await cur.fetchall()}
+            changed = sorted(code for code in rates.keys() | self._rates.keys() if rates.get(code) != self._rates.get(code))
+            if self._rates and changed:
+                log.info("currency_rates_changed", currencies=changed)
+            self._rates = rates
             self._rates_at = time.monotonic()
         return self._rates
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[LandingTransaction]:
-        """Commits on a clean exit, rolls back on any error; StoreError when PostgreSQL is unreachable."""
-        try:
-            conn = await self._connection()
-            async with conn.transaction():
-                yield LandingTransaction(conn)
-        except psycopg.OperationalError as exc:
-            await self.close()
-            raise StoreError(f"PostgreSQL unavailable: {exc}") from exc
+        """Commits on a clean exit, rolls back on any error; store errors (StoreUnavailable, ...) out."""
+        async with self._db.transaction("landing a group of messages") as conn:
+            yield LandingTransaction(conn)
 
     async def close(self) -> None:
-        if self._conn is not None:
-            try:
-                await self._conn.close()
-            except Exception:  # closing a broken connection must not hide the original error
-                pass
-        self._conn = None
+        await self._db.close()
