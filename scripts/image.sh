@@ -42,6 +42,9 @@ WHEELS=build/wheelhouse
 mkdir -p "$WHEELS" "$CACHE"
 cp -n "$CACHE"/*.whl "$WHEELS"/ 2>/dev/null || true
 rm -f "$WHEELS"/gamemetrics-[0-9]*.whl "$WHEELS"/gamemetrics_avro-*.whl
+# setuptools stages the project under build/lib and keeps files there across builds: a module
+# renamed or emptied in the source would ship stale. The image's own import check caught that once.
+rm -rf build/lib build/bdist.*
 native_hash="$(cd native/gamemetrics_avro && find . -path ./target -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)"
 NATIVE_CACHE="$CACHE/native-$native_hash"
 targets=(.)
