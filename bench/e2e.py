@@ -162,6 +162,34 @@ class CpuMeter:
 
 
 # ---------------------------------------------------------------- the run
+def _train_recommender(settings, game_ids: list[str]) -> None:
+    """A recommender model per game, trained on a simulated history whose items are the load's
+    (item-1 .. item-200), so the fold-in worker does its full work on the load's purchases."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from operations.history import history_columns, history_segments
+    from operations.simulate import Tastes, simulate_history
+    from recommender.settings import RecommenderSettings
+    from recommender.training import fit, publish
+    from recommender.vectors import VectorStore
+
+    rec = RecommenderSettings()
+
+    async def run() -> None:
+        store = VectorStore.open(settings, rec)
+        try:
+            for game_id in game_ids:
+                now = datetime.now(timezone.utc)
+                hist = simulate_history(20_000, Tastes(items=200), now_ms=int(now.timestamp() * 1000))
+                await publish(store, fit(history_columns(hist), history_segments(hist), rec, game_id, now,
+                                         now - timedelta(days=60)), rec)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=50_000, help="target events/s offered")
@@ -174,6 +202,9 @@ def main() -> None:
     parser.add_argument("--players", type=int, default=20_000, help="simulated players per game and client")
     parser.add_argument("--port", type=int, default=18180)
     parser.add_argument("--skip-floors", action="store_true")
+    parser.add_argument("--recommender", action="store_true",
+                        help="also run `gamemetrics recommender worker` (Qdrant local mode, or GAMEMETRICS_QDRANT_URL) "
+                             "on a model trained for each game: measures what the fold-in costs landing")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -185,7 +216,14 @@ def main() -> None:
 
     stack, settings = fresh_deployment("bench-e2e.", "bench_e2e")
     with db.connect(settings) as conn:
-        keys = [create_game(conn, f"bench-{g}-{uuid.uuid4().hex[:4]}").api_key for g in range(args.games)]
+        created = [create_game(conn, f"bench-{g}-{uuid.uuid4().hex[:4]}") for g in range(args.games)]
+    keys = [game.api_key for game in created]
+    if args.recommender:
+        import tempfile
+        from pathlib import Path
+
+        settings = settings.model_copy(update={"state_dir": Path(tempfile.mkdtemp(prefix="bench-e2e-rec-"))})
+        _train_recommender(settings, [game.game_id for game in created])
 
     env = {**os.environ, **settings_env(settings), "GAMEMETRICS_LOG_LEVEL": "warning",
            "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "1e9", "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "1000000000"}
@@ -201,6 +239,13 @@ def main() -> None:
             env={**env, "GAMEMETRICS_WORKER_METRICS_PORT": str(METRICS_PORT_BASE + i)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     services += workers
+    recommender = []
+    if args.recommender:
+        recommender.append(subprocess.Popen(
+            [sys.executable, "-m", "operations", "recommender", "worker"],
+            env={**env, "GAMEMETRICS_RECOMMENDER_WORKER_METRICS_PORT": "0"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        services += recommender
     url = f"http://127.0.0.1:{args.port}"
     try:
         wait_for_ingest(url)
@@ -213,6 +258,7 @@ def main() -> None:
             "kafka": lambda: [kafka_pid] if kafka_pid else [],
             "postgresql": lambda: _by_name("postgres"),
             "redis": lambda: [redis_pid] if redis_pid else [],
+            **({"recommender": lambda: [p for w in recommender for p in _tree(w.pid)]} if recommender else {}),
         })
         out: mp.Queue = mp.Queue()
         prepare_s = max(10.0, args.rate * args.duration / args.clients / 150_000)
@@ -292,7 +338,8 @@ def main() -> None:
     if args.record:
         append_results("End to end (bench/e2e.py)", [
             f"`python bench/e2e.py --rate {args.rate:g} --duration {args.duration:g} --batch-size {args.batch_size} "
-            f"--ingest-workers {args.ingest_workers} --workers {args.workers} --clients {args.clients}`; everything on "
+            f"--ingest-workers {args.ingest_workers} --workers {args.workers} --clients {args.clients}"
+            f"{' --recommender' if args.recommender else ''}`; everything on "
             "this 2-core machine.",
             "",
             f"- accepted {accepted_rate:,.0f} events/s, landed {landed_rate:,.0f} events/s; exact: {exact} "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from gamemetrics.settings import Settings
 
 
@@ -9,5 +11,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """``GAMEMETRICS_*`` variables that make a child process resolve the same settings."""
     env = {}
     for name, value in settings.model_dump().items():
+        if isinstance(value, SecretStr):  # str() of a SecretStr is "**********"
+            value = value.get_secret_value()
         env[f"GAMEMETRICS_{name.upper()}"] = str(value)
     return env

@@ -4,7 +4,8 @@
     ├── store.errors.StoreError           the database refused or could not be reached
     ├── streams.errors.StreamsError       Kafka did not acknowledge, or could not be reached
     ├── schemas.errors.SchemaError        bytes or schemas we cannot use
-    └── operations.errors.StackError      a local service could not be installed or started
+    ├── operations.errors.StackError      a local service could not be installed or started
+    └── TokenError                        bearer tokens (gamemetrics.tokens), see below
 
 Third-party errors are translated at the boundary with ``raise ... from exc`` so callers catch
 ours, and the message says what failed, where, and what to do next.
@@ -13,3 +14,28 @@ ours, and the message says what failed, where, and what to do next.
 
 class GameMetricsError(Exception):
     """Base class of the project's errors."""
+
+
+class TokenError(GameMetricsError):
+    """A bearer token (``gamemetrics.tokens``) could not be issued, verified or used.
+
+    TokenError
+    ├── TokenRejected      no token, or a malformed, forged, foreign or expired one (HTTP 401)
+    ├── TokenNotPermitted  a valid token whose role or games do not cover the request (HTTP 403)
+    └── TokenRequestError  a bad request to issue one: unknown role, empty games, too long a lifetime
+
+    Each API translates them into its own errors at its boundary (graphql_api: UNAUTHENTICATED,
+    FORBIDDEN, BAD_USER_INPUT; the recommender API: 401, 403).
+    """
+
+
+class TokenRejected(TokenError):
+    """No usable token: missing, malformed, forged, for another API, or expired."""
+
+
+class TokenNotPermitted(TokenError):
+    """A valid token whose role or games do not cover what was asked."""
+
+
+class TokenRequestError(TokenError):
+    """A token cannot be issued as asked (role, games, lifetime)."""

@@ -168,3 +168,94 @@ GRAPHQL_LIVE_EVENTS_DROPPED = Counter(
     "liveEvents events dropped because a subscriber read slower than events arrived (its buffer was full). "
     "Rising: subscribers should narrow eventTypes, or raise GAMEMETRICS_GRAPHQL_LIVE_SUBSCRIBER_BUFFER.",
 )
+
+# Retention, archival and GDPR (retention/). The cron pass writes these to a Prometheus text file
+# (`gamemetrics retention run --metrics-file`, for node_exporter's textfile collector).
+ERASED_EVENTS_DROPPED = Counter(
+    "gamemetrics_erased_events_dropped_total",
+    "Events landing dropped because a tombstone buries them (erased player: made or received before the erase, "
+    "or suppressed). Expected after an erase while Kafka still holds the player's events; never a loss.",
+)
+INGEST_EVENTS_SUPPRESSED = Counter(
+    "gamemetrics_ingest_events_suppressed_total",
+    "Events ingest refused because their player is suppressed (GDPR erase with --suppress). A steady flow: the "
+    "game client still sends for a player who asked to be forgotten; tell the studio.",
+)
+RETENTION_ROWS_ARCHIVED = Gauge(
+    "gamemetrics_retention_rows_archived",
+    "Rows of player_events the last retention pass wrote to Parquet (verified before dropping).",
+)
+RETENTION_BYTES_ARCHIVED = Gauge(
+    "gamemetrics_retention_bytes_archived",
+    "Parquet bytes the last retention pass uploaded to object storage.",
+)
+RETENTION_DAYS_DROPPED = Gauge(
+    "gamemetrics_retention_days_dropped",
+    "Archived (game, day)s the last retention pass removed from PostgreSQL.",
+)
+RETENTION_ROWS_DELETED = Gauge(
+    "gamemetrics_retention_rows_deleted",
+    "Rows the last retention pass deleted past their policy, by store (rollups, notification_log, archive days).",
+    ["store"],
+)
+RETENTION_LAST_SUCCESS = Gauge(
+    "gamemetrics_retention_last_success_timestamp_seconds",
+    "When a retention pass last finished without error. Older than 2 days: the cron job is failing; run "
+    "`gamemetrics retention run` by hand and read its error.",
+)
+GDPR_REQUESTS = Gauge(
+    "gamemetrics_gdpr_requests",
+    "GDPR requests by kind (erase, export) and status (pending, running, done, failed). failed > 0: "
+    "`gamemetrics gdpr list --status failed` names the failing store; the next pass retries.",
+    ["kind", "status"],
+)
+GDPR_OLDEST_PENDING_AGE = Gauge(
+    "gamemetrics_gdpr_oldest_pending_request_age_seconds",
+    "Age of the oldest GDPR request not done (pending, running or failed); 0 when none. Over 1 h: the erase job "
+    "is not running or keeps failing (alert on it; the law gives us a month, we promise minutes).",
+)
+# Recommender (recommender/): training, the API's cache-aside over Qdrant, the fold-in worker.
+RECOMMENDER_TRAININGS = Counter(
+    "gamemetrics_recommender_trainings_total",
+    "Model trainings by outcome (ok, failed). failed: read the train command's error (no data, Qdrant down).",
+    ["outcome"],
+)
+RECOMMENDER_TRAIN_SECONDS = Histogram(
+    "gamemetrics_recommender_train_seconds",
+    "Wall time of one game's training, from reading events to the alias swap. Growing with the window: shorten "
+    "GAMEMETRICS_RECOMMENDER_WINDOW_DAYS or train less often.",
+    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
+RECOMMENDER_REQUESTS = Counter(
+    "gamemetrics_recommender_requests_total",
+    "Recommender API answers by endpoint and strategy (personal, popular, similar) or error status.",
+    ["endpoint", "outcome"],
+)
+RECOMMENDER_REQUEST_SECONDS = Histogram(
+    "gamemetrics_recommender_request_seconds",
+    "Time to answer, by endpoint and cache result. p99 of misses over 30 ms: Qdrant is slow (local mode past its "
+    "size, see the README) or overloaded.",
+    ["endpoint", "cache"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+RECOMMENDER_CACHE = Counter(
+    "gamemetrics_recommender_cache_total",
+    "Cache lookups by result: hit, miss (this request recomputed), coalesced (waited for another's recompute), "
+    "bypass (Redis unreachable: answered from Qdrant). bypass rising: check Redis.",
+    ["result"],
+)
+RECOMMENDER_REDIS_ERRORS = Counter(
+    "gamemetrics_recommender_redis_errors_total",
+    "Redis calls that failed; the cache is bypassed for GAMEMETRICS_RECOMMENDER_REDIS_RETRY_S after each.",
+)
+RECOMMENDER_FOLD_INS = Counter(
+    "gamemetrics_recommender_fold_ins_total",
+    "Player vectors updated from new play by the fold-in consumer, by outcome (updated, no_model, no_items).",
+    ["outcome"],
+)
+RECOMMENDER_FOLD_IN_SECONDS = Histogram(
+    "gamemetrics_recommender_fold_in_seconds",
+    "From a processed batch's processed_at to its player's vector being upserted and recommendations published. "
+    "p99 over a few seconds: the worker lags (consumer lag of its group) or Qdrant is slow.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
+)

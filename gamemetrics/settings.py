@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Ports of the embedded local stack. They are off the well-known ports so a system PostgreSQL,
@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     database_schema: str = Field(
         "gamemetrics", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="PostgreSQL schema holding our tables."
     )
+    privacy_key: SecretStr = Field(
+        SecretStr("gamemetrics-local-privacy-key"),
+        description="HMAC key of the keyed player-id hashes (tombstones, GDPR requests, audit log). Set your own"
+        " in production and never change it: tombstones are found by it.",
+    )
+    audit_key: SecretStr = Field(
+        SecretStr("gamemetrics-local-audit-key"),
+        description="HMAC key of the audit log's hash chain: who can write the table cannot forge the chain.",
+    )
     avro_codec: Literal["auto", "native", "fastavro"] = Field(
         "auto",
         description="Avro codec of the hot paths: auto = the compiled gamemetrics_avro when installed, "
@@ -66,6 +75,36 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+
+DEVELOPMENT_JWT_SECRET = "gamemetrics-development-secret-do-not-use-in-production"
+
+
+class TokenSettings(BaseSettings):
+    """The keys of the bearer tokens (``gamemetrics.tokens``) that the APIs share: the GraphQL API
+    issues them (``gamemetrics tokens create``) and the GraphQL and recommender APIs verify them.
+    Read from ``GAMEMETRICS_GRAPHQL_*`` (the API that introduced them), so existing deployments keep
+    their variables; ``graphql_api.settings.GraphQLSettings`` extends this class."""
+
+    model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_GRAPHQL_", frozen=True, extra="ignore")
+
+    jwt_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_JWT_SECRET),
+        description="HMAC secret of the bearer tokens (HS256). The default is public: set your own.",
+    )
+    jwt_issuer: str = Field("gamemetrics", description="`iss` claim written and required in tokens.")
+    jwt_audience: str = Field("gamemetrics-graphql", description="`aud` claim written and required in tokens.")
+    token_max_ttl_s: int = Field(90 * 24 * 3600, gt=0, description="Longest lifetime `tokens create` accepts.")
+
+
+def insecure_token_settings(settings: TokenSettings) -> list[str]:
+    """The token settings left at a development default that must not reach production."""
+    secret = settings.jwt_secret.get_secret_value()
+    if secret == DEVELOPMENT_JWT_SECRET:
+        return ["GAMEMETRICS_GRAPHQL_JWT_SECRET is the public development secret: anyone can mint tokens"]
+    if len(secret.encode()) < 32:
+        return ["GAMEMETRICS_GRAPHQL_JWT_SECRET is shorter than 32 bytes"]
+    return []
 
 
 def load_settings(**overrides: object) -> Settings:

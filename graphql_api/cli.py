@@ -52,8 +52,24 @@ def tokens_create(
     for problem in insecure_defaults(gql):
         typer.secho(f"warning: {problem}", fg="yellow", err=True)
     _warn_unknown_games(settings, game_ids)
+    _audit_token(settings, role, game_ids, lifetime, subject)
     say(f"{role} token for {', '.join(game_ids)}, valid {lifetime}")
     typer.echo(token)
+
+
+def _audit_token(settings: Settings, role: str, game_ids: list[str], lifetime: object, subject: str) -> None:
+    """Token creation goes into the audit log (the token itself never does)."""
+    import getpass
+
+    from store import db
+    from store.audit import AuditLog
+
+    try:
+        with db.connect(settings, autocommit=True) as conn:
+            AuditLog.of(settings).append(conn, f"cli:{getpass.getuser()}", "tokens.create", None, None,
+                                         {"role": role, "games": game_ids, "ttl": str(lifetime), "subject": subject})
+    except Exception as exc:  # the store is unreachable or unmigrated: the token is valid, the audit row is missing
+        typer.secho(f"warning: token not written to the audit log ({exc})", fg="yellow", err=True)
 
 
 def _warn_unknown_games(settings: Settings, game_ids: list[str]) -> None:

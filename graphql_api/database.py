@@ -72,7 +72,7 @@ class Database:
                 return await cursor.fetchall()
         except PoolTimeout as exc:
             log.warning("postgres_unavailable", error=str(exc))
-            raise Unavailable(f"PostgreSQL did not answer within {ACQUIRE_TIMEOUT_S:.0f} s; retry later") from exc
+            raise Unavailable(f"PostgreSQL is unavailable; retry later (no connection within {ACQUIRE_TIMEOUT_S:.0f} s)") from exc
         except psycopg.Error as exc:
             raise self._translated(exc, "a query") from exc
 
@@ -85,7 +85,7 @@ class Database:
             )
         if isinstance(error, StoreUnavailable):
             log.warning("postgres_unavailable", error=str(exc))
-            return Unavailable(f"PostgreSQL did not answer; retry later ({exc})")
+            return Unavailable(f"PostgreSQL is unavailable; retry later ({exc})")
         return error
 
     async def write(self, action: Callable[[psycopg.Connection], T]) -> T:
@@ -98,7 +98,7 @@ class Database:
         try:
             return await asyncio.to_thread(run)
         except StoreUnavailable as exc:
-            raise Unavailable(f"PostgreSQL did not answer; retry later ({exc})") from exc
+            raise Unavailable(f"PostgreSQL is unavailable; retry later ({exc})") from exc
         except psycopg.Error as exc:
             raise self._translated(exc, "an admin mutation") from exc
 

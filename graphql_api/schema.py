@@ -41,8 +41,10 @@ from graphql_api.analytics.revenue import revenue as revenue_report
 from graphql_api.analytics.sessions import Sessions, session_stats
 from graphql_api.context import Context
 from graphql_api.errors import BadArgument
+from graphql_api.gdpr import GdprMutation, audit
 from graphql_api.limits import Authentication, ErrorCodes, OperationLog, cost_rule
 from graphql_api.ranges import Bucket, Granularity
+from graphql_api.recommendations import RecommendationQueries
 from graphql_api.settings import GraphQLSettings
 from graphql_api.types import (
     ActiveUsers,
@@ -72,7 +74,7 @@ To = Annotated[T, strawberry.argument(description="End of the range, exclusive (
 
 
 @strawberry.type
-class Query:
+class Query(RecommendationQueries):  # + recommendations, similarPlayers (graphql_api/recommendations.py)
     @strawberry.field(description="The caller: the role and games of their token.")
     def me(self, info: Info) -> Viewer:
         p = info.context.viewer
@@ -145,6 +147,7 @@ class Query:
                       directives=[Cost(weight=1)])
     async def player(self, info: Info, game_id: str, player_id: str) -> Player | None:
         info.context.require_game(game_id)
+        await audit(info, "graphql.player_read", game_id, player_id)
         return await player_profile(info.context.services.db, game_id, player_id)
 
     @strawberry.field(description="Landing pipeline health: consumer lag, freshness, dead letters.",
@@ -156,7 +159,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(GdprMutation):
     @strawberry.mutation(description="Create a game and its first API key (admin of every game).",
                          directives=[Cost(weight=5)])
     async def create_game(self, info: Info, name: str) -> CreatedGame:
@@ -168,6 +171,7 @@ class Mutation:
             game = await info.context.services.db.write(lambda conn: create_game(conn, name))
         except StoreError as exc:
             raise BadArgument(f"createGame: {exc}") from exc
+        await audit(info, "graphql.create_game", game.game_id, detail={"name": name})
         return CreatedGame(game_id=game.game_id, name=game.name, api_key=game.api_key)
 
     @strawberry.mutation(description="Issue a new API key; the current ones keep working for graceHours (admin of the game).",
@@ -181,6 +185,7 @@ class Mutation:
             key = await info.context.services.db.write(lambda conn: rotate_key(conn, game_id, grace))
         except StoreError as exc:
             raise BadArgument(f"rotateApiKey: {exc}") from exc
+        await audit(info, "graphql.rotate_api_key", game_id, detail={"grace_hours": grace_hours})
         return RotatedKey(game_id=game_id, api_key=key, previous_keys_expire_at=datetime.now(timezone.utc) + grace)
 
     @strawberry.mutation(description="Add or change a currency's USD rate (admin of every game: it converts all revenue).",
@@ -195,6 +200,7 @@ class Mutation:
             conn.commit()
 
         await info.context.services.db.write(upsert)
+        await audit(info, "graphql.set_currency_rate", None, detail={"currency": currency, "usd_per_unit": usd_per_unit})
         return CurrencyRate(currency=currency, usd_per_unit=usd_per_unit)
 
 

@@ -7,22 +7,17 @@ in use. Set ``GAMEMETRICS_GRAPHQL_JWT_SECRET`` (32+ random bytes) everywhere els
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-DEVELOPMENT_JWT_SECRET = "gamemetrics-development-secret-do-not-use-in-production"
+from gamemetrics.settings import DEVELOPMENT_JWT_SECRET, TokenSettings, insecure_token_settings  # noqa: F401
 
 
-class GraphQLSettings(BaseSettings):
+class GraphQLSettings(TokenSettings):
+    """The token keys (``jwt_secret``, ``jwt_issuer``, ``jwt_audience``, ``token_max_ttl_s``) come
+    from the foundation's ``TokenSettings``, shared with the recommender API."""
+
     model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_GRAPHQL_", frozen=True, extra="ignore")
-
-    jwt_secret: SecretStr = Field(
-        SecretStr(DEVELOPMENT_JWT_SECRET),
-        description="HMAC secret of the bearer tokens (HS256). The default is public: set your own.",
-    )
-    jwt_issuer: str = Field("gamemetrics", description="`iss` claim written and required in tokens.")
-    jwt_audience: str = Field("gamemetrics-graphql", description="`aud` claim written and required in tokens.")
-    token_max_ttl_s: int = Field(90 * 24 * 3600, gt=0, description="Longest lifetime `tokens create` accepts.")
 
     introspection: bool = Field(True, description="Answer introspection queries (__schema, __type).")
     graphiql: bool = Field(
@@ -42,6 +37,8 @@ class GraphQLSettings(BaseSettings):
     max_subscriptions_per_connection: int = Field(20, gt=0, description="Operations one WebSocket may run at once.")
     lag_cache_s: float = Field(2.0, ge=0, description="How long `pipeline.consumerLag` is cached per process.")
     kafka_timeout_s: float = Field(5.0, gt=0, description="Longest wait for a Kafka admin or metadata answer.")
+    recommender_url: str = Field("http://127.0.0.1:8070",
+                                 description="The recommender API (`gamemetrics serve recommender`) behind `recommendations`.")
 
 
 def load_graphql_settings(**overrides: object) -> GraphQLSettings:
@@ -50,9 +47,4 @@ def load_graphql_settings(**overrides: object) -> GraphQLSettings:
 
 def insecure_defaults(settings: GraphQLSettings) -> list[str]:
     """The settings left at a development default that must not reach production."""
-    problems = []
-    if settings.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET:
-        problems.append("GAMEMETRICS_GRAPHQL_JWT_SECRET is the public development secret: anyone can mint tokens")
-    elif len(settings.jwt_secret.get_secret_value().encode()) < 32:
-        problems.append("GAMEMETRICS_GRAPHQL_JWT_SECRET is shorter than 32 bytes")
-    return problems
+    return insecure_token_settings(settings)

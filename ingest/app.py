@@ -33,6 +33,7 @@ from ingest.errors import AuthError, IngestError, KafkaUnavailable, RateLimited
 from ingest.privacy import IpHasher, edge_country
 from ingest.ratelimit import Budget, RateLimiter
 from ingest.settings import IngestSettings
+from ingest.suppression import SuppressionList
 from ingest.validation import TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
@@ -70,9 +71,11 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
         )
         app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s, retry_after_s=ingest.retry_after_s)
         app.state.limiter = RateLimiter(settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst))
+        app.state.suppressions = SuppressionList(settings)
         log.info("ingest_started", avro_codec=codec.name, topic=topic)
         yield
         await app.state.limiter.close()
+        await app.state.suppressions.close()
         await app.state.keys.close()
         app.state.producer.close()
 
@@ -113,6 +116,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
                     f"game {game_id} is over its budget of {ingest.rate_limit_events_per_s:g} events/s", decision.retry_after_s
                 )
         accepted, rejected = validate_batch(envelope.events, received_at_ms, envelope.sent_at_ms, limits)
+        accepted, rejected = await request.app.state.suppressions.refuse(game_id, accepted, rejected)  # GDPR suppression
         if ingest.country_header and (country := edge_country(request.headers.get(ingest.country_header))):
             for event in accepted:
                 event["country"] = event["country"] or country

@@ -20,12 +20,15 @@ from graphql_api.cli import serve_graphql, tokens_app
 from ingest.cli import serve_ingest
 from processors.cli import dlq_app, worker
 from processors.notifications.cli import app as notifications_app
+from retention.cli import archive_app, audit_app, gdpr_app, retention_app
+from recommender.cli import app as recommender_app
+from recommender.cli import serve_recommender
 from store.cli import currencies_app, games_app, migrate, verify
 
 app = typer.Typer(
     help="GameMetrics: event-streaming analytics for games.", no_args_is_help=True, pretty_exceptions_enable=False
 )
-stack_app = typer.Typer(help="The embedded local stack: Kafka, PostgreSQL and Redis on 127.0.0.1.", no_args_is_help=True)
+stack_app = typer.Typer(help="The embedded local stack: Kafka, PostgreSQL, Redis and an S3 server on 127.0.0.1.", no_args_is_help=True)
 serve_app = typer.Typer(help="Run an HTTP service.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (they print numbers; see bench/RESULTS.md).", no_args_is_help=True)
 
@@ -34,6 +37,7 @@ app.add_typer(games_app, name="games")
 app.add_typer(serve_app, name="serve")
 serve_app.command("ingest")(serve_ingest)
 serve_app.command("graphql")(serve_graphql)
+serve_app.command("recommender")(serve_recommender)
 app.command("worker")(worker)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(currencies_app, name="currencies")
@@ -41,12 +45,18 @@ app.command("verify")(verify)
 app.command("migrate")(migrate)
 app.add_typer(notifications_app, name="notifications", help="Notification rules (email, webhook, push, SMS).")
 app.add_typer(tokens_app, name="tokens", help="JWT bearer tokens of the GraphQL API.")
+app.add_typer(recommender_app, name="recommender")
 app.add_typer(bench_app, name="bench")
+app.add_typer(retention_app, name="retention")
+app.add_typer(archive_app, name="archive")
+app.add_typer(gdpr_app, name="gdpr")
+app.add_typer(audit_app, name="audit")
 
 
 @stack_app.command("install")
 def stack_install() -> None:
-    """Install what the stack needs (idempotent): PostgreSQL and Redis with apt-get, Kafka jars with mvn."""
+    """Install what the stack needs (idempotent): PostgreSQL and Redis with apt-get, Kafka jars with mvn, the S3
+    server (versitygw) with go install."""
     from operations.stack.local import LocalStack
 
     try:
@@ -152,6 +162,12 @@ def _run_bench(name: str, ctx: typer.Context) -> None:
 def bench_e2e(ctx: typer.Context) -> None:
     """End-to-end benchmark (bench/e2e.py); options are passed through, see `gamemetrics bench e2e --help-bench`."""
     _run_bench("e2e", ctx)
+
+
+@bench_app.command("recommender", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_recommender(ctx: typer.Context) -> None:
+    """Recommender benchmark and offline evaluation (bench/recommender.py); see `gamemetrics bench recommender --help-bench`."""
+    _run_bench("recommender", ctx)
 
 
 @app.command("demo")

@@ -31,6 +31,7 @@ from processors.errors import Backpressure
 from processors.ports import Publisher, Sink
 from processors.publish import processed_batch
 from processors.validate import validate
+from store.tombstones import drop_erased
 from schemas.errors import WireFormatError
 from schemas.ids import SchemaIds
 from schemas.wire import INSTALLED, PlainCodec
@@ -59,6 +60,7 @@ class Outcome:
     events: int = 0
     landed: int = 0
     duplicates: int = 0
+    erased: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -67,6 +69,7 @@ class Outcome:
         self.events += other.events
         self.landed += other.landed
         self.duplicates += other.duplicates
+        self.erased += other.erased
         for k, v in other.dead_letters.items():
             self.dead_letters[k] = self.dead_letters.get(k, 0) + v
         for k, v in other.step_seconds.items():
@@ -148,6 +151,11 @@ class LandingSteps:
             if candidates:
                 players = {(b["game_id"], e["player_id"]) for b, events in checked for e in events}
                 await tx.lock_players(players)
+                # erased players' events never land again (store/tombstones.py); after the locks, so a
+                # concurrent erase either waits for this transaction or is seen by it
+                checked, outcome.erased = drop_erased(checked, await tx.tombstones(players))
+                candidates = [e for _, events in checked for e in events]
+            if candidates:
                 stored = await tx.existing_event_ids(candidates)
                 checked = [(b, [e for e in events if e["event_id"] not in stored]) for b, events in checked]
                 state = await tx.state(  # the locked players: one set for both (a fully duplicate player costs a row read)
@@ -188,6 +196,7 @@ def record(outcome: Outcome) -> None:
     """The outcome into the metrics."""
     m.LANDED_EVENTS.inc(outcome.landed)
     m.DUPLICATE_EVENTS.inc(outcome.duplicates)
+    m.ERASED_EVENTS_DROPPED.inc(outcome.erased)
     m.TRANSACTION_MESSAGES.observe(outcome.messages)
     m.TRANSACTION_EVENTS.observe(outcome.events)
     for error_type, n in outcome.dead_letters.items():

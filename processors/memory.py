@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processors.enrich import EnrichedEvent, KnownPlayer, State
+from store.tombstones import Tombstone
 from store.errors import StoreUnavailable
 from streams.errors import ProduceError
 
@@ -27,6 +28,7 @@ class _Tables:
     rows: dict[tuple[str, int], EnrichedEvent] = field(default_factory=dict)  # (event_id, client ts) -> row
     lifetime: dict[tuple[str, str], float] = field(default_factory=dict)     # (game, player) -> revenue
     session_events: dict[tuple[str, str], int] = field(default_factory=dict)  # (game, session) -> events
+    tombstones: dict[tuple[str, str], Tombstone] = field(default_factory=dict)  # (game, player) -> erase
 
 
 class InMemoryTransaction:
@@ -35,6 +37,9 @@ class InMemoryTransaction:
 
     async def lock_players(self, keys: Iterable[tuple[str, str]]) -> None:
         pass  # one process, one transaction at a time
+
+    async def tombstones(self, players: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Tombstone]:
+        return {p: self._t.tombstones[p] for p in players if p in self._t.tombstones}
 
     async def existing_event_ids(self, events: list[dict[str, Any]]) -> set[str]:
         return {e["event_id"] for e in events if (e["event_id"], e["ts"]) in self._t.rows}

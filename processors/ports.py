@@ -18,6 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from processors.enrich import EnrichedEvent, State
+from store.tombstones import Tombstone
 
 
 class SinkTransaction(Protocol):
@@ -25,6 +26,9 @@ class SinkTransaction(Protocol):
 
     async def lock_players(self, keys: Iterable[tuple[str, str]]) -> None:
         """Serialise with any other transaction touching these (game_id, player_id)."""
+
+    async def tombstones(self, players: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], Tombstone]:
+        """The tombstones (erased or suppressed players, store/tombstones.py) among these (game_id, player_id)."""
 
     async def existing_event_ids(self, events: list[dict[str, Any]]) -> set[str]:
         """The ids of ``events`` already stored (by event id and the client's own ``ts``)."""

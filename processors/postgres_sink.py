@@ -32,7 +32,9 @@ from gamemetrics import metric_defs as m
 from gamemetrics.settings import Settings
 from processors.enrich import EnrichedEvent, KnownPlayer, State
 from store.connections import AsyncConnectionHolder
+from store.privacy import PlayerHasher
 from store.tables import PLAYER_EVENT_COLUMNS
+from store.tombstones import Tombstone, tombstones_for
 
 log = structlog.get_logger("processors.postgres_sink")
 
@@ -196,11 +198,15 @@ def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 
 class LandingTransaction:
-    def __init__(self, conn: psycopg.AsyncConnection) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection, hasher: PlayerHasher) -> None:
+        self._hasher = hasher
         self._conn = conn
 
     async def lock_players(self, keys: Iterable[tuple[str, str]]) -> None:
         await self._conn.execute(_LOCK, ([f"{g}\x1f{p}" for g, p in keys],))
+
+    async def tombstones(self, players: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Tombstone]:
+        return await tombstones_for(self._conn, self._hasher, players)
 
     async def existing_event_ids(self, events: list[dict[str, Any]]) -> set[str]:
         client_ts = [e["ts"] for e in events]
@@ -249,6 +255,7 @@ class PostgresSink:
 
     def __init__(self, settings: Settings, rates_refresh_s: float = 60.0) -> None:
         self._db = AsyncConnectionHolder(settings, setup=_prepare)
+        self._hasher = PlayerHasher.of(settings)
         self._rates_refresh_s = rates_refresh_s
         self._rates: dict[str, float] = {}
         self._rates_at = 0.0
@@ -270,7 +277,7 @@ class PostgresSink:
     async def transaction(self) -> AsyncIterator[LandingTransaction]:
         """Commits on a clean exit, rolls back on any error; store errors (StoreUnavailable, ...) out."""
         async with self._db.transaction("landing a group of messages") as conn:
-            yield LandingTransaction(conn)
+            yield LandingTransaction(conn, self._hasher)
 
     async def close(self) -> None:
         await self._db.close()

@@ -22,14 +22,25 @@ games_app = typer.Typer(help="Games and their API keys.", no_args_is_help=True)
 currencies_app = typer.Typer(help="The currency table revenue is converted with.", no_args_is_help=True)
 
 
+def _audit(settings, conn, action: str, game_id: str, detail: dict) -> None:
+    """API-key creation and rotation go into the audit log (the key itself never does)."""
+    import getpass
+
+    from store.audit import AuditLog
+
+    AuditLog.of(settings).append(conn, f"cli:{getpass.getuser()}", action, game_id, None, detail)
+
+
 @games_app.command("create")
 def games_create(name: Annotated[str, typer.Argument(help="Display name of the game.")]) -> None:
     """Create a game; prints {"game_id": ..., "api_key": ...}. The key is shown only once."""
     from store.games import create_game
 
     try:
-        with db.connect(command_settings()) as conn:
+        settings = command_settings()
+        with db.connect(settings, autocommit=True) as conn:
             game = create_game(conn, name)
+            _audit(settings, conn, "games.create", game.game_id, {"name": name})
     except GameMetricsError as exc:
         fail(exc)
     typer.echo(json.dumps({"game_id": game.game_id, "api_key": game.api_key}))
@@ -44,8 +55,10 @@ def games_rotate_key(
     from store.games import rotate_key
 
     try:
-        with db.connect(command_settings()) as conn:
+        settings = command_settings()
+        with db.connect(settings, autocommit=True) as conn:
             api_key = rotate_key(conn, game_id, timedelta(hours=grace))
+            _audit(settings, conn, "games.rotate_key", game_id, {"grace_hours": grace})
     except GameMetricsError as exc:
         fail(exc)
     typer.echo(json.dumps({"game_id": game_id, "api_key": api_key, "previous_keys_expire_in_hours": grace}))

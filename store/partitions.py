@@ -125,3 +125,74 @@ def prune_event_keys(conn: psycopg.Connection, keep_days: int, today: date | Non
             dropped.append(name)
     conn.execute("DELETE FROM event_keys_default WHERE client_ts < %s", (_day_bounds(horizon)[0],))
     return dropped
+
+# --- what retention needs of the day layout (native partitions). The retention pass reaches these
+# through retention.days.DayStore; on TimescaleDB the same interface is served by chunk functions.
+
+def partition_day(name: str) -> date | None:
+    """The day of a daily partition's name, None for any other table (the default partition)."""
+    prefix = "player_events_p"
+    if not name.startswith(prefix) or len(name) != len(prefix) + 8:
+        return None
+    try:
+        return datetime.strptime(name[len(prefix):], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def daily_partitions(conn: psycopg.Connection) -> dict[date, str]:
+    """Every attached daily partition by day."""
+    days = {}
+    for name in existing_partitions(conn):
+        day = partition_day(name)
+        if day is not None:
+            days[day] = name
+    return days
+
+
+def days_in_default(conn: psycopg.Connection, before: date) -> set[date]:
+    """Days before ``before`` that have rows in the default partition (late events, restores)."""
+    lo, _ = _day_bounds(before)
+    rows = conn.execute(
+        "SELECT DISTINCT (event_time AT TIME ZONE 'UTC')::date FROM player_events_default WHERE event_time < %s", (lo,)
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def day_range(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a UTC day, as bounds of event_time."""
+    return _day_bounds(day)
+
+
+def games_of_day(conn: psycopg.Connection, day: date) -> list[str]:
+    """The games with events on ``day`` (a loose index scan on (game_id, event_time): one probe per game)."""
+    lo, hi = _day_bounds(day)
+    rows = conn.execute(
+        """
+        WITH RECURSIVE g(game_id) AS (
+            (SELECT game_id FROM player_events WHERE event_time >= %(lo)s AND event_time < %(hi)s
+             ORDER BY game_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT e.game_id FROM player_events e WHERE e.game_id > g.game_id
+                    AND e.event_time >= %(lo)s AND e.event_time < %(hi)s ORDER BY e.game_id LIMIT 1)
+            FROM g WHERE g.game_id IS NOT NULL
+        )
+        SELECT game_id FROM g WHERE game_id IS NOT NULL
+        """,
+        {"lo": lo, "hi": hi},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def detach_day(conn: psycopg.Connection, day: date) -> str | None:
+    """Detach the day's partition inside the caller's transaction (new rows of that day then go to the
+    default partition); returns the detached table's name, None when the day has no partition."""
+    name = partition_name(day)
+    if name not in existing_partitions(conn):
+        return None
+    conn.execute(sql.SQL("ALTER TABLE player_events DETACH PARTITION {}").format(sql.Identifier(name)))
+    return name
+
+
+def drop_detached(conn: psycopg.Connection, name: str) -> None:
+    conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))

@@ -31,8 +31,10 @@ def broker_urls(bootstrap_servers: str) -> list[str]:
     return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",") if server.strip()]
 
 
-def create_app(settings: Settings, policy: ConsumerPolicy = ConsumerPolicy()) -> faust.App:
-    app_id = settings.topic_prefix + APP_ID
+def create_app(settings: Settings, policy: ConsumerPolicy = ConsumerPolicy(), app_id: str = APP_ID,
+               auto_offset_reset: str = "earliest") -> faust.App:
+    """A Faust app; ``app_id`` (prefixed) is its consumer group: the landing workers' by default."""
+    app_id = settings.topic_prefix + app_id
     datadir = settings.state_dir.expanduser().resolve() / "faust" / app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
     return faust.App(
@@ -44,7 +46,7 @@ def create_app(settings: Settings, policy: ConsumerPolicy = ConsumerPolicy()) ->
         web_enabled=False,
         topic_disable_leader=True,
         topic_allow_declare=False,
-        consumer_auto_offset_reset="earliest",
+        consumer_auto_offset_reset=auto_offset_reset,
         broker_commit_interval=timedelta(seconds=policy.commit_interval_s),
         broker_commit_every=policy.commit_every,
         broker_max_poll_records=policy.max_poll_records,

@@ -1,7 +1,8 @@
-"""``gamemetrics stack up|down|status``: the local Kafka, PostgreSQL and Redis as one unit.
+"""``gamemetrics stack up|down|status``: the local Kafka, PostgreSQL, Redis and S3 server as one unit.
 
 A service named by its environment variable (GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS,
-GAMEMETRICS_DATABASE_URL, GAMEMETRICS_REDIS_URL) is used as it is and never started here.
+GAMEMETRICS_DATABASE_URL, GAMEMETRICS_REDIS_URL, GAMEMETRICS_S3_ENDPOINT_URL) is used as it is
+and never started here.
 ``up`` is idempotent: services already running are left alone, topics and migrations are
 created only when missing.
 """
@@ -19,6 +20,8 @@ from operations.stack.kafka import KAFKA_VERSION, LocalKafka
 from operations.stack.paths import StackPaths
 from operations.stack.postgres import LocalPostgres
 from operations.stack.redis import LocalRedis
+from operations.stack.s3 import VERSITYGW_VERSION, LocalS3
+from retention.settings import S3Settings
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,18 @@ class ServiceStatus:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings, say: Callable[[str], None] = lambda _msg: None) -> None:
+    def __init__(self, settings: Settings, say: Callable[[str], None] = lambda _msg: None,
+                 s3: S3Settings | None = None) -> None:
         self.settings = settings
         self.say = say
+        self.s3_settings = s3 if s3 is not None else S3Settings()
         self.paths = StackPaths.under(settings.state_dir)
         self.kafka = LocalKafka(self.paths.kafka)
         self.postgres = LocalPostgres(self.paths.postgres)
         self.redis = LocalRedis(self.paths.redis)
+        s3s = self.s3_settings
+        self.s3 = LocalS3(self.paths.s3, access_key=s3s.access_key_id,
+                          secret_key=s3s.secret_access_key.get_secret_value(), region=s3s.region)
 
     # which services are ours to run
     @property
@@ -52,8 +60,17 @@ class LocalStack:
     def own_redis(self) -> bool:
         return not self.settings.explicitly_set("redis_url")
 
+    @property
+    def own_s3(self) -> bool:
+        return not self.s3_settings.explicitly_set("endpoint_url")
+
     def install(self) -> None:
         install(self.kafka, self.say)
+        if self.s3.installed():
+            self.say(f"S3 server: versitygw present ({self.s3.binary()})")
+        else:
+            self.say(f"S3 server: go install versitygw {VERSITYGW_VERSION} -> {self.s3.bin_dir} (minutes the first time)")
+            self.s3.install()
 
     def up(self) -> dict[str, str]:
         """Start what is ours, wait for every service, create topics and run migrations."""
@@ -75,11 +92,33 @@ class LocalStack:
             started = self.redis.start()
             self.say(f"redis: {'started' if started else 'already running'} on 127.0.0.1:{self.redis.port}")
         self.redis.wait_ready(s.redis_url)
+        self._s3_up()
         created = ensure_topics(s.kafka_bootstrap_servers, s.topic_prefix)
         self.say(f"topics: {'created ' + ', '.join(created) if created else 'all present'}")
         upgrade(s)
         self.say(f"migrations: schema {s.database_schema} at head")
         return self.environment()
+
+    def _s3_up(self) -> None:
+        from retention.errors import ObjectStoreError
+        from retention.objects import ObjectStore
+
+        s3 = self.s3_settings
+        if self.own_s3 and not self.s3.installed():  # only retention needs it: the rest of the stack still comes up
+            self.say("warning: s3: versitygw is not installed; run `gamemetrics stack install` (archives and GDPR"
+                     " exports need it)")
+            return
+        if self.own_s3:
+            started = self.s3.start()
+            self.say(f"s3 (versitygw): {'started' if started else 'already running'} on {s3.endpoint_url}")
+            self.s3.wait_ready()
+        try:
+            created = ObjectStore(s3).ensure_bucket()
+            self.say(f"s3: bucket {s3.bucket} {'created' if created else 'present'}")
+        except ObjectStoreError as exc:
+            if self.own_s3:
+                raise
+            self.say(f"warning: external S3 {s3.endpoint_url} not usable ({exc}); retention needs it")
 
     def environment(self) -> dict[str, str]:
         s = self.settings
@@ -87,6 +126,7 @@ class LocalStack:
             "GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
             "GAMEMETRICS_DATABASE_URL": s.database_url,
             "GAMEMETRICS_REDIS_URL": s.redis_url,
+            "GAMEMETRICS_S3_ENDPOINT_URL": self.s3_settings.endpoint_url,
             "GAMEMETRICS_STATE_DIR": str(self.paths.root),
         }
 
@@ -120,6 +160,11 @@ class LocalStack:
                 self.redis.running_pid() is not None if self.own_redis else url_reachable(s.redis_url, 6379),
                 s.redis_url, "",
             ),
+            ServiceStatus(
+                "s3", not self.own_s3,
+                self.s3.running_pid() is not None if self.own_s3 else url_reachable(self.s3_settings.endpoint_url, 443),
+                self.s3_settings.endpoint_url, f"versitygw {VERSITYGW_VERSION}, data {self.s3.data}" if self.own_s3 else "",
+            ),
         ]
 
     def down(self, purge: bool = False) -> None:
@@ -133,10 +178,12 @@ class LocalStack:
             self.say(f"kafka: {'stopped' if self.kafka.stop() else 'not running'}")
         if self.own_redis:
             self.say(f"redis: {'stopped' if self.redis.stop() else 'not running'}")
+        if self.own_s3:
+            self.say(f"s3: {'stopped' if self.s3.stop() else 'not running'}")
         if self.own_postgres:
             self.say(f"postgresql: {'stopped' if self.postgres.stop() else 'not running'}")
         if purge:
             self.postgres.purge()
-            for path in (self.kafka.data, self.redis.data, self.paths.run):
+            for path in (self.kafka.data, self.redis.data, self.s3.data, self.s3.meta, self.paths.run):
                 shutil.rmtree(path, ignore_errors=True)
             self.say(f"purged service data under {self.paths.root}")

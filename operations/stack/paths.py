@@ -27,6 +27,10 @@ class StackPaths:
         return self.root / "redis"
 
     @property
+    def s3(self) -> Path:
+        return self.root / "s3"
+
+    @property
     def run(self) -> Path:
         """Pid files and logs of the project's own services (ingest, workers, demo)."""
         return self.root / "run"

@@ -42,3 +42,35 @@ def test_batch_size_distributions_parse_and_stay_in_range():
     for bad in ("0", "9-3", "exp:0", "lots"):
         with pytest.raises(ValueError):
             BatchSizes.parse(bad)
+
+
+def test_tastes_concentrate_a_groups_picks_on_its_favourites():
+    from operations.simulate import Tastes, simulate_history
+
+    tastes = Tastes(items=100, groups=4, favourites=5, focus=0.8, seed=2)
+    favourites, popularity = tastes.tables()
+    assert favourites.shape == (4, 5) and abs(popularity.sum() - 1) < 1e-9
+    history = simulate_history(400, tastes, seed=3)
+    items = (history.event_type == "item_acquired") | (history.event_type == "purchase")
+    names = {Tastes.item_name(int(i)) for i in favourites[0]}
+    group0 = items & (history.tastes[history.player] == 0)
+    share = sum(v in names for v in history.value[group0]) / group0.sum()
+    assert share > 0.75  # focus 0.8, plus what popularity adds
+    assert set(history.event_type) == {"item_acquired", "purchase", "achievement", "match_result"}
+    assert (history.amount_usd[history.event_type == "purchase"] > 0).all()
+
+
+def test_the_session_simulator_with_tastes_draws_items_from_the_players_group():
+    from operations.simulate import Tastes
+
+    tastes = Tastes(items=50, groups=2, favourites=3, focus=1.0, seed=1)
+    sim = Simulator(players=2, seed=5, tastes=tastes)
+    favourites, _ = tastes.tables()
+    events = [e for _ in range(300) for e in sim.next_events(10, 1_795_000_000_000)]
+    by_player = {p.player_id: p.taste for p in sim.roster}
+    picked = [(e["player_id"], e["properties"]["item_id"]) for e in events if e["event_type"] in ("item_acquired", "purchase")]
+    assert picked
+    for player, item in picked:
+        assert item in {Tastes.item_name(int(i)) for i in favourites[by_player[player]]}
+    accepted, rejected = validate_batch(events, 1_795_000_000_000, None)
+    assert rejected == []

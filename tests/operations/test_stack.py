@@ -8,7 +8,7 @@ pytestmark = pytest.mark.integration
 
 def test_every_service_reports_running(stack_settings):
     status = {s.name: s for s in LocalStack(stack_settings).status()}
-    assert set(status) == {"kafka", "postgresql", "redis"}
+    assert set(status) == {"kafka", "postgresql", "redis", "s3"}
     assert all(s.running for s in status.values()), status
 
 

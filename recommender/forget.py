@@ -1,0 +1,74 @@
+"""Forget a player in every store the recommender keeps, and say how much was removed.
+
+    qdrant_points   the player's point in every model version of the game (its vector, and its
+                    interaction history, owned items and segment, which live in the point's payload)
+    redis_keys      the player's cached answers and recompute locks
+    interaction_rows  0: the recommender keeps no rows of its own; it trains from player_events, which
+                    the store's erase removes (retention/), and folds new play into the points above
+
+Models trained before the erase keep no trace of the player beyond the item vectors, which are
+aggregates over all players; the next training no longer sees them.
+
+    forget_player(settings, game_id, player_id, rec=None) -> dict[str, int]     (opens its own clients)
+    forget_with(store, cache, game_id, player_id) -> dict[str, int]              (the caller's clients)
+
+In Qdrant local mode the folder is held by the running recommender service: call its
+``DELETE /v1/players/{player_id}?game_id=`` (admin token) instead, which runs ``forget_with``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from gamemetrics.settings import Settings
+from recommender.cache import AnswerCache
+from recommender.settings import RecommenderSettings
+from recommender.vectors import VectorStore
+
+log = structlog.get_logger("recommender.forget")
+
+
+async def forget_with(store: VectorStore, cache: AnswerCache, game_id: str, player_id: str) -> dict[str, int]:
+    points = await store.delete_player(game_id, player_id)
+    keys = await cache.forget(game_id, player_id)
+    counts = {"qdrant_points": points, "redis_keys": keys, "interaction_rows": 0}
+    log.info("player_forgotten", game_id=game_id, player_id=player_id, **counts)
+    return counts
+
+
+def forget_player(settings: Settings, game_id: str, player_id: str,
+                  rec: RecommenderSettings | None = None) -> dict[str, int]:
+    """Remove ``player_id`` of ``game_id`` from Qdrant (every model version) and Redis; the counts.
+
+    Raises ``recommender.errors.VectorStoreError`` (``LocalStorageBusy`` in local mode while the
+    service runs) or a Redis error rather than report an erase that did not happen."""
+    rec = rec or RecommenderSettings()
+
+    async def run() -> dict[str, int]:
+        store = VectorStore.open(settings, rec)
+        cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec)
+        try:
+            return await forget_with(store, cache, game_id, player_id)
+        finally:
+            await cache.close()
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def export_player(settings: Settings, game_id: str, player_id: str,
+                  rec: RecommenderSettings | None = None) -> list[dict]:
+    """What the recommender holds on the player (interaction history, owned items, segment per model
+    version), for a GDPR export; the mirror of ``forget_player``."""
+    rec = rec or RecommenderSettings()
+
+    async def run() -> list[dict]:
+        store = VectorStore.open(settings, rec)
+        try:
+            return await store.player_payloads(game_id, player_id)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())

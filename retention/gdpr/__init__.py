@@ -1,0 +1,1 @@
+"""GDPR: erase, export and suppression requests across every store, with signed receipts."""

@@ -1,0 +1,159 @@
+"""GDPR requests (erase, export): creating them, reading them, and their status.
+
+An erase request is created in ONE transaction with its tombstone (so landing buries the
+player's in-flight events from that moment) and its audit row. While it is pending/running/failed
+the request keeps the raw player id (the job needs it to find rows); when it is done (erase or
+export) the id is cleared and only the keyed hash remains. Statuses: pending -> running -> done | failed (with the
+failing store); the next pass retries failed ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from store.audit import AuditLog
+from store.privacy import PlayerHasher
+
+KINDS = ("erase", "export")
+OPEN = ("pending", "failed")
+
+
+@dataclass(frozen=True)
+class Request:
+    request_id: uuid.UUID
+    kind: str
+    game_id: str
+    player_hash: str
+    player_id: str | None
+    requester: str
+    reason: str
+    suppress: bool
+    status: str
+    failing_store: str | None
+    error: str | None
+    attempts: int
+    requested_at: datetime
+    finished_at: datetime | None
+    receipt: dict[str, Any] | None
+
+    def public(self) -> dict[str, Any]:
+        """What a user may see: no raw player id."""
+        return {
+            "request_id": str(self.request_id), "kind": self.kind, "game_id": self.game_id,
+            "player_hash": self.player_hash, "requester": self.requester, "reason": self.reason,
+            "suppress": self.suppress, "status": self.status, "failing_store": self.failing_store,
+            "error": self.error, "attempts": self.attempts, "requested_at": self.requested_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+        }
+
+
+_COLUMNS = ("request_id, kind, game_id, player_hash, player_id, requester, reason, suppress, status, failing_store,"
+            " error, attempts, requested_at, finished_at, receipt")
+
+
+def create(conn: psycopg.Connection, hasher: PlayerHasher, audit: AuditLog, kind: str, game_id: str, player_id: str,
+           requester: str, reason: str = "", suppress: bool = False) -> Request:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    request_id = uuid.uuid4()
+    player_hash = hasher(game_id, player_id)
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO gdpr_requests (request_id, kind, game_id, player_hash, player_id, requester, reason, suppress,"
+            " status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending') RETURNING requested_at",
+            (request_id, kind, game_id, player_hash, player_id, requester, reason, suppress),
+        ).fetchone()
+        if kind == "erase":
+            # the tombstone: from now on landing buries this player's older events (suppressed: all of them)
+            conn.execute(
+                "INSERT INTO player_tombstones (game_id, player_hash, erased_at, suppressed, request_id)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (game_id, player_hash) DO UPDATE SET"
+                " erased_at = excluded.erased_at, suppressed = player_tombstones.suppressed OR excluded.suppressed,"
+                " request_id = excluded.request_id",
+                (game_id, player_hash, row[0], suppress, request_id),
+            )
+        audit.append(conn, requester, f"gdpr.{kind}.requested", game_id, player_hash,
+                     {"request_id": str(request_id), "reason": reason, "suppress": suppress})
+    found = get(conn, request_id)
+    assert found is not None  # noqa: S101 - just inserted in this connection
+    return found
+
+
+def _request(row: tuple) -> Request:
+    return Request(*row)
+
+
+def get(conn: psycopg.Connection, request_id: uuid.UUID | str) -> Request | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM gdpr_requests WHERE request_id = %s", (str(request_id),)).fetchone()
+    return _request(row) if row else None
+
+
+def open_requests(conn: psycopg.Connection, kind: str | None = None) -> list[Request]:
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM gdpr_requests WHERE status = ANY(%s) AND (%s::text IS NULL OR kind = %s)"
+        " ORDER BY requested_at", (list(OPEN), kind, kind),
+    ).fetchall()
+    return [_request(r) for r in rows]
+
+
+def listing(conn: psycopg.Connection, status: str | None = None, limit: int = 100) -> list[Request]:
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM gdpr_requests WHERE (%s::text IS NULL OR status = %s) ORDER BY requested_at DESC"
+        " LIMIT %s", (status, status, limit),
+    ).fetchall()
+    return [_request(r) for r in rows]
+
+
+def mark_running(conn: psycopg.Connection, request: Request) -> bool:
+    """pending/failed -> running (claims it); False when another job has it."""
+    with conn.transaction():
+        cur = conn.execute(
+            "UPDATE gdpr_requests SET status = 'running', started_at = now(), attempts = attempts + 1,"
+            " failing_store = NULL, error = NULL WHERE request_id = %s AND status = ANY(%s)",
+            (request.request_id, list(OPEN)),
+        )
+    return cur.rowcount == 1
+
+
+def mark_failed(conn: psycopg.Connection, audit: AuditLog, request: Request, store: str, error: str) -> None:
+    with conn.transaction():
+        conn.execute("UPDATE gdpr_requests SET status = 'failed', failing_store = %s, error = %s, finished_at = now()"
+                     " WHERE request_id = %s", (store, error[:2000], request.request_id))
+        audit.append(conn, "gdpr-job", f"gdpr.{request.kind}.failed", request.game_id, request.player_hash,
+                     {"request_id": str(request.request_id), "store": store, "error": error[:500]})
+
+
+def mark_done(conn: psycopg.Connection, audit: AuditLog, request: Request, receipt: dict[str, Any]) -> None:
+    """Done: the receipt is stored and the raw player id cleared (only the keyed hash stays)."""
+    with conn.transaction():
+        conn.execute("UPDATE gdpr_requests SET status = 'done', finished_at = now(), receipt = %s, player_id = NULL"
+                     " WHERE request_id = %s", (Jsonb(receipt), request.request_id))
+        audit.append(conn, "gdpr-job", f"gdpr.{request.kind}.done", request.game_id, request.player_hash,
+                     {"request_id": str(request.request_id), "stores": receipt.get("stores", {})})
+
+
+def status_counts(conn: psycopg.Connection) -> tuple[dict[tuple[str, str], int], float]:
+    """Requests by (kind, status), and the age in seconds of the oldest one not done (0 if none)."""
+    counts = {(k, s): int(n) for k, s, n in conn.execute(
+        "SELECT kind, status, count(*) FROM gdpr_requests GROUP BY 1, 2")}
+    row = conn.execute("SELECT coalesce(extract(epoch FROM now() - min(requested_at)), 0) FROM gdpr_requests"
+                       " WHERE status <> 'done'").fetchone()
+    return counts, float(row[0])
+
+
+def unsuppress(conn: psycopg.Connection, hasher: PlayerHasher, audit: AuditLog, game_id: str, player_id: str,
+               requester: str) -> bool:
+    """Lift a suppression: ingest accepts the player's new events again (the erase stays)."""
+    player_hash = hasher(game_id, player_id)
+    with conn.transaction():
+        cur = conn.execute("UPDATE player_tombstones SET suppressed = false WHERE game_id = %s AND player_hash = %s"
+                           " AND suppressed", (game_id, player_hash))
+        if cur.rowcount:
+            audit.append(conn, requester, "gdpr.unsuppress", game_id, player_hash, {})
+    return cur.rowcount == 1

@@ -1,0 +1,58 @@
+"""Settings of retention, archival and GDPR, read once at start-up and passed in.
+
+- ``S3Settings`` (``GAMEMETRICS_S3_*``): where the archives and export bundles go. The defaults
+  point at the local stack's S3 server (Versity Gateway, started by ``gamemetrics stack up``); any
+  S3 (AWS, MinIO, Ceph, SeaweedFS) works by setting them.
+- ``RetentionSettings`` (``GAMEMETRICS_RETENTION_*``): the default policy of each store, in days;
+  ``gamemetrics retention policy set`` overrides one for one game (table retention_policies).
+- ``GdprSettings`` (``GAMEMETRICS_GDPR_*``): the receipt signing key, export link lifetime.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_S3_PORT = 59000
+
+
+class S3Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_S3_", frozen=True, extra="ignore")
+
+    endpoint_url: str = Field(
+        f"http://127.0.0.1:{LOCAL_S3_PORT}", description="S3 endpoint; empty = AWS's own for the region."
+    )
+    bucket: str = Field("gamemetrics", description="Bucket of the archives (events/...) and exports (exports/...).")
+    access_key_id: str = Field("gamemetrics", description="Access key id.")
+    secret_access_key: SecretStr = Field(SecretStr("gamemetrics-local-secret"), description="Secret access key.")
+    region: str = Field("us-east-1", description="Region (signing).")
+    create_bucket: bool = Field(True, description="Create the bucket when missing (off where buckets are managed).")
+
+    def explicitly_set(self, field: str) -> bool:
+        return field in self.model_fields_set
+
+
+class RetentionSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_RETENTION_", frozen=True, extra="ignore")
+
+    events_hot_days: int = Field(90, gt=0, description="Days of player_events kept in PostgreSQL, then archived.")
+    archive_days: int = Field(730, gt=0, description="Days an archived day is kept in object storage (2 years).")
+    rollup_days: int = Field(761, gt=0, description="Days of rollups and daily activity kept (25 months).")
+    dead_letter_days: int = Field(30, gt=0, description="Days of dead letters kept (system.dlq topic retention).")
+    notification_log_days: int = Field(30, gt=0, description="Days of the notification delivery log kept.")
+    compress_after_days: int = Field(7, gt=0, description="TimescaleDB: compress chunks older than this (native: no-op).")
+    restore_keep_days: int = Field(7, ge=0, description="Days a restored day stays in PostgreSQL before the pass drops it again.")
+    bucket_rows: int = Field(20_000, gt=0, description="Rows per archive object: a bigger day is split by player into"
+                             " buckets, so an erase rewrites only its player's bucket.")
+    row_group_rows: int = Field(250_000, gt=0, description="Rows per Parquet row group (and per read from PostgreSQL).")
+
+
+class GdprSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_GDPR_", frozen=True, extra="ignore")
+
+    receipt_key: SecretStr = Field(
+        SecretStr("gamemetrics-local-receipt-key"),
+        description="HMAC-SHA256 key that signs erase/export receipts; set your own in production.",
+    )
+    export_url_ttl_s: int = Field(7 * 24 * 3600, gt=0, le=7 * 24 * 3600,
+                                  description="Lifetime of an export's presigned URL (S3 allows 7 days at most).")
