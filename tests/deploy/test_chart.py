@@ -93,7 +93,7 @@ def test_no_rendered_resource_carries_a_secret_value():
             assert doc["kind"] != "Secret", f"{values.name}: the chart must not render Secrets"
             for container in _containers(doc):
                 for env in container.get("env", []):
-                    if any(word in env["name"] for word in ("PASSWORD", "SECRET", "DATABASE_URL", "REDIS_URL", "API_KEY")):
+                    if any(word in env["name"] for word in ("PASSWORD", "SECRET", "DATABASE_URL", "REDIS_URL", "API_KEY", "_KEY")):
                         assert "valueFrom" in env and "value" not in env, (values.name, doc["metadata"]["name"], env)
 
 

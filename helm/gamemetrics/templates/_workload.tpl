@@ -158,7 +158,7 @@ volumes:
 {{- $v := $root.Values -}}
 {{- $secret := include "gamemetrics.secretName" $root -}}
 {{- $k := $v.secrets.keys -}}
-{{- $vars := list -}}
+{{- $vars := list (list "GAMEMETRICS_PRIVACY_KEY" $k.privacyKey false) (list "GAMEMETRICS_AUDIT_KEY" $k.auditKey false) -}}
 {{- if has "db" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_DATABASE_URL" $k.databaseUrl false) }}{{ end }}
 {{- if has "redis" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_REDIS_URL" $k.redisUrl false) }}{{ end }}
 {{- if has "jwt" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_GRAPHQL_JWT_SECRET" $k.graphqlJwtSecret false) }}{{ end }}
