@@ -4,7 +4,7 @@
 # 1. wheels: the project, its dependencies and the native Avro codec (maturin; needs cargo) into
 #    build/wheelhouse, on the host (pip reaches the index here; the build itself needs no network);
 # 2. the base image: $BASE_IMAGE when set (e.g. docker.io/library/python:3.11-slim-bookworm where a
-#    registry is reachable), else localhost/gamemetrics-base:bookworm, made once with mmdebstrap
+#    registry is reachable), else localhost/gamemetrics-base:bookworm-2, made once with mmdebstrap
 #    from the machine's own apt sources (see ../shared/CONTAINERS.md: no registry here);
 # 3. podman build (docker format, so HEALTHCHECK is kept), tagged $IMAGE (default
 #    localhost/gamemetrics:<version>) and localhost/gamemetrics:latest;
@@ -67,13 +67,13 @@ t1=$(date +%s)
 
 BASE_IMAGE="${BASE_IMAGE:-}"
 if [ -z "$BASE_IMAGE" ]; then
-  BASE_IMAGE=localhost/gamemetrics-base:bookworm
+  BASE_IMAGE=localhost/gamemetrics-base:bookworm-2
   if ! "${PODMAN[@]}" image exists "$BASE_IMAGE"; then
     echo "==> base image $BASE_IMAGE (mmdebstrap)"
     command -v mmdebstrap >/dev/null || { echo "error: mmdebstrap not found (apt-get install mmdebstrap)" >&2; exit 1; }
     tarball="$(mktemp --suffix=.tar)"
     # essential + python3: no apt, no docs, no man pages, no locales in the base.
-    mmdebstrap --quiet --variant=essential --include=python3,python3-venv,ca-certificates,tzdata \
+    mmdebstrap --quiet --variant=essential --include=python3,python3-venv,ca-certificates,tzdata,libstdc++6,libgomp1 \
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
       --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
       bookworm "$tarball"
