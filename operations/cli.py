@@ -23,7 +23,7 @@ from processors.notifications.cli import app as notifications_app
 from retention.cli import archive_app, audit_app, gdpr_app, retention_app
 from recommender.cli import app as recommender_app
 from recommender.cli import serve_recommender
-from store.cli import currencies_app, games_app, verify
+from store.cli import currencies_app, games_app, migrate, verify
 
 app = typer.Typer(
     help="GameMetrics: event-streaming analytics for games.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -42,6 +42,7 @@ app.command("worker")(worker)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(currencies_app, name="currencies")
 app.command("verify")(verify)
+app.command("migrate")(migrate)
 app.add_typer(notifications_app, name="notifications", help="Notification rules (email, webhook, push, SMS).")
 app.add_typer(tokens_app, name="tokens", help="JWT bearer tokens of the GraphQL API.")
 app.add_typer(recommender_app, name="recommender")

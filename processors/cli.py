@@ -44,7 +44,7 @@ def worker(
         fail(exc)
     if worker_settings.metrics_port:
         try:
-            start_http_server(worker_settings.metrics_port, addr="127.0.0.1")
+            start_http_server(worker_settings.metrics_port, addr=worker_settings.metrics_host)
         except OSError as exc:  # another worker on this machine has the port
             say(f"metrics port {worker_settings.metrics_port} unavailable ({exc}); this worker exposes no /metrics")
     use_uvloop()

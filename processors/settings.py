@@ -17,6 +17,9 @@ class WorkerSettings(BaseSettings):
         "seconds of Kafka or PostgreSQL coming back (the fault drill: 21 s after a broker restart with 10 s, 8.6 s with 2 s)."
     )
     metrics_port: int = Field(9464, ge=0, description="Prometheus /metrics port of the worker; 0 = off.")
+    metrics_host: str = Field(
+        "127.0.0.1", description="Interface of the worker's /metrics; 0.0.0.0 in a container so Prometheus can scrape it."
+    )
     rates_refresh_s: float = Field(60.0, gt=0, description="How often the currency table is re-read.")
     lag_interval_s: float = Field(5.0, gt=0, description="How often consumer lag is measured.")
     max_processing_error_share: float = Field(

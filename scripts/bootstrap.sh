@@ -70,5 +70,15 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "==> apt-get install chromium"
   apt_install chromium
 fi
+# Deployment checks (helm/, deploy/, Containerfile): podman builds and runs the image in the tests
+# (../shared/CONTAINERS.md: root podman with runc; mmdebstrap makes the base image); the chart and
+# workflow tools come pinned from the Go module proxy (scripts/tools.sh, cached outside the work
+# tree, a no-op once installed; grype only in CI's image job).
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v mmdebstrap >/dev/null; then
+  echo "==> apt-get install podman runc mmdebstrap"
+  apt_install podman runc mmdebstrap
+fi
+bash scripts/tools.sh helm kubeconform promtool helm-unittest actionlint syft
+export PATH="${GAMEMETRICS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gamemetrics/tools}/bin:$PATH"
 echo "==> gamemetrics stack install"
 gamemetrics stack install

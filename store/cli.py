@@ -3,6 +3,7 @@
     gamemetrics games create|rotate-key|list     games and their API keys
     gamemetrics currencies set|list              the currency table revenue is converted with
     gamemetrics verify                           rollups against a GROUP BY over player_events
+    gamemetrics migrate                          the Alembic migrations and the time partitions ahead
 """
 
 from __future__ import annotations
@@ -128,3 +129,21 @@ def verify() -> None:
         for row in rows:
             typer.echo(f"  {row}")
     raise typer.Exit(1)
+
+
+def migrate(
+    revision: Annotated[str, typer.Option(help="Alembic revision to bring the schema to.")] = "head",
+) -> None:
+    """Run the database migrations into GAMEMETRICS_DATABASE_SCHEMA and create the time partitions ahead.
+
+    Idempotent: a schema already at ``revision`` is left as it is. The Helm chart runs it as a
+    pre-install/pre-upgrade Job before any service starts.
+    """
+    from store.migrate import upgrade
+
+    settings = command_settings()
+    try:
+        upgrade(settings, revision)
+    except GameMetricsError as exc:
+        fail(exc)
+    typer.echo(f"schema {settings.database_schema} migrated to {revision}")
