@@ -150,6 +150,23 @@ def own_postgres(request: pytest.FixtureRequest, tmp_path: Path, store_backend: 
     return LocalPostgres(tmp_path / "pg", port=free_port(), bin_dir=pg_bin_dir, preload=preload)
 
 
+@pytest.fixture
+def own_postgres_settings(own_postgres, isolated: Settings, store_backend: str) -> Iterator[tuple[object, Settings]]:
+    """``own_postgres`` started, with the test's database created and migrated: (the cluster, the test's
+    settings pointing at it); stopped at the end. The test may stop and start the cluster."""
+    from store.migrate import upgrade
+
+    own_postgres.start()
+    try:
+        own_postgres.wait_ready(own_postgres.url)
+        own_postgres.ensure_database()
+        settings = isolated.model_copy(update={"database_url": own_postgres.url})
+        upgrade(settings, backend=store_backend)  # type: ignore[arg-type]
+        yield own_postgres, settings
+    finally:
+        own_postgres.stop()
+
+
 def _isolate(request: pytest.FixtureRequest, stack_settings: Settings, backend: str) -> Iterator[Settings]:
     from store.migrate import drop_schema, upgrade
     from streams.topics import delete_topics, ensure_topics

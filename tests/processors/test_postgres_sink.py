@@ -79,7 +79,7 @@ def test_a_fallback_also_skips_a_client_retry_whose_event_time_moved(isolated):
         assert rollup_differences(conn) == {}
 
 
-def test_a_postgres_restart_while_idle_is_retried_never_a_processing_error(isolated, tmp_path, own_postgres, store_backend):
+def test_a_postgres_restart_while_idle_is_retried_never_a_processing_error(isolated, tmp_path, own_postgres_settings):
     """Issue 11 defect 4: the currency refresh ran outside the retried transaction, so the connection a
     restart had killed surfaced there as a bug and the message went to the DLQ as processing_error."""
     from gamemetrics.retry import RetryPolicy
@@ -87,37 +87,27 @@ def test_a_postgres_restart_while_idle_is_retried_never_a_processing_error(isola
     from processors.memory import InMemoryPublisher
     from processors.resilience import DeadLetterLimit, FailurePolicy
     from schemas.ids import CatalogIds
-    from store.migrate import upgrade
     from tests.processors.backends import event, messages
-    from tests.services import free_port
 
-    pg = own_postgres
-    pg.start()
-    try:
-        pg.wait_ready(pg.url)
-        pg.ensure_database()
-        settings = isolated.model_copy(update={"database_url": pg.url})
-        upgrade(settings, backend=store_backend)
+    pg, settings = own_postgres_settings
 
-        async def scenario():
-            sink = PostgresSink(settings, rates_refresh_s=0.001)  # re-read the currencies on every group
-            publisher = InMemoryPublisher()
-            policy = FailurePolicy(LandingSteps(CatalogIds(), sink, publisher), RetryPolicy(1000, 0.05, 0.5),
-                                   DeadLetterLimit(0.5, 10))
-            try:
-                before = await policy.land(messages([event()]))
-                await asyncio.to_thread(pg.stop)
-                await asyncio.to_thread(pg.start)  # the worker was idle: its connection is dead now
-                await asyncio.to_thread(pg.wait_ready, pg.url)
-                after = await policy.land(messages([event(), event(player="p2")], first_offset=1))
-                return before, after, publisher.dead_letter_records
-            finally:
-                await sink.close()
+    async def scenario():
+        sink = PostgresSink(settings, rates_refresh_s=0.001)  # re-read the currencies on every group
+        publisher = InMemoryPublisher()
+        policy = FailurePolicy(LandingSteps(CatalogIds(), sink, publisher), RetryPolicy(1000, 0.05, 0.5),
+                               DeadLetterLimit(0.5, 10))
+        try:
+            before = await policy.land(messages([event()]))
+            await asyncio.to_thread(pg.stop)
+            await asyncio.to_thread(pg.start)  # the worker was idle: its connection is dead now
+            await asyncio.to_thread(pg.wait_ready, pg.url)
+            after = await policy.land(messages([event(), event(player="p2")], first_offset=1))
+            return before, after, publisher.dead_letter_records
+        finally:
+            await sink.close()
 
-        before, after, dead = asyncio.run(scenario())
-        assert (before.landed, after.landed) == (1, 2)
-        assert after.dead_letters == {} and dead == []
-        with db.connect(settings) as conn:
-            assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 3
-    finally:
-        pg.stop()
+    before, after, dead = asyncio.run(scenario())
+    assert (before.landed, after.landed) == (1, 2)
+    assert after.dead_letters == {} and dead == []
+    with db.connect(settings) as conn:
+        assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 3

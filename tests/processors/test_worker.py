@@ -13,7 +13,6 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 from store import db
-from store.migrate import upgrade
 from store.verify import rollup_differences
 from streams.app import APP_ID
 from schemas.catalog import load_catalog
@@ -21,7 +20,7 @@ from schemas.ids import schema_ids
 from schemas.wire import AvroDeserializer
 from streams.topics import GAME_ID_HEADER, PROCESSED_EVENTS, RAW_EVENTS
 from tests.processors.load import produce_load
-from tests.services import free_port, running_worker, wait_for
+from tests.services import running_worker, wait_for
 from tests.helpers import group_caught_up
 
 pytestmark = pytest.mark.integration
@@ -125,27 +124,19 @@ def test_two_workers_split_the_partitions_and_counts_are_exact(isolated, tmp_pat
     assert_exact(isolated, load)
 
 
-def test_postgres_stopped_and_restarted_during_a_load_loses_nothing(isolated, tmp_path, own_postgres, store_backend):
-    pg = own_postgres
-    pg.start()
-    try:
-        pg.wait_ready(pg.url)
-        pg.ensure_database()
-        settings = isolated.model_copy(update={"database_url": pg.url})
-        upgrade(settings, backend=store_backend)
-        load = produce_load(settings, "g1", requests=1500, seed=4)
-        with running_worker(settings, tmp_path, "worker", QUIET):
-            wait_for(lambda: counts(settings)[0] > 0, 60, "the first rows")
-            pg.stop()
-            wait_for(lambda: "landing_retry" in (tmp_path / "worker.log").read_text(), 60,
-                     "the worker to retry against the stopped database")
-            pg.start()
-            pg.wait_ready(pg.url)
-            wait_for(lambda: all_landed(settings, load), 180, "the load to land after the outage")
-        assert_exact(settings, load)
-        assert "landing_retry" in (tmp_path / "worker.log").read_text()
-    finally:
+def test_postgres_stopped_and_restarted_during_a_load_loses_nothing(isolated, tmp_path, own_postgres_settings):
+    pg, settings = own_postgres_settings
+    load = produce_load(settings, "g1", requests=1500, seed=4)
+    with running_worker(settings, tmp_path, "worker", QUIET):
+        wait_for(lambda: counts(settings)[0] > 0, 60, "the first rows")
         pg.stop()
+        wait_for(lambda: "landing_retry" in (tmp_path / "worker.log").read_text(), 60,
+                 "the worker to retry against the stopped database")
+        pg.start()
+        pg.wait_ready(pg.url)
+        wait_for(lambda: all_landed(settings, load), 180, "the load to land after the outage")
+    assert_exact(settings, load)
+    assert "landing_retry" in (tmp_path / "worker.log").read_text()
 
 
 def dead_letters(settings) -> list[dict]:
@@ -154,31 +145,23 @@ def dead_letters(settings) -> list[dict]:
     return [r.record for r in read_dead_letters(settings, idle_end_s=1.0)]
 
 
-def test_postgres_restarted_while_the_worker_is_idle_then_a_load_lands_whole(isolated, tmp_path, own_postgres, store_backend):
+def test_postgres_restarted_while_the_worker_is_idle_then_a_load_lands_whole(isolated, tmp_path, own_postgres_settings):
     """Issue 11 defect 4: after a restart the first refresh of the currency table met a dead connection
     and the message became a processing_error dead letter (5 of 6 accepted events landed)."""
-    pg = own_postgres
-    pg.start()
-    try:
+    pg, settings = own_postgres_settings
+    knobs = {**QUIET, "GAMEMETRICS_WORKER_RATES_REFRESH_S": "0.5"}
+    with running_worker(settings, tmp_path, "worker", knobs):
+        first = produce_load(settings, "g1", requests=20, retry_fraction=0, seed=5)
+        wait_for(lambda: all_landed(settings, first), 120, "the first load")
+        pg.stop()  # the worker is idle: nothing to retry, its connection simply dies
+        pg.start()
         pg.wait_ready(pg.url)
-        pg.ensure_database()
-        settings = isolated.model_copy(update={"database_url": pg.url})
-        upgrade(settings, backend=store_backend)
-        knobs = {**QUIET, "GAMEMETRICS_WORKER_RATES_REFRESH_S": "0.5"}
-        with running_worker(settings, tmp_path, "worker", knobs):
-            first = produce_load(settings, "g1", requests=20, retry_fraction=0, seed=5)
-            wait_for(lambda: all_landed(settings, first), 120, "the first load")
-            pg.stop()  # the worker is idle: nothing to retry, its connection simply dies
-            pg.start()
-            pg.wait_ready(pg.url)
-            second = produce_load(settings, "g1", requests=60, retry_fraction=0, seed=6)
-            expected = len(first.event_ids | second.event_ids)
-            wait_for(lambda: counts(settings)[0] >= expected and group_caught_up(settings), 120, "the load after the restart")
-        total, distinct = counts(settings)
-        assert total == distinct == len(first.event_ids | second.event_ids)
-        assert [d["error_type"] for d in dead_letters(settings)] == []
-    finally:
-        pg.stop()
+        second = produce_load(settings, "g1", requests=60, retry_fraction=0, seed=6)
+        expected = len(first.event_ids | second.event_ids)
+        wait_for(lambda: counts(settings)[0] >= expected and group_caught_up(settings), 120, "the load after the restart")
+    total, distinct = counts(settings)
+    assert total == distinct == len(first.event_ids | second.event_ids)
+    assert [d["error_type"] for d in dead_letters(settings)] == []
 
 
 def test_a_bad_deploy_stops_the_worker_without_committing_instead_of_dead_lettering_the_topic(isolated, tmp_path):
