@@ -5,7 +5,8 @@
     ├── streams.errors.StreamsError       Kafka did not acknowledge, or could not be reached
     ├── schemas.errors.SchemaError        bytes or schemas we cannot use
     ├── operations.errors.StackError      a local service could not be installed or started
-    └── TokenError                        bearer tokens (gamemetrics.tokens), see below
+    ├── TokenError                        bearer tokens (gamemetrics.tokens), see below
+    └── TracingConfigError                OTEL_* variables asking for tracing we cannot set up
 
 Third-party errors are translated at the boundary with ``raise ... from exc`` so callers catch
 ours, and the message says what failed, where, and what to do next.
@@ -39,3 +40,8 @@ class TokenNotPermitted(TokenError):
 
 class TokenRequestError(TokenError):
     """A token cannot be issued as asked (role, games, lifetime)."""
+
+
+class TracingConfigError(GameMetricsError):
+    """The OTEL_* variables ask for tracing this installation cannot do (an unknown exporter, the OTLP
+    gRPC transport); raised at start-up by ``gamemetrics.tracing.configure_tracing``."""

@@ -108,6 +108,40 @@ class Settings(BaseSettings):
         return url
 
 
+class TracingSettings(BaseSettings):
+    """Whether this process traces (``gamemetrics.tracing``), from the standard OpenTelemetry variables.
+
+    Tracing is OFF unless ``OTEL_TRACES_EXPORTER`` names an exporter (``otlp``, ``console``, or ``none``
+    = spans made and dropped, to measure their cost), and ``OTEL_SDK_DISABLED=true`` turns it off
+    whatever the exporter. Everything else (endpoint, headers, sampler, batch processor, limits) is
+    the SDK's to read from its own OTEL_* variables; only what decides whether to install it is here.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OTEL_", frozen=True, extra="ignore")
+
+    traces_exporter: str = Field(
+        "", description="Comma-separated span exporters: otlp, console, none; empty = tracing off (our default, "
+        "unlike the SDK's otlp: tracing costs nothing until a deployment asks for it)."
+    )
+    sdk_disabled: bool = Field(False, description="true = no tracing whatever OTEL_TRACES_EXPORTER says.")
+    service_name: str = Field("", description="service.name of the spans; empty = the service's own (gamemetrics-ingest, ...).")
+    exporter_otlp_protocol: str = Field("http/protobuf", description="OTLP transport; http/protobuf is the one installed.")
+    exporter_otlp_traces_protocol: str = Field("", description="OTLP transport of traces; empty = OTEL_EXPORTER_OTLP_PROTOCOL.")
+
+    @property
+    def exporters(self) -> list[str]:
+        return [name.strip().lower() for name in self.traces_exporter.split(",") if name.strip()]
+
+    @property
+    def enabled(self) -> bool:
+        return not self.sdk_disabled and bool(self.exporters)
+
+
+def load_tracing_settings() -> TracingSettings:
+    """Read OTEL_TRACES_EXPORTER and friends once, at a service's start-up."""
+    return TracingSettings()
+
+
 DEVELOPMENT_JWT_SECRET = "gamemetrics-development-secret-do-not-use-in-production"
 
 

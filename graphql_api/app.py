@@ -24,6 +24,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from gamemetrics.settings import Settings
+from gamemetrics.tracing import Tracing
 from graphql_api.context import Context, Services
 from graphql_api.errors import ApiError
 from graphql_api.lag_probe import LagProbe
@@ -86,9 +87,15 @@ async def _context(connection: HTTPConnection) -> Context:
     return Context(connection.app.state.services, connection.headers.get("authorization"))
 
 
-def create_app(settings: Settings, gql: GraphQLSettings) -> FastAPI:
-    """The API with the settings resolved at start-up (``graphql_api.main.build``)."""
-    schema = build_schema(gql)
+TRACING_EXCLUDED_URLS = "/healthz,/readyz,/metrics,/dashboard"
+
+
+def create_app(settings: Settings, gql: GraphQLSettings, tracing: Tracing | None = None) -> FastAPI:
+    """The API with the settings resolved at start-up (``graphql_api.main.build``).
+
+    ``tracing``: an HTTP server span per request (OpenTelemetry's FastAPI instrumentation, which joins a
+    caller's ``traceparent``), and Strawberry's spans of the operation and its resolvers under it."""
+    schema = build_schema(gql, tracing)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -163,4 +170,10 @@ def create_app(settings: Settings, gql: GraphQLSettings) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    if tracing is not None:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+        from opentelemetry.metrics import NoOpMeterProvider
+
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=tracing.provider, meter_provider=NoOpMeterProvider(),
+                                           excluded_urls=TRACING_EXCLUDED_URLS, exclude_spans=["receive", "send"])
     return app

@@ -3,9 +3,13 @@
 from fastapi import FastAPI
 
 from gamemetrics.commands import command_settings
+from gamemetrics.settings import load_tracing_settings
+from gamemetrics.tracing import configure_tracing
 from graphql_api.app import create_app
 from graphql_api.settings import load_graphql_settings
 
 
 def build() -> FastAPI:
-    return create_app(command_settings(), load_graphql_settings())
+    settings = command_settings()
+    tracing = configure_tracing("gamemetrics-graphql", load_tracing_settings())  # None unless OTEL_TRACES_EXPORTER
+    return create_app(settings, load_graphql_settings(), tracing)

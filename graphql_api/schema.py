@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import psycopg
 import strawberry
@@ -24,6 +24,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gamemetrics import metric_defs as m
+from gamemetrics.tracing import Tracing
 from schemas.event_types import is_currency
 from store.currencies import set_rate
 from store.errors import StoreError
@@ -273,14 +274,28 @@ class AnalyticsSchema(strawberry.Schema):
         """Logged by ``limits.ErrorCodes`` instead: internal errors with a reference, ours not at all."""
 
 
-def build_schema(gql: GraphQLSettings) -> strawberry.Schema:
-    """The schema with the limits of ``gql`` (cost, depth, tokens, introspection); the SDL does not depend on them."""
+def _without_player_ids(args: dict[str, Any], info: Any) -> dict[str, Any]:
+    """Resolver arguments recorded on the resolver spans, less the player ids (personal data a trace
+    backend would keep beyond a GDPR erase)."""
+    return {name: value for name, value in args.items() if "player" not in name.lower()}
+
+
+def build_schema(gql: GraphQLSettings, tracing: Tracing | None = None) -> strawberry.Schema:
+    """The schema with the limits of ``gql`` (cost, depth, tokens, introspection); the SDL does not depend on them.
+
+    ``tracing``: Strawberry's OpenTelemetry extension adds a span per operation, parse, validation and
+    resolver (child of the HTTP request's span); None = no tracing extension at all."""
     rules = [cost_rule(gql.max_cost, gql.max_depth)] + ([NoSchemaIntrospectionCustomRule] if not gql.introspection else [])
-    extensions = [  # on_operation exits run last-first: OperationLog sees the errors ErrorCodes shaped
+    extensions: list[Any] = [  # on_operation exits run last-first: OperationLog sees the errors ErrorCodes shaped
         OperationLog, ErrorCodes, Authentication,
         lambda: MaxTokensLimiter(max_token_count=gql.max_query_tokens),
         lambda: AddValidationRules(rules),
     ]
+    if tracing is not None:
+        from strawberry.extensions.tracing import OpenTelemetryExtension
+
+        provider = tracing.provider
+        extensions.insert(0, lambda: OpenTelemetryExtension(tracer_provider=provider, arg_filter=_without_player_ids))
     return AnalyticsSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions,
                            config=StrawberryConfig(scalar_map=SCALAR_MAP))
 

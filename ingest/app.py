@@ -7,6 +7,12 @@ budget, by the number of events) -> validate each event -> fill country from the
 Every refusal is an ``IngestError`` carrying its HTTP status.
 
 Settings are resolved once by the factory (``ingest.main.build``) and passed in.
+
+Tracing (``tracing`` given, see gamemetrics.tracing): a server span per POST /v1/events and a
+producer span around the Kafka send, whose context every produced message carries in its
+``traceparent`` header. A client's own traceparent is not honoured: the ingest is a public endpoint
+and a client must not pick our traces or force their sampling. No span records the client address.
+Without ``tracing`` no span is made and no header is written.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from opentelemetry.trace import SpanKind, StatusCode, Tracer, get_current_span
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gamemetrics import metric_defs as m
 from gamemetrics.settings import Settings
+from gamemetrics.tracing import Tracing, kafka_headers
 from ingest.auth import ApiKeyResolver
 from ingest.batching import group_by_player
 from ingest.body import check_media_type, parse_envelope, read_body
@@ -77,8 +85,28 @@ async def _game_for(request: Request, api_key: str) -> str:
     return game_id
 
 
-def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) -> FastAPI:
+SERVER_SPAN = "POST /v1/events"
+SERVER_SPAN_ATTRIBUTES = {"http.request.method": "POST", "http.route": "/v1/events", "url.path": "/v1/events"}
+
+
+async def _produce(producer: EventProducer, tracer: Tracer | None, topic: str,
+                   messages: list[tuple[bytes, bytes]]) -> None:
+    """Send and await the acks; traced: inside a producer span whose context every message carries."""
+    if tracer is None:
+        await producer.send_all(topic, messages)
+        return
+    with tracer.start_as_current_span(f"send {topic}", kind=SpanKind.PRODUCER, attributes={
+        "messaging.system": "kafka", "messaging.operation.type": "send", "messaging.destination.name": topic,
+        "messaging.batch.message_count": len(messages),
+    }):
+        headers = kafka_headers()
+        await producer.send_all(topic, messages, [headers] * len(messages))
+
+
+def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec, tracing: Tracing | None = None) -> FastAPI:
+    """The ingest app; ``tracing`` None (the default) = no spans and no trace headers."""
     topic = settings.topic(RAW_EVENTS.name)
+    tracer = tracing.tracer("ingest") if tracing is not None else None
     # validated events are already plain (epoch-ms ints, id strings): skip fastavro's logical-type layer
     serializer = AvroSerializer(
         schema_ids(settings.schema_registry_url), topic, load_catalog().latest(RAW_EVENTS.value_schema),
@@ -132,6 +160,25 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
         openapi_extra={"requestBody": body_doc, "security": [{"bearer": []}, {"apiKey": []}]},
     )
     async def post_events(request: Request) -> Response:
+        if tracer is None:
+            return await accept(request)
+        with tracer.start_as_current_span(SERVER_SPAN, kind=SpanKind.SERVER, attributes=SERVER_SPAN_ATTRIBUTES,
+                                          record_exception=False, set_status_on_exception=False) as span:
+            try:
+                response = await accept(request)
+            except IngestError as exc:  # answered by ``refuse``; only a 5xx is the server's error
+                span.set_attribute("http.response.status_code", exc.status)
+                if exc.status >= 500:
+                    span.set_status(StatusCode.ERROR, str(exc))
+                raise
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR, repr(exc))
+                raise
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def accept(request: Request) -> Response:
         received_at_ms = int(time.time() * 1000)
         gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
         game_id = await _game_for(request, _api_key(request))
@@ -153,7 +200,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
         if batches:
             started = time.perf_counter()
             try:
-                await request.app.state.producer.send_all(topic, [(key, serializer.encode(b)) for key, b in batches])
+                await _produce(request.app.state.producer, tracer, topic, [(key, serializer.encode(b)) for key, b in batches])
             except ProduceError as exc:
                 log.warning("kafka_unavailable", game_id=game_id, events=len(accepted), error=str(exc))
                 raise KafkaUnavailable(
@@ -166,6 +213,10 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
         m.INGEST_EVENTS_ACCEPTED.inc(len(accepted))
         for rejection in rejected:
             m.INGEST_EVENTS_REJECTED.labels(reason_field(rejection.errors[0])).inc()
+        if tracer is not None:
+            get_current_span().set_attributes({"gamemetrics.game_id": game_id, "gamemetrics.events.accepted": len(accepted),
+                                               "gamemetrics.events.rejected": len(rejected),
+                                               "gamemetrics.kafka.messages": len(batches)})
         return Response(
             orjson.dumps({"accepted": len(accepted), "rejected": [r.as_json() for r in rejected]}),
             media_type="application/json",

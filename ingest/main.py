@@ -4,6 +4,8 @@ from fastapi import FastAPI
 
 from gamemetrics.commands import command_settings
 from gamemetrics.runtime import tune_gc
+from gamemetrics.settings import load_tracing_settings
+from gamemetrics.tracing import configure_tracing
 from ingest.app import create_app
 from ingest.settings import load_ingest_settings
 from schemas.wire import plain_codec
@@ -11,6 +13,7 @@ from schemas.wire import plain_codec
 
 def build() -> FastAPI:
     settings = command_settings()
-    app = create_app(settings, load_ingest_settings(), plain_codec(settings.avro_codec))
+    tracing = configure_tracing("gamemetrics-ingest", load_tracing_settings())  # None unless OTEL_TRACES_EXPORTER
+    app = create_app(settings, load_ingest_settings(), plain_codec(settings.avro_codec), tracing)
     tune_gc()
     return app

@@ -1,33 +1,42 @@
 """Commands of the landing stage, mounted by ``operations.cli``:
 
     gamemetrics worker                 a landing worker (Faust); start several to share partitions
+                                       (--no-notifications: without the notification agents)
     gamemetrics dlq inspect|replay     the dead-letter queue (system.dlq)
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gamemetrics.commands import command_settings, fail, say
 from gamemetrics.errors import GameMetricsError
 
+if TYPE_CHECKING:
+    import faust
+
+    from processors.settings import WorkerSettings
+
 dlq_app = typer.Typer(help="Inspect and replay the dead-letter queue (system.dlq).", no_args_is_help=True)
 
 
 def worker(
     loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
+    no_notifications: Annotated[bool, typer.Option(
+        "--no-notifications", help="Landing only: the notification agents run in `gamemetrics notifications worker`."
+    )] = False,
 ) -> None:
     """Run a landing worker (Faust): player.events.raw -> PostgreSQL. Start several to share partitions.
 
-    Settings: GAMEMETRICS_WORKER_* (batching, retry, metrics port; see processors/settings.py).
+    Settings: GAMEMETRICS_WORKER_* (batching, retry, metrics port; see processors/settings.py), GAMEMETRICS_NOTIFY_*
+    (unless --no-notifications); tracing: OTEL_TRACES_EXPORTER (README, Tracing).
     """
-    import faust
-    from prometheus_client import start_http_server
-
-    from gamemetrics.runtime import tune_gc, use_uvloop
+    from gamemetrics.runtime import use_uvloop
+    from gamemetrics.settings import load_tracing_settings
+    from gamemetrics.tracing import configure_tracing
     from processors.notifications.settings import load_notification_settings
     from processors.settings import WorkerSettings
     from processors.worker import build_worker_app
@@ -36,21 +45,37 @@ def worker(
 
     settings = command_settings()
     worker_settings = WorkerSettings()
-    notify_settings = load_notification_settings()
+    notify_settings = None if no_notifications else load_notification_settings()
     try:
+        tracing = configure_tracing("gamemetrics-worker", load_tracing_settings())
         with db.connect(settings, autocommit=True) as conn:
             ensure_partitions(conn)
     except GameMetricsError as exc:
         fail(exc)
+    serve_metrics(worker_settings)
+    use_uvloop()
+    run_faust(build_worker_app(settings, worker_settings, notify_settings, tracing), loglevel)
+
+
+def serve_metrics(worker_settings: WorkerSettings) -> None:
+    """Prometheus /metrics of a Faust process on GAMEMETRICS_WORKER_METRICS_PORT (0 = none)."""
+    from prometheus_client import start_http_server
+
     if worker_settings.metrics_port:
         try:
             start_http_server(worker_settings.metrics_port, addr=worker_settings.metrics_host)
         except OSError as exc:  # another worker on this machine has the port
             say(f"metrics port {worker_settings.metrics_port} unavailable ({exc}); this worker exposes no /metrics")
-    use_uvloop()
-    faust_app = build_worker_app(settings, worker_settings, notify_settings)
+
+
+def run_faust(app: faust.App, loglevel: str) -> None:
+    """Run a built Faust app in the foreground until it is stopped (SIGTERM, SIGINT) or crashes."""
+    import faust
+
+    from gamemetrics.runtime import tune_gc
+
     tune_gc()
-    faust.Worker(faust_app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
+    faust.Worker(app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
 
 
 @dlq_app.command("inspect")

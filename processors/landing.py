@@ -12,6 +12,11 @@ wherever raised, the currency-table refresh included) the transaction rolls back
 ``Backpressure`` is raised: nothing of the group is kept, the caller runs it again later.
 Publishing happens before the commit: a crash in between replays the group, which lands
 nothing new (dedup) and publishes again; player.events.processed is at-least-once.
+
+Traced (``tracing`` given): one CONSUMER span per run (the transaction), linked to the producer
+context of each message (``Message.trace_parent``, from the ingest's ``traceparent`` header), and
+its child when the group has exactly one; a child span per step, timed by the same clock as the
+step metrics. Untraced: no span, no link, no clock read beyond the metrics'.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from opentelemetry.trace import SpanKind, Tracer
 
 from gamemetrics import metric_defs as m
+from gamemetrics.tracing import Tracing, producer_links
 from processors.dead_letters import UNDECODABLE, dead_letter
 from processors.decode import BatchDecoder
 from processors.dedup import first_copies
@@ -52,6 +59,7 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes
+    trace_parent: bytes | None = None  # the W3C traceparent header, when tracing is on
 
 
 @dataclass
@@ -77,16 +85,23 @@ class Outcome:
 
 
 class _Steps:
-    """Times each step for the metrics and the benchmark."""
+    """Times each step for the metrics and the benchmark; traced, each step is also a child span of
+    the current (landing) span."""
 
-    def __init__(self, outcome: Outcome) -> None:
+    def __init__(self, outcome: Outcome, tracer: Tracer | None = None) -> None:
         self._outcome = outcome
+        self._tracer = tracer
         self._last = time.perf_counter()
+        self._last_ns = time.time_ns() if tracer is not None else 0
 
     def done(self, step: str) -> None:
         now = time.perf_counter()
         self._outcome.step_seconds[step] = self._outcome.step_seconds.get(step, 0.0) + now - self._last
         self._last = now
+        if self._tracer is not None:
+            now_ns = time.time_ns()
+            self._tracer.start_span(f"landing.{step}", start_time=self._last_ns).end(end_time=now_ns)
+            self._last_ns = now_ns
 
 
 def message_dead_letter(message: Message, error_type: str, detail: str, index: int | None = None,
@@ -104,13 +119,30 @@ def message_dead_letter(message: Message, error_type: str, detail: str, index: i
 class LandingSteps:
     """Steps 1 to 8 for a group of messages, on a ``Sink`` and a ``Publisher``."""
 
-    def __init__(self, ids: SchemaIds, sink: Sink, publisher: Publisher, codec: PlainCodec = INSTALLED) -> None:
+    def __init__(self, ids: SchemaIds, sink: Sink, publisher: Publisher, codec: PlainCodec = INSTALLED,
+                 tracing: Tracing | None = None) -> None:
         self._decoder = BatchDecoder(ids, codec)
         self._sink = sink
         self.publisher = publisher
+        self._tracer = tracing.tracer("processors.landing") if tracing is not None else None
 
     async def run(self, messages: list[Message]) -> Outcome:
         """Land the group; raises ``Backpressure`` (nothing kept) when PostgreSQL or Kafka is unavailable."""
+        if self._tracer is None:
+            return await self._translated(messages)
+        parent, links = producer_links(message.trace_parent for message in messages)
+        with self._tracer.start_as_current_span(
+            f"process {messages[0].topic}" if messages else "process", context=parent, kind=SpanKind.CONSUMER,
+            links=links, attributes={"messaging.system": "kafka", "messaging.operation.type": "process",
+                                     "messaging.batch.message_count": len(messages)},
+        ) as span:
+            outcome = await self._translated(messages)
+            span.set_attributes({"gamemetrics.events": outcome.events, "gamemetrics.events.landed": outcome.landed,
+                                 "gamemetrics.events.duplicates": outcome.duplicates,
+                                 "gamemetrics.dead_letters": sum(outcome.dead_letters.values())})
+            return outcome
+
+    async def _translated(self, messages: list[Message]) -> Outcome:
         try:
             return await self._run(messages)
         except StoreUnavailable as exc:
@@ -122,7 +154,7 @@ class LandingSteps:
 
     async def _run(self, messages: list[Message]) -> Outcome:
         outcome = Outcome(messages=len(messages))
-        steps = _Steps(outcome)
+        steps = _Steps(outcome, self._tracer)
         dead: list[tuple[bytes | None, dict[str, Any]]] = []
         usd_per_unit = await self._sink.usd_per_unit()
         # (1) decode

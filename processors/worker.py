@@ -7,8 +7,12 @@
                DLQ), under the FailurePolicy (backpressure, poison, limit)    │
     commit     ack the messages: Faust commits their offsets after the write ─┘
 
-Beside it: the notification agents (same app and producer), an hourly timer that creates the
-time partitions ahead and prunes old dedup keys, and a lag gauge.
+Beside it: the notification agents (same app and producer) unless they run in their own process
+(``gamemetrics worker --no-notifications`` + ``gamemetrics notifications worker``), an hourly
+timer that creates the time partitions ahead and prunes old dedup keys, and a lag gauge.
+
+Tracing (``tracing`` given): each message's ``traceparent`` header travels with it into
+``processors.landing``, which spans the transaction; without it no header is read.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import structlog
 from gamemetrics import metric_defs as m
 from gamemetrics.retry import EFFECTIVELY_FOREVER, RetryPolicy
 from gamemetrics.settings import Settings
+from gamemetrics.tracing import Tracing, trace_parent
 from processors.errors import DeadLetterLimitExceeded
 from processors.postgres_sink import PostgresSink
 from processors.landing import LandingSteps, Message, record
@@ -54,15 +59,18 @@ def _exit_now(reason: BaseException) -> None:
     os._exit(EX_SOFTWARE)
 
 
-def build_worker_app(settings: Settings, worker: WorkerSettings, notify: NotificationSettings) -> faust.App:
-    """The worker's Faust app; every setting is passed in (read once by the command)."""
+def build_worker_app(settings: Settings, worker: WorkerSettings, notify: NotificationSettings | None,
+                     tracing: Tracing | None = None) -> faust.App:
+    """The worker's Faust app; every setting is passed in (read once by the command).
+
+    ``notify`` None: landing only, the notification agents run elsewhere (``gamemetrics notifications worker``)."""
     app = create_app(settings)
     raw_topic = topic(app, settings, RAW_EVENTS)                                      # source
     producer = EventProducer(settings.kafka_bootstrap_servers, security=settings.kafka_security())
     codec = plain_codec(settings.avro_codec)
     steps = LandingSteps(schema_ids(settings.schema_registry_url),                    # transform
                          PostgresSink(settings, worker.rates_refresh_s),              # sink
-                         KafkaPublisher(settings, producer, codec), codec)
+                         KafkaPublisher(settings, producer, codec), codec, tracing)
     policy = FailurePolicy(
         steps,
         RetryPolicy(EFFECTIVELY_FOREVER, worker.retry_first_delay_s, worker.retry_max_delay_s),  # never gives up
@@ -79,6 +87,10 @@ def build_worker_app(settings: Settings, worker: WorkerSettings, notify: Notific
                 event.message.incref()
             messages = [
                 Message(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value)
+                for e in events
+            ] if tracing is None else [
+                Message(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value,
+                        trace_parent(e.message.headers))
                 for e in events
             ]
             # (2) land: steps 1-8 of processors.landing, until written or dead-lettered
@@ -112,7 +124,8 @@ def build_worker_app(settings: Settings, worker: WorkerSettings, notify: Notific
                 m.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - committed))
 
     # notifications: processed events -> rules -> notifications topic -> channels (same producer)
-    register_notification_agents(app, settings, producer, notify)
+    if notify is not None:
+        register_notification_agents(app, settings, producer, notify)
     return app
 
 

@@ -9,6 +9,7 @@ deployment's topic prefix.
     worker          landing: reads raw in group gamemetrics-landing,       READ raw, processed, notifications;
                     writes processed and the DLQ; notifications (same      WRITE processed, notifications, dlq;
                     Faust app): reads processed, writes notifications      READ group gamemetrics-landing
+                    (or `notifications worker`, same principal)            READ group gamemetrics-notifications
     recommender     reads processed, writes recommendations.generated      READ processed, WRITE recommendations;
                                                                            READ groups gamemetrics-recommender*
     graphql         live consumer of processed (its own groups); lag of    READ processed, DESCRIBE raw;
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from streams.app import APP_ID
+from streams.app import APP_ID, NOTIFICATIONS_APP_ID
 from streams.topics import DLQ, NOTIFICATIONS, PROCESSED_EVENTS, RAW_EVENTS, RECOMMENDATIONS
 
 ResourceType = Literal["topic", "group"]
@@ -62,6 +63,7 @@ def service_acls(prefix: str = "") -> list[Acl]:
         *_topic("worker", notifications, "read", "write", "describe"),
         *_topic("worker", dlq, "write", "describe"),
         Acl("worker", "group", landing_group, "read"),
+        Acl("worker", "group", prefix + NOTIFICATIONS_APP_ID, "read"),
         *_topic("recommender", processed, "read", "describe"),
         *_topic("recommender", recommendations, "write", "describe"),
         Acl("recommender", "group", prefix + RECOMMENDER_GROUP, "read", "prefixed"),

@@ -18,6 +18,8 @@ from gamemetrics.settings import Settings
 from streams.topics import TopicSpec
 
 APP_ID = "gamemetrics-landing"
+NOTIFICATIONS_APP_ID = "gamemetrics-notifications"
+"""The consumer group of ``gamemetrics notifications worker`` (the notification agents on their own)."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
-"""``gamemetrics notifications``: manage the rules that turn processed events into notifications.
+"""``gamemetrics notifications``: run the notification agents, and manage the rules that turn processed
+events into notifications.
+
+    gamemetrics notifications worker              the rules and delivery agents on their own (Faust)
+    gamemetrics notifications rules add|list|...  the rules (table notification_rules)
 
 Mounted by ``operations.cli`` with ``app.add_typer(notifications_app, name="notifications")``.
-Running workers pick up a change within ``GAMEMETRICS_NOTIFY_RULES_REFRESH_S``.
+Running workers pick up a rule change within ``GAMEMETRICS_NOTIFY_RULES_REFRESH_S``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,29 @@ from gamemetrics.errors import GameMetricsError
 app = typer.Typer(help="Notifications: rules that turn processed events into messages.", no_args_is_help=True)
 rules_app = typer.Typer(help="Notification rules (table notification_rules).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+
+
+@app.command("worker")
+def notifications_worker(
+    loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
+) -> None:
+    """Run the notification agents on their own (Faust, consumer group gamemetrics-notifications):
+    player.events.processed -> rules -> notifications -> email/webhook/push/SMS, failures to system.dlq.
+
+    Pair it with `gamemetrics worker --no-notifications`. Settings: GAMEMETRICS_NOTIFY_* (channels, retries;
+    processors/notifications/settings.py); /metrics on GAMEMETRICS_WORKER_METRICS_PORT/_HOST.
+    """
+    from gamemetrics.runtime import use_uvloop
+    from processors.cli import run_faust, serve_metrics
+    from processors.notifications.settings import load_notification_settings
+    from processors.notifications.worker import build_notifications_app
+    from processors.settings import WorkerSettings
+
+    settings = command_settings()
+    notify = load_notification_settings()
+    serve_metrics(WorkerSettings())
+    use_uvloop()
+    run_faust(build_notifications_app(settings, notify), loglevel)
 
 
 
