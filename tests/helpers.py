@@ -62,3 +62,13 @@ def group_caught_up(settings: Settings) -> bool:
     finally:
         probe.close()
     return True
+
+
+def group_topics(settings: Settings, group: str) -> set[str] | None:
+    """The topics assigned to the members of consumer group ``group`` (prefixed here), or None while
+    it has no member with partitions."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    name = settings.topic_prefix + group
+    described = admin.describe_consumer_groups([name])[name].result()
+    topics = {tp.topic for member in described.members for tp in member.assignment.topic_partitions}
+    return topics or None

@@ -80,8 +80,9 @@ def running_ingest(settings: Settings, log_dir: Path, extra_env: dict[str, str] 
 
 @contextmanager
 def running_worker(settings: Settings, log_dir: Path, name: str = "worker",
-                   extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    proc = _spawn(["worker"], settings, log_dir / f"{name}.log", {"GAMEMETRICS_WORKER_METRICS_PORT": "0", **(extra_env or {})})
+                   extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ("worker",)) -> Iterator[subprocess.Popen]:
+    """A Faust process of ``gamemetrics ARGS`` (default: a landing worker) until the block ends."""
+    proc = _spawn(list(args), settings, log_dir / f"{name}.log", {"GAMEMETRICS_WORKER_METRICS_PORT": "0", **(extra_env or {})})
     try:
         yield proc
     finally:

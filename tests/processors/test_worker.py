@@ -14,14 +14,14 @@ from confluent_kafka.admin import AdminClient
 
 from store import db
 from store.verify import rollup_differences
-from streams.app import APP_ID
+from streams.app import APP_ID, NOTIFICATIONS_APP_ID
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroDeserializer
-from streams.topics import GAME_ID_HEADER, PROCESSED_EVENTS, RAW_EVENTS
+from streams.topics import GAME_ID_HEADER, NOTIFICATIONS, PROCESSED_EVENTS, RAW_EVENTS
 from tests.processors.load import produce_load
 from tests.services import running_worker, wait_for
-from tests.helpers import group_caught_up
+from tests.helpers import group_caught_up, group_topics
 
 pytestmark = pytest.mark.integration
 
@@ -121,6 +121,20 @@ def test_two_workers_split_the_partitions_and_counts_are_exact(isolated, tmp_pat
         owned = wait_for(members_with_partitions, 90, "two members sharing the partitions")
         assert sum(owned) >= RAW_EVENTS.partitions
         wait_for(lambda: all_landed(isolated, load), 180, "the load to land")
+    assert_exact(isolated, load)
+
+
+def test_with_no_notifications_the_worker_consumes_only_the_raw_topic(isolated, tmp_path):
+    # the split of the chart's worker.runsNotificationAgents=false: landing here, notifications apart
+    raw = isolated.topic(RAW_EVENTS.name)
+    notification_topics = {isolated.topic(PROCESSED_EVENTS.name), isolated.topic(NOTIFICATIONS.name)}
+    with running_worker(isolated, tmp_path, "combined", QUIET):
+        assert wait_for(lambda: group_topics(isolated, APP_ID), 90, "the worker's assignment") == {raw} | notification_topics
+    load = produce_load(isolated, "g1", requests=100, seed=6)
+    with running_worker(isolated, tmp_path, "landing-only", QUIET, ("worker", "--no-notifications")):
+        wait_for(lambda: group_topics(isolated, APP_ID) == {raw}, 90, "an assignment of the raw topic alone")
+        wait_for(lambda: all_landed(isolated, load), 120, "the load to land")
+        assert group_topics(isolated, NOTIFICATIONS_APP_ID) is None  # nobody runs the agents
     assert_exact(isolated, load)
 
 

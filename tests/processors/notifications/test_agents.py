@@ -1,5 +1,6 @@
-"""End to end on the real stack: processed batches on Kafka -> a notification worker -> a real SMTP
-server and a real HTTP receiver; failures to system.dlq; duplicates delivered once.
+"""End to end on the real stack: processed batches on Kafka -> the notification process
+(``gamemetrics notifications worker``, processors/notifications/worker.py) -> a real SMTP server and a
+real HTTP receiver; failures to system.dlq; duplicates delivered once.
 
 One worker process serves the module (its Faust start-up is the slow part); each test uses its own
 game, whose rules were added before the worker started, so tests do not see each other's messages.
@@ -31,9 +32,11 @@ from processors.notifications.rules_store import add_rule
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroDeserializer, AvroSerializer
+from streams.app import APP_ID, NOTIFICATIONS_APP_ID
 from streams.topics import DLQ, GAME_ID_HEADER, NOTIFICATIONS, PROCESSED_EVENTS
 from tests.processors.notifications.events import processed_batch, processed_event, purchase
 from tests.processors.notifications.receivers import HttpReceiver, SmtpServer
+from tests.helpers import group_topics
 from tests.services import wait_for
 
 pytestmark = pytest.mark.integration
@@ -80,7 +83,7 @@ def delivery_row(settings: Settings, nid: uuid.UUID):
 def start_worker(settings: Settings, extra_env: dict[str, str], log: Path) -> subprocess.Popen:
     env = {**os.environ, **settings_env(settings), **extra_env}
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "tests.processors.notifications.worker_main"], cwd=REPO,
+        return subprocess.Popen([sys.executable, "-m", "operations", "notifications", "worker"], cwd=REPO,
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -125,12 +128,19 @@ def running(isolated_module: Settings, tmp_path_factory) -> Iterator[Running]:
             "GAMEMETRICS_NOTIFY_SMS_PROVIDER_URL": f"{http.url}/sms",
             "GAMEMETRICS_NOTIFY_RETRY_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
             "GAMEMETRICS_NOTIFY_RETRY_FIRST_DELAY_S": "0.05", "GAMEMETRICS_NOTIFY_RETRY_MAX_DELAY_S": "0.2",
-            "GAMEMETRICS_NOTIFY_SEND_TIMEOUT_S": "2",
+            "GAMEMETRICS_NOTIFY_SEND_TIMEOUT_S": "2", "GAMEMETRICS_WORKER_METRICS_PORT": "0",
         }, log)
         try:
             yield Running(settings, smtp, http, games, log)
         finally:
             stop_worker(proc)
+
+
+def test_the_notification_process_consumes_in_its_own_group_not_the_landing_workers(running):
+    settings = running.settings
+    topics = running.wait_for(lambda: group_topics(settings, NOTIFICATIONS_APP_ID), "the process's assignment")
+    assert topics == {settings.topic(PROCESSED_EVENTS.name), settings.topic(NOTIFICATIONS.name)}
+    assert group_topics(settings, APP_ID) is None  # it runs no landing agent
 
 
 def test_a_purchase_reaches_the_smtp_server_as_a_receipt_email(running):
