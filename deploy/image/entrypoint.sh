@@ -1,7 +1,8 @@
 #!/bin/sh
 # The image's entry point: the first argument picks the service, the rest is passed on.
 #   ingest | graphql | recommender      an HTTP service on 0.0.0.0:$PORT (8080 | 8090 | 8100)
-#   worker                              a landing worker (+ the notification agents)
+#   worker                              a landing worker (+ the notification agents; --no-notifications: without)
+#   notifications worker                the notification agents on their own (through "anything else")
 #   recommender-worker                  the recommender's fold-in consumer
 #   retention                           one retention pass (a CronJob)
 #   train                               recommender training (a CronJob)

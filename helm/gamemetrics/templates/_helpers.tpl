@@ -113,6 +113,19 @@ GAMEMETRICS_LOG_FORMAT: {{ $.Values.config.logFormat | quote }}
 GAMEMETRICS_LOG_LEVEL: {{ $.Values.config.logLevel | quote }}
 GAMEMETRICS_STATE_DIR: /var/lib/gamemetrics
 GAMEMETRICS_WORKER_METRICS_HOST: "0.0.0.0"
+{{- with $.Values.otel }}
+{{- if .enabled }}
+{{- if not .endpoint }}{{ fail "otel.enabled: set otel.endpoint to the collector's OTLP/HTTP URL (e.g. http://otel-collector:4318)" }}{{ end }}
+OTEL_TRACES_EXPORTER: "otlp"
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ .endpoint | quote }}
+OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf"
+OTEL_TRACES_SAMPLER: {{ .sampler | quote }}
+OTEL_TRACES_SAMPLER_ARG: {{ .samplerArg | quote }}
+{{- range $name, $value := .env }}
+{{ $name }}: {{ $value | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- range $name, $value := $.Values.config.extraEnv }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}
