@@ -161,6 +161,55 @@ class CpuMeter:
         }
 
 
+# ---------------------------------------------------------------- the budget: CPU per step from /metrics
+WORKER_STEP_CPU = "gamemetrics_landing_step_cpu_seconds_total"
+INGEST_STEP_CPU = "gamemetrics_ingest_step_seconds_total"
+BUDGET_US = 40.0  # two cores at 50,000 events/s
+
+
+def scrape_steps(urls: list[str], metric: str) -> dict[str, float]:
+    """Sum of ``metric`` by its ``step`` label over the /metrics pages at ``urls`` (absent: {})."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total: dict[str, float] = {}
+    for url in urls:
+        try:
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+        except OSError:
+            continue
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == metric and "step" in sample.labels:
+                    step = sample.labels["step"]
+                    total[step] = total.get(step, 0.0) + sample.value
+    return total
+
+
+def budget_table(cpu: dict[str, float], steps: dict[str, dict[str, float]], events: int) -> list[str]:
+    """Rows of µs of CPU per landed event: each component, and inside ingest and the workers each step
+    (what the process used beyond its steps: the framework, Faust and the Kafka clients)."""
+    per = lambda seconds: seconds / max(events, 1) * 1e6  # noqa: E731
+    rows = [f"{'component / step':<28}{'µs/event':>10}"]
+    for name, seconds in cpu.items():
+        if name == "load clients":
+            continue
+        rows.append(f"{name:<28}{per(seconds):>10.1f}")
+        inside = steps.get(name) or {}
+        for step, s in sorted(inside.items(), key=lambda kv: -kv[1]):
+            rows.append(f"{'  ' + step:<28}{per(s):>10.1f}")
+        if inside:
+            rows.append(f"{'  (rest of the process)':<28}{per(seconds - sum(inside.values())):>10.1f}")
+    total = sum(v for k, v in cpu.items() if k != "load clients")
+    rows.append(f"{'pipeline total':<28}{per(total):>10.1f}   (budget at 50k/s on 2 cores: {BUDGET_US:.0f})")
+    return rows
+
+
+def _delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
+
+
 # ---------------------------------------------------------------- the run
 def _train_recommender(settings, game_ids: list[str]) -> None:
     """A recommender model per game, trained on a simulated history whose items are the load's
@@ -274,6 +323,10 @@ def main() -> None:
             c.start()
         while time.time() < start_at:
             time.sleep(0.05)
+        worker_metrics = [f"http://127.0.0.1:{METRICS_PORT_BASE + i}/metrics" for i in range(args.workers)]
+        ingest_metrics = [f"{url}/metrics"]
+        steps_before = {"workers": scrape_steps(worker_metrics, WORKER_STEP_CPU),
+                        "ingest": scrape_steps(ingest_metrics, INGEST_STEP_CPU)}
         meter.start()
         t_start = time.time()
         results = [out.get() for _ in clients]
@@ -288,6 +341,8 @@ def main() -> None:
             time.sleep(0.2)
         t_drained = time.time()
         cpu = meter.stop()
+        steps = {"workers": _delta(scrape_steps(worker_metrics, WORKER_STEP_CPU), steps_before["workers"]),
+                 "ingest": _delta(scrape_steps(ingest_metrics, INGEST_STEP_CPU), steps_before["ingest"])}
         cpu["load clients"] = sum(r["cpu_s"] for r in results)  # while sending; not in the per-event figure
         with db.connect(settings) as conn:
             rows, distinct = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM player_events").fetchone()
@@ -319,6 +374,8 @@ def main() -> None:
     total_cpu = sum(v for k, v in cpu.items() if k != "load clients")
     print("CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()) + f" (pipeline, without the load clients: {total_cpu:.1f} of "
           f"{2 * (t_drained - t_start):.0f} available; {total_cpu / max(rows, 1) * 1e6:.1f} µs/event)")
+    budget = budget_table(cpu, steps, rows)
+    print(f"CPU budget at batch {args.batch_size}, µs of CPU per landed event:\n" + "\n".join(budget))
     floors = ""
     if not args.skip_floors:
         from bench.ingest import producer_floor
@@ -349,6 +406,12 @@ def main() -> None:
             "- CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
             + f"; {total_cpu / max(rows, 1) * 1e6:.1f} µs of CPU per event for the pipeline (load clients excluded)",
             f"- floors: {floors or 'skipped'}",
+            f"- load average at the end: {os.getloadavg()[0]:.1f}",
+            "",
+            "```",
+            f"CPU budget at batch {args.batch_size}",
+            *budget,
+            "```",
         ])
     if not exact:
         sys.exit(f"landed rows ({rows}) != accepted events ({accepted}) or failed requests ({failed})")
