@@ -254,6 +254,9 @@ def main() -> None:
     parser.add_argument("--recommender", action="store_true",
                         help="also run `gamemetrics recommender worker` (Qdrant local mode, or GAMEMETRICS_QDRANT_URL) "
                              "on a model trained for each game: measures what the fold-in costs landing")
+    parser.add_argument("--own-stack", action="store_true",
+                        help="run Kafka, PostgreSQL and Redis of its own on free ports (removed after): the CPU "
+                             "figures of those services are then this run's alone, not also other users' of the shared stack")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -263,13 +266,28 @@ def main() -> None:
     from store.games import create_game
     from streams.topics import RAW_EVENTS
 
-    stack, settings = fresh_deployment("bench-e2e.", "bench_e2e")
+    own = None
+    if args.own_stack:  # Kafka, PostgreSQL and Redis of this run alone: their CPU is this run's
+        import tempfile
+
+        from bench.faults import DrillStack
+
+        import atexit
+        import shutil
+
+        own = DrillStack.start(Path(tempfile.mkdtemp(prefix="bench-e2e-stack-")))
+        atexit.register(lambda: (own.stop_all(), shutil.rmtree(own.root, ignore_errors=True)))
+        stack, settings = own, own.settings
+        postmaster = int((own.postgres.data / "postmaster.pid").read_text().split()[0])
+        postgres_pids = lambda: _tree(postmaster)  # noqa: E731
+    else:
+        stack, settings = fresh_deployment("bench-e2e.", "bench_e2e")
+        postgres_pids = lambda: _by_name("postgres")  # noqa: E731  every cluster on the machine
     with db.connect(settings) as conn:
         created = [create_game(conn, f"bench-{g}-{uuid.uuid4().hex[:4]}") for g in range(args.games)]
     keys = [game.api_key for game in created]
     if args.recommender:
         import tempfile
-        from pathlib import Path
 
         settings = settings.model_copy(update={"state_dir": Path(tempfile.mkdtemp(prefix="bench-e2e-rec-"))})
         _train_recommender(settings, [game.game_id for game in created])
@@ -305,7 +323,7 @@ def main() -> None:
             "ingest": lambda: _tree(ingest.pid),
             "workers": lambda: [p for w in workers for p in _tree(w.pid)],
             "kafka": lambda: [kafka_pid] if kafka_pid else [],
-            "postgresql": lambda: _by_name("postgres"),
+            "postgresql": postgres_pids,
             "redis": lambda: [redis_pid] if redis_pid else [],
             **({"recommender": lambda: [p for w in recommender for p in _tree(w.pid)]} if recommender else {}),
         })
