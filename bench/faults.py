@@ -108,6 +108,10 @@ class DrillStack:
         self.procs[name] = proc
         return proc
 
+    def exited(self) -> dict[str, int]:
+        """Services that are no longer running, with their exit status (-N: killed by signal N)."""
+        return {name: proc.returncode for name, proc in self.procs.items() if proc.poll() is not None}
+
     def start_services(self, workers: int) -> None:
         import httpx
 
@@ -438,6 +442,9 @@ def main() -> None:
             over_wall = time.time()
             time.sleep(args.steady_s)
             cleanup()
+            for service, status in stack.exited().items():  # a fault must not take a service down with it
+                problems.append(f"{name}: {service} exited (status {status}); see {stack.root / (service + '.log')}")
+                print(f"drill: {service} EXITED (status {status}) during {name}", flush=True)
             windows.append(Window(name, began, time.monotonic(), began_wall, over_wall, time.time()))
             clients.phase = f"after {name}"
             settled = watch.wait_caught_up(SETTLE_TIMEOUT_S)  # one fault at a time: the next waits for the backlog
