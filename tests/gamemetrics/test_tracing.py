@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from confluent_kafka import Consumer
 from fastapi.testclient import TestClient
+from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -84,8 +85,6 @@ def test_one_producer_context_is_the_parent_several_are_links():
     other = b"00-11111111111111111111111111111111-2222222222222222-01"
     parent, links = producer_links([SAMPLE_PARENT, SAMPLE_PARENT, None])
     assert [format_trace_id(link.context.trace_id) for link in links] == ["0af7651916cd43dd8448eb211c80319c"]
-    from opentelemetry import trace
-
     assert format_span_id(trace.get_current_span(parent).get_span_context().span_id) == "b7ad6b7169203331"
     parent, links = producer_links([SAMPLE_PARENT, other, b"garbage"])
     assert len(links) == 2

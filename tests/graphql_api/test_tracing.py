@@ -4,13 +4,12 @@ stay out of the span attributes."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-
-import pytest
 
 from gamemetrics.tracing import Tracing
 from graphql_api.app import create_app
