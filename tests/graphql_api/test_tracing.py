@@ -36,6 +36,7 @@ def test_a_query_is_a_server_span_in_the_callers_trace_with_its_resolvers_under_
     spans = exporter.get_finished_spans()
     by_name = {s.name: s for s in spans}
     [server] = [s for s in spans if s.kind == SpanKind.SERVER and s.parent is not None and s.parent.is_remote]
+    assert server.name == "POST /graphql"
     assert f"{server.context.trace_id:032x}" == CALLER_TRACE and f"{server.parent.span_id:016x}" == CALLER_SPAN
     operation = by_name["GraphQL Query"]
     assert operation.parent.span_id == server.context.span_id
