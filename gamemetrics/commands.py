@@ -2,7 +2,8 @@
 
 - ``command_settings()``: the settings of this process, read once, with logging configured;
 - ``say()`` / ``fail()``: progress on stderr, and a project error turned into exit status 1;
-- ``serve_asgi()``: one uvicorn block for every HTTP service (factory apps, N worker processes).
+- ``serve_asgi()``: one uvicorn block for every HTTP service (factory apps, N worker processes,
+  their metrics summed across the processes: gamemetrics/exposition.py).
 """
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ def fail(exc: GameMetricsError, code: int = 1) -> NoReturn:
 
 
 def serve_asgi(factory: str, host: str, port: int, workers: int) -> None:
-    """Run the ASGI app that ``factory`` ("module:function") builds, in ``workers`` processes."""
+    """Run the ASGI app that ``factory`` ("module:function") builds, in ``workers`` processes
+    (with more than one, prometheus_client's multiprocess directory is made before they start)."""
     import uvicorn
 
+    from gamemetrics.exposition import multiprocess_dir
+
     command_settings()
-    uvicorn.run(
-        factory, factory=True, host=host, port=port, workers=workers, log_level="warning",
-        access_log=False, proxy_headers=True,
-    )
+    with multiprocess_dir(workers):
+        uvicorn.run(
+            factory, factory=True, host=host, port=port, workers=workers, log_level="warning",
+            access_log=False, proxy_headers=True,
+        )

@@ -21,9 +21,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gamemetrics import metric_defs as m
+from gamemetrics.exposition import MetricsExposition
 from gamemetrics.settings import Settings
 from ingest.auth import ApiKeyResolver
 from ingest.batching import group_by_player
@@ -77,7 +77,9 @@ async def _game_for(request: Request, api_key: str) -> str:
     return game_id
 
 
-def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) -> FastAPI:
+def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
+               exposition: MetricsExposition = MetricsExposition()) -> FastAPI:
+    """The ingest app; ``exposition``: what /metrics sums (this process, or every ingest process)."""
     topic = settings.topic(RAW_EVENTS.name)
     # validated events are already plain (epoch-ms ints, id strings): skip fastavro's logical-type layer
     serializer = AvroSerializer(
@@ -107,6 +109,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
         await app.state.suppressions.close()
         await app.state.keys.close()
         app.state.producer.close()
+        exposition.process_exit()
 
     app = FastAPI(
         title="GameMetrics ingest",
@@ -183,7 +186,8 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec) ->
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body, content_type = exposition.render()
+        return Response(body, media_type=content_type)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -265,3 +265,17 @@ def landing_committed_everything(settings) -> bool:
     """Every message of player.events.raw is committed by the landing group: it has all been landed."""
     partitions = asyncio.run(LagProbe(settings, timeout_s=5.0, cache_s=0.0).partitions())
     return all(p.lag == 0 for p in partitions)
+
+
+def test_metrics_of_several_ingest_processes_are_summed_whichever_process_answers(isolated, tmp_path):
+    """``serve ingest --workers 2``: each scrape lands on either process and reports both processes' counts."""
+    _, key = new_key(isolated)
+    requests = 40
+    with running_ingest(isolated, tmp_path, workers=2) as url:
+        for _ in range(requests):  # a new connection each: the two processes share them out
+            assert post(url, key, {"events": [an_event(), an_event(player_id="p-2")]}).status_code == 200
+        scrapes = [scrape(url) for _ in range(12)]
+    ok = ("gamemetrics_ingest_requests_total", (("status", "200"),))
+    accepted = ("gamemetrics_ingest_events_accepted_total", ())
+    assert {s[ok] for s in scrapes} == {requests}
+    assert {s[accepted] for s in scrapes} == {2 * requests}
