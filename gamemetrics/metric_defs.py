@@ -40,6 +40,16 @@ INGEST_BATCH_EVENTS = Histogram(
     "Events per ingest request.",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
+INGEST_STEP_SECONDS = Counter(
+    "gamemetrics_ingest_step_seconds",
+    "CPU seconds ingest spent in each step of POST /v1/events (event-loop thread CPU, waits on Redis, Kafka's acks "
+    "and the network left out; one request in GAMEMETRICS_INGEST_STEP_SAMPLE_EVERY timed, scaled up): auth (API "
+    "key lookup), body (read, gunzip, JSON envelope), ratelimit, validate (per-event rules, GDPR suppression, "
+    "country), encode (group per player, Avro), produce (until produce() returns), respond (metrics, answer). "
+    "Divided by gamemetrics_ingest_events_accepted_total: the CPU budget per event by step. The process CPU "
+    "minus these is the server and framework (HTTP parsing, routing) and the Kafka client's threads.",
+    ["step"],
+)
 
 LANDED_EVENTS = Counter(
     "gamemetrics_landed_events_total",

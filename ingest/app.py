@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -31,8 +32,9 @@ from ingest.body import check_media_type, parse_envelope, read_body
 from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
 from ingest.errors import AuthError, IngestError, KafkaUnavailable, RateLimited
 from ingest.privacy import IpHasher, edge_country
-from ingest.ratelimit import Budget, FailureBudget, RateLimiter
+from ingest.ratelimit import Budget, FailureBudget, LeasePolicy, RateLimiter
 from ingest.settings import IngestSettings
+from ingest.steps import FLUSH_INTERVAL_S, StepClock
 from ingest.suppression import SuppressionList
 from ingest.validation import TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
@@ -53,15 +55,11 @@ def _api_key(request: Request) -> str:
     return key
 
 
-async def _game_for(request: Request, api_key: str) -> str:
-    """The key's game; 401 for an unknown key, 429 once this address has been refused too often
-    (checked before PostgreSQL is asked: a flood of random keys costs neither queries nor memory)."""
-    keys: ApiKeyResolver = request.app.state.keys
-    failures: FailureBudget = request.app.state.auth_failures
+async def _game_for(request: Request, keys: ApiKeyResolver, failures: FailureBudget, api_key: str, hit: bool) -> str:
+    """The key's game when it is not fresh in the cache (``hit``: known to be unknown); 401 for an
+    unknown key, 429 once this address has been refused too often (checked before PostgreSQL is
+    asked: a flood of random keys costs neither queries nor memory)."""
     address = request.client.host if request.client else "unknown"
-    hit, game_id = keys.cached(api_key)
-    if game_id is not None:
-        return game_id
     decision = failures.check(address)
     if not decision.allowed:
         m.INGEST_AUTH_THROTTLED.inc()
@@ -69,12 +67,22 @@ async def _game_for(request: Request, api_key: str) -> str:
             f"too many unknown or expired API keys from {address}; retry in {decision.retry_after_s} s",
             decision.retry_after_s,
         )
-    if not hit:
-        game_id = await keys.game_for(api_key)
+    game_id = None if hit else await keys.game_for(api_key)
     if game_id is None:
         failures.spend(address)
         raise AuthError("unknown or expired API key")
     return game_id
+
+
+@dataclass
+class _Running:
+    """What the lifespan opens and closes; the handlers read it."""
+
+    producer: EventProducer
+    keys: ApiKeyResolver
+    auth_failures: FailureBudget
+    limiter: RateLimiter
+    suppressions: SuppressionList
 
 
 def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
@@ -89,27 +97,47 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
     limits = TimeLimits(future_ms=ingest.future_tolerance_s * 1000, past_ms=ingest.past_horizon_s * 1000)
     hash_ip = IpHasher(ingest.ip_hash_salt.get_secret_value())
 
+    clock = StepClock(ingest.step_sample_every)
+    running: list[_Running] = []  # the one set of parts of the running app, made by the lifespan
+
+    async def flush_steps() -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            clock.flush()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.producer = EventProducer(
-            settings.kafka_bootstrap_servers,
-            ProducerConfig(linger_ms=ingest.producer_linger_ms, delivery_timeout_ms=ingest.kafka_delivery_timeout_ms),
-            security=settings.kafka_security(),
+        parts = _Running(
+            producer=EventProducer(
+                settings.kafka_bootstrap_servers,
+                ProducerConfig(linger_ms=ingest.producer_linger_ms, delivery_timeout_ms=ingest.kafka_delivery_timeout_ms),
+                security=settings.kafka_security(),
+            ),
+            keys=ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s, retry_after_s=ingest.retry_after_s,
+                                negative_max=ingest.negative_key_cache_max),
+            auth_failures=FailureBudget(
+                Budget(ingest.auth_failures_per_s, ingest.auth_failures_burst), ingest.auth_failure_addresses_max
+            ),
+            limiter=RateLimiter(
+                settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst),
+                lease=LeasePolicy(ingest.rate_limit_lease_s, ingest.rate_limit_lease_ttl_s),
+            ),
+            suppressions=SuppressionList(settings),
         )
-        app.state.keys = ApiKeyResolver(settings, ttl_s=ingest.key_cache_ttl_s, retry_after_s=ingest.retry_after_s,
-                                        negative_max=ingest.negative_key_cache_max)
-        app.state.auth_failures = FailureBudget(
-            Budget(ingest.auth_failures_per_s, ingest.auth_failures_burst), ingest.auth_failure_addresses_max
-        )
-        app.state.limiter = RateLimiter(settings.redis_url, Budget(ingest.rate_limit_events_per_s, ingest.rate_limit_burst))
-        app.state.suppressions = SuppressionList(settings)
+        running.append(parts)
+        flusher = asyncio.create_task(flush_steps())
         log.info("ingest_started", avro_codec=codec.name, topic=topic)
         yield
-        await app.state.limiter.close()
-        await app.state.suppressions.close()
-        await app.state.keys.close()
-        app.state.producer.close()
+        flusher.cancel()
+        clock.flush()
+        await parts.limiter.close()
+        await parts.suppressions.close()
+        await parts.keys.close()
+        parts.producer.close()
         exposition.process_exit()
+
+    ok_requests = m.INGEST_REQUESTS.labels("200")
+    produce_seconds, batch_events, events_accepted = m.INGEST_PRODUCE_SECONDS, m.INGEST_BATCH_EVENTS, m.INGEST_EVENTS_ACCEPTED
 
     app = FastAPI(
         title="GameMetrics ingest",
@@ -135,44 +163,71 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
         openapi_extra={"requestBody": body_doc, "security": [{"bearer": []}, {"apiKey": []}]},
     )
     async def post_events(request: Request) -> Response:
+        timer = clock.timer()
+        parts = running[0]
+        keys, limiter, producer = parts.keys, parts.limiter, parts.producer
         received_at_ms = int(time.time() * 1000)
         gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
-        game_id = await _game_for(request, _api_key(request))
-        body = await read_body(request.stream(), gzipped, ingest.max_body_bytes, request.headers.get("content-length"))
+        api_key = _api_key(request)
+        hit, game_id = keys.cached(api_key)
+        if game_id is None:
+            timer.lap("auth")
+            game_id = await _game_for(request, keys, parts.auth_failures, api_key, hit)
+            timer.skip()
+        timer.lap("auth")
+        chunks = timer.chunks("body", request.stream())
+        body = await read_body(chunks, gzipped, ingest.max_body_bytes, request.headers.get("content-length"))
         envelope = parse_envelope(body, False, ingest.max_body_bytes, ingest.max_events)
+        timer.lap("body")
         if envelope.events:
-            decision = await request.app.state.limiter.take(game_id, len(envelope.events))
+            decision = limiter.take_now(game_id, len(envelope.events))
+            if decision is None:  # no lease left: one Redis call for a new one
+                timer.lap("ratelimit")
+                decision = await limiter.take(game_id, len(envelope.events))
+                timer.skip()
             if not decision.allowed:
                 raise RateLimited(
                     f"game {game_id} is over its budget of {ingest.rate_limit_events_per_s:g} events/s", decision.retry_after_s
                 )
+        timer.lap("ratelimit")
         accepted, rejected = validate_batch(envelope.events, received_at_ms, envelope.sent_at_ms, limits)
-        accepted, rejected = await request.app.state.suppressions.refuse(game_id, accepted, rejected)  # GDPR suppression
+        timer.lap("validate")
+        accepted, rejected = await parts.suppressions.refuse(game_id, accepted, rejected)  # GDPR suppression
+        timer.skip()
         if ingest.country_header and (country := edge_country(request.headers.get(ingest.country_header))):
             for event in accepted:
                 event["country"] = event["country"] or country
-        client_ip = request.client.host if request.client else None
-        batches = group_by_player(accepted, game_id, received_at_ms, envelope.sent_at_ms, hash_ip(client_ip))
-        if batches:
+        timer.lap("validate")
+        if accepted:
+            client_ip = request.client.host if request.client else None
+            batches = group_by_player(accepted, game_id, received_at_ms, envelope.sent_at_ms, hash_ip(client_ip))
+            messages = [(key, serializer.encode(b)) for key, b in batches]
+            timer.lap("encode")
             started = time.perf_counter()
             try:
-                await request.app.state.producer.send_all(topic, [(key, serializer.encode(b)) for key, b in batches])
+                acknowledged = producer.produce_all(topic, messages)
+                timer.lap("produce")
+                await acknowledged
             except ProduceError as exc:
                 log.warning("kafka_unavailable", game_id=game_id, events=len(accepted), error=str(exc))
                 raise KafkaUnavailable(
                     f"events not stored: Kafka is unavailable ({exc}); retry with the same event ids",
                     ingest.retry_after_s,
                 ) from exc
-            m.INGEST_PRODUCE_SECONDS.observe(time.perf_counter() - started)
-        m.INGEST_REQUESTS.labels("200").inc()
-        m.INGEST_BATCH_EVENTS.observe(len(envelope.events))
-        m.INGEST_EVENTS_ACCEPTED.inc(len(accepted))
+            timer.skip()
+            produce_seconds.observe(time.perf_counter() - started)
+        ok_requests.inc()
+        batch_events.observe(len(envelope.events))
+        if accepted:
+            events_accepted.inc(len(accepted))
         for rejection in rejected:
             m.INGEST_EVENTS_REJECTED.labels(reason_field(rejection.errors[0])).inc()
-        return Response(
+        response = Response(
             orjson.dumps({"accepted": len(accepted), "rejected": [r.as_json() for r in rejected]}),
             media_type="application/json",
         )
+        timer.lap("respond")
+        return response
 
     @app.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
@@ -180,12 +235,13 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
 
     @app.get("/readyz", summary="Readiness: Kafka reachable", responses={503: {"model": dict}})
     async def readyz(request: Request) -> Response:
-        if await asyncio.to_thread(request.app.state.producer.reachable):
+        if await asyncio.to_thread(running[0].producer.reachable):
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "kafka unreachable"}, status_code=503)
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
+        clock.flush()
         body, content_type = exposition.render()
         return Response(body, media_type=content_type)
 
