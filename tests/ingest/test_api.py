@@ -30,6 +30,7 @@ SMALL_LIMITS = {
     "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "1",  # slow refill: a spent budget stays spent however slow the machine
     "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "200",
     "GAMEMETRICS_INGEST_KEY_CACHE_TTL_S": "1",
+    "GAMEMETRICS_INGEST_STEP_SAMPLE_EVERY": "1",  # every request timed by step
 }
 
 
@@ -151,6 +152,19 @@ def test_metrics_count_requests_and_rejections_by_reason(service, isolated_modul
     assert after[rejected_ts] - before.get(rejected_ts, 0.0) == 1
     assert after[ok_requests] - before.get(ok_requests, 0.0) == 1
     assert after[("gamemetrics_ingest_produce_seconds_count", ())] >= 1
+
+
+def test_metrics_give_the_cpu_of_each_step_of_the_request_path(service, isolated_module):
+    _, key = new_key(isolated_module)
+    steps = ("auth", "body", "ratelimit", "validate", "encode", "produce", "respond")
+    before = scrape(service)
+    for _ in range(5):
+        assert post(service, key, {"events": [an_event() for _ in range(20)]}).status_code == 200
+    after = scrape(service)  # a scrape adds what its process gathered since the last flush
+    spent = {step: after[("gamemetrics_ingest_step_seconds_total", (("step", step),))]
+             - before.get(("gamemetrics_ingest_step_seconds_total", (("step", step),)), 0.0) for step in steps}
+    assert all(seconds > 0 for seconds in spent.values()), spent
+    assert sum(spent.values()) < 5.0  # CPU of five small requests, not wall time or a runaway scale
 
 
 def test_a_mixed_batch_lands_exactly_the_good_events(isolated, tmp_path):
