@@ -184,6 +184,7 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,10,100", help="events per request, comma separated")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per measurement")
     parser.add_argument("--ingest-workers", type=int, default=2, help="ingest server processes to start")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn", help="HTTP server of the ingest started here")
     parser.add_argument("--clients", type=int, default=1, help="client processes")
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight per client process")
     parser.add_argument("--url", default="", help="use this running ingest instead of starting one")
@@ -201,8 +202,10 @@ def main() -> None:
     from store.games import create_game
     from streams.topics import RAW_EVENTS
 
-    # its own topics and schema: a benchmark never writes to the deployment's topics
-    stack, settings = fresh_deployment("bench-ingest.", "bench_ingest")
+    # its own topics, schema and service name (by port: two runs on other ports do not collide); a
+    # benchmark never writes to the deployment's topics
+    suffix = "" if args.port == 18080 else f"-{args.port}"
+    stack, settings = fresh_deployment(f"bench-ingest{suffix}.", f"bench_ingest{suffix.replace('-', '_')}")
     services = ProjectServices(stack.paths.run)
     url, key = args.url, args.api_key
     started_here = False
@@ -215,8 +218,9 @@ def main() -> None:
             "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "100000000",
             "GAMEMETRICS_LOG_LEVEL": "warning",
         }
-        name = "bench-ingest"
-        services.start(Service(name, ("serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers))), env)
+        name = f"bench-ingest{suffix}"
+        services.start(Service(name, ("serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers),
+                                       *(("--server", args.server) if args.server != "uvicorn" else ()))), env)
         started_here = True
         server_pid = services.running(name)
         wait_for_ingest(url)
@@ -248,7 +252,7 @@ def main() -> None:
             )
     finally:
         if started_here:
-            for pid_file in [services.pid_file("bench-ingest")]:
+            for pid_file in [services.pid_file(f"bench-ingest{suffix}")]:
                 from operations.stack import procs
 
                 pid = procs.read_pid(pid_file)
@@ -258,7 +262,7 @@ def main() -> None:
     if args.record:
         lines = [
             f"`python bench/ingest.py --batch-sizes {args.batch_sizes} --duration {args.duration:g} --ingest-workers "
-            f"{args.ingest_workers} --clients {args.clients} --concurrency {args.concurrency}`; 2 cores, Kafka, "
+            f"{args.ingest_workers} --server {args.server} --clients {args.clients} --concurrency {args.concurrency}`; 2 cores, Kafka, "
             "PostgreSQL, Redis, ingest and client on the same machine.",
             "",
             "| events/request | events/s | requests/s | p50 ms | p99 ms | errors | ingest CPU µs/event | µs/request "

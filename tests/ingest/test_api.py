@@ -281,11 +281,14 @@ def landing_committed_everything(settings) -> bool:
     return all(p.lag == 0 for p in partitions)
 
 
-def test_metrics_of_several_ingest_processes_are_summed_whichever_process_answers(isolated, tmp_path):
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_metrics_of_several_ingest_processes_are_summed_whichever_process_answers(isolated, tmp_path, server):
     """``serve ingest --workers 2``: each scrape lands on either process and reports both processes' counts."""
+    if server == "granian":
+        pytest.importorskip("granian", reason="the optional server: pip install 'gamemetrics[granian]'")
     _, key = new_key(isolated)
     requests = 40
-    with running_ingest(isolated, tmp_path, workers=2) as url:
+    with running_ingest(isolated, tmp_path, workers=2, server=server) as url:
         for _ in range(requests):  # a new connection each: the two processes share them out
             assert post(url, key, {"events": [an_event(), an_event(player_id="p-2")]}).status_code == 200
         scrapes = [scrape(url) for _ in range(12)]
