@@ -205,9 +205,12 @@ def main() -> None:
     # its own topics, schema and service name (by port: two runs on other ports do not collide); a
     # benchmark never writes to the deployment's topics
     suffix = "" if args.port == 18080 else f"-{args.port}"
-    stack, settings = fresh_deployment(f"bench-ingest{suffix}.", f"bench_ingest{suffix.replace('-', '_')}")
-    services = ProjectServices(stack.paths.run)
     url, key = args.url, args.api_key
+    if url and not args.skip_floor:
+        parser.error("--url measures a running ingest: add --skip-floor (the floor needs a deployment of its own)")
+    if not url:
+        stack, settings = fresh_deployment(f"bench-ingest{suffix}.", f"bench_ingest{suffix.replace('-', '_')}")
+        services = ProjectServices(stack.paths.run)
     started_here = False
     server_pid: int | None = args.pid or None  # CPU: of the ingest started here, or of --pid
     if not url:
