@@ -161,6 +161,55 @@ class CpuMeter:
         }
 
 
+# ---------------------------------------------------------------- the budget: CPU per step from /metrics
+WORKER_STEP_CPU = "gamemetrics_landing_step_cpu_seconds_total"
+INGEST_STEP_CPU = "gamemetrics_ingest_step_seconds_total"
+BUDGET_US = 40.0  # two cores at 50,000 events/s
+
+
+def scrape_steps(urls: list[str], metric: str) -> dict[str, float]:
+    """Sum of ``metric`` by its ``step`` label over the /metrics pages at ``urls`` (absent: {})."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total: dict[str, float] = {}
+    for url in urls:
+        try:
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+        except OSError:
+            continue
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == metric and "step" in sample.labels:
+                    step = sample.labels["step"]
+                    total[step] = total.get(step, 0.0) + sample.value
+    return total
+
+
+def budget_table(cpu: dict[str, float], steps: dict[str, dict[str, float]], events: int) -> list[str]:
+    """Rows of µs of CPU per landed event: each component, and inside ingest and the workers each step
+    (what the process used beyond its steps: the framework, Faust and the Kafka clients)."""
+    per = lambda seconds: seconds / max(events, 1) * 1e6  # noqa: E731
+    rows = [f"{'component / step':<28}{'µs/event':>10}"]
+    for name, seconds in cpu.items():
+        if name == "load clients":
+            continue
+        rows.append(f"{name:<28}{per(seconds):>10.1f}")
+        inside = steps.get(name) or {}
+        for step, s in sorted(inside.items(), key=lambda kv: -kv[1]):
+            rows.append(f"{'  ' + step:<28}{per(s):>10.1f}")
+        if inside:
+            rows.append(f"{'  (rest of the process)':<28}{per(seconds - sum(inside.values())):>10.1f}")
+    total = sum(v for k, v in cpu.items() if k != "load clients")
+    rows.append(f"{'pipeline total':<28}{per(total):>10.1f}   (budget at 50k/s on 2 cores: {BUDGET_US:.0f})")
+    return rows
+
+
+def _delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
+
+
 # ---------------------------------------------------------------- the run
 def _train_recommender(settings, game_ids: list[str]) -> None:
     """A recommender model per game, trained on a simulated history whose items are the load's
@@ -205,6 +254,9 @@ def main() -> None:
     parser.add_argument("--recommender", action="store_true",
                         help="also run `gamemetrics recommender worker` (Qdrant local mode, or GAMEMETRICS_QDRANT_URL) "
                              "on a model trained for each game: measures what the fold-in costs landing")
+    parser.add_argument("--own-stack", action="store_true",
+                        help="run Kafka, PostgreSQL and Redis of its own on free ports (removed after): the CPU "
+                             "figures of those services are then this run's alone, not also other users' of the shared stack")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -214,13 +266,28 @@ def main() -> None:
     from store.games import create_game
     from streams.topics import RAW_EVENTS
 
-    stack, settings = fresh_deployment("bench-e2e.", "bench_e2e")
+    own = None
+    if args.own_stack:  # Kafka, PostgreSQL and Redis of this run alone: their CPU is this run's
+        import tempfile
+
+        from bench.faults import DrillStack
+
+        import atexit
+        import shutil
+
+        own = DrillStack.start(Path(tempfile.mkdtemp(prefix="bench-e2e-stack-")))
+        atexit.register(lambda: (own.stop_all(), shutil.rmtree(own.root, ignore_errors=True)))
+        stack, settings = own, own.settings
+        postmaster = int((own.postgres.data / "postmaster.pid").read_text().split()[0])
+        postgres_pids = lambda: _tree(postmaster)  # noqa: E731
+    else:
+        stack, settings = fresh_deployment("bench-e2e.", "bench_e2e")
+        postgres_pids = lambda: _by_name("postgres")  # noqa: E731  every cluster on the machine
     with db.connect(settings) as conn:
         created = [create_game(conn, f"bench-{g}-{uuid.uuid4().hex[:4]}") for g in range(args.games)]
     keys = [game.api_key for game in created]
     if args.recommender:
         import tempfile
-        from pathlib import Path
 
         settings = settings.model_copy(update={"state_dir": Path(tempfile.mkdtemp(prefix="bench-e2e-rec-"))})
         _train_recommender(settings, [game.game_id for game in created])
@@ -256,7 +323,7 @@ def main() -> None:
             "ingest": lambda: _tree(ingest.pid),
             "workers": lambda: [p for w in workers for p in _tree(w.pid)],
             "kafka": lambda: [kafka_pid] if kafka_pid else [],
-            "postgresql": lambda: _by_name("postgres"),
+            "postgresql": postgres_pids,
             "redis": lambda: [redis_pid] if redis_pid else [],
             **({"recommender": lambda: [p for w in recommender for p in _tree(w.pid)]} if recommender else {}),
         })
@@ -274,6 +341,10 @@ def main() -> None:
             c.start()
         while time.time() < start_at:
             time.sleep(0.05)
+        worker_metrics = [f"http://127.0.0.1:{METRICS_PORT_BASE + i}/metrics" for i in range(args.workers)]
+        ingest_metrics = [f"{url}/metrics"]
+        steps_before = {"workers": scrape_steps(worker_metrics, WORKER_STEP_CPU),
+                        "ingest": scrape_steps(ingest_metrics, INGEST_STEP_CPU)}
         meter.start()
         t_start = time.time()
         results = [out.get() for _ in clients]
@@ -288,6 +359,8 @@ def main() -> None:
             time.sleep(0.2)
         t_drained = time.time()
         cpu = meter.stop()
+        steps = {"workers": _delta(scrape_steps(worker_metrics, WORKER_STEP_CPU), steps_before["workers"]),
+                 "ingest": _delta(scrape_steps(ingest_metrics, INGEST_STEP_CPU), steps_before["ingest"])}
         cpu["load clients"] = sum(r["cpu_s"] for r in results)  # while sending; not in the per-event figure
         with db.connect(settings) as conn:
             rows, distinct = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM player_events").fetchone()
@@ -319,6 +392,8 @@ def main() -> None:
     total_cpu = sum(v for k, v in cpu.items() if k != "load clients")
     print("CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()) + f" (pipeline, without the load clients: {total_cpu:.1f} of "
           f"{2 * (t_drained - t_start):.0f} available; {total_cpu / max(rows, 1) * 1e6:.1f} µs/event)")
+    budget = budget_table(cpu, steps, rows)
+    print(f"CPU budget at batch {args.batch_size}, µs of CPU per landed event:\n" + "\n".join(budget))
     floors = ""
     if not args.skip_floors:
         from bench.ingest import producer_floor
@@ -349,6 +424,12 @@ def main() -> None:
             "- CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
             + f"; {total_cpu / max(rows, 1) * 1e6:.1f} µs of CPU per event for the pipeline (load clients excluded)",
             f"- floors: {floors or 'skipped'}",
+            f"- load average at the end: {os.getloadavg()[0]:.1f}",
+            "",
+            "```",
+            f"CPU budget at batch {args.batch_size}",
+            *budget,
+            "```",
         ])
     if not exact:
         sys.exit(f"landed rows ({rows}) != accepted events ({accepted}) or failed requests ({failed})")

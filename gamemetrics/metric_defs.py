@@ -80,6 +80,13 @@ STEP_SECONDS = Counter(
     "Divide by landed events for the cost per event; a step that grows is where to look.",
     ["step"],
 )
+STEP_CPU_SECONDS = Counter(
+    "gamemetrics_landing_step_cpu_seconds_total",
+    "CPU seconds of the worker's event-loop thread in each landing step (the wall-clock figure above minus the "
+    "waits for PostgreSQL and Kafka). Divide by landed events for the worker's CPU budget per step; the rest of "
+    "the process's CPU is Faust and the Kafka consumer.",
+    ["step"],
+)
 PIPELINE_RETRIES = Counter(
     "gamemetrics_landing_retries_total",
     "Landing transactions retried on backpressure, by reason: PostgreSQL unavailable (StoreUnavailable), a lost "

@@ -63,6 +63,7 @@ class Outcome:
     erased: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
+    step_cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     def add(self, other: Outcome) -> None:
         self.messages += other.messages
@@ -74,19 +75,25 @@ class Outcome:
             self.dead_letters[k] = self.dead_letters.get(k, 0) + v
         for k, v in other.step_seconds.items():
             self.step_seconds[k] = self.step_seconds.get(k, 0.0) + v
+        for k, v in other.step_cpu_seconds.items():
+            self.step_cpu_seconds[k] = self.step_cpu_seconds.get(k, 0.0) + v
 
 
 class _Steps:
-    """Times each step for the metrics and the benchmark."""
+    """Times each step, wall clock and this thread's CPU, for the metrics and the benchmark (two clock
+    reads per step and group: well under a microsecond per event at the batch sizes landing sees)."""
 
     def __init__(self, outcome: Outcome) -> None:
         self._outcome = outcome
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
 
     def done(self, step: str) -> None:
-        now = time.perf_counter()
-        self._outcome.step_seconds[step] = self._outcome.step_seconds.get(step, 0.0) + now - self._last
-        self._last = now
+        now, cpu = time.perf_counter(), time.thread_time()
+        wall, spent = self._outcome.step_seconds, self._outcome.step_cpu_seconds
+        wall[step] = wall.get(step, 0.0) + now - self._last
+        spent[step] = spent.get(step, 0.0) + cpu - self._last_cpu
+        self._last, self._last_cpu = now, cpu
 
 
 def message_dead_letter(message: Message, error_type: str, detail: str, index: int | None = None,
@@ -203,3 +210,5 @@ def record(outcome: Outcome) -> None:
         m.DLQ_RECORDS.labels(error_type).inc(n)
     for step, seconds in outcome.step_seconds.items():
         m.STEP_SECONDS.labels(step).inc(seconds)
+    for step, seconds in outcome.step_cpu_seconds.items():
+        m.STEP_CPU_SECONDS.labels(step).inc(seconds)

@@ -5,6 +5,12 @@ polls, and each callback resolves the asyncio future of its message on the event
 
 While librdkafka reports every broker down, requests fail at once (503) instead of each waiting
 out the delivery timeout; the poll thread probes the cluster and clears the state when it answers.
+
+A *fatal* error (librdkafka's idempotence guarantees can no longer be kept, e.g. a sequence gap the
+broker refuses after a restart) leaves the client unusable for good: every produce() fails from
+then on. The poll thread then replaces it with a new client (a new producer id); what the old one
+still held is purged, so those sends fail (503, the client retries with the same body, and landing
+stores an event once whatever reached Kafka twice).
 """
 
 from __future__ import annotations
@@ -47,23 +53,27 @@ class EventProducer:
     def __init__(self, bootstrap_servers: str, config: ProducerConfig = ProducerConfig(),
                  security: Mapping[str, str] | None = None) -> None:
         """``security``: ``Settings.kafka_security()`` (SASL/SSL); None or empty for PLAINTEXT."""
-        self._producer = Producer(
-            {
-                "bootstrap.servers": bootstrap_servers,
-                **(security or {}),
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": config.linger_ms,
-                "compression.type": config.compression,
-                "message.timeout.ms": config.delivery_timeout_ms,
-                "message.max.bytes": config.max_message_bytes,
-                "reconnect.backoff.max.ms": config.reconnect_backoff_max_ms,
-                "socket.timeout.ms": config.socket_timeout_ms,
-                "error_cb": self._on_error,
-            }
-        )
+        self._config = {
+            "bootstrap.servers": bootstrap_servers,
+            **(security or {}),
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": config.linger_ms,
+            "compression.type": config.compression,
+            "message.timeout.ms": config.delivery_timeout_ms,
+            "message.max.bytes": config.max_message_bytes,
+            "reconnect.backoff.max.ms": config.reconnect_backoff_max_ms,
+            "socket.timeout.ms": config.socket_timeout_ms,
+            "error_cb": self._on_error,
+        }
+        self._producer = Producer(self._config)
+        # a callback that never comes (a client replaced after a fatal error) must not hold a request forever
+        self._ack_deadline_s = config.delivery_timeout_ms / 1000 + 5.0
         self._bootstrap = bootstrap_servers
         self._brokers_down = False
+        self._fatal: str | None = None
+        self.replacements = 0
+        """How many times a fatal error made this replace its client."""
         self._running = True
         self._poller = threading.Thread(target=self._poll_loop, name="kafka-producer-poll", daemon=True)
         self._poller.start()
@@ -71,12 +81,28 @@ class EventProducer:
     def _on_error(self, err: KafkaError) -> None:
         if err.code() == KafkaError._ALL_BROKERS_DOWN:
             self._brokers_down = True
+        if err.fatal():
+            self._fatal = err.str()
         log.warning("kafka_producer_error", error=err.str(), fatal=err.fatal())
+
+    def _replace_after_fatal(self) -> None:
+        """Swap in a new client; the old one's queued and in-flight messages fail (purged)."""
+        reason, self._fatal = self._fatal, None
+        old, self._producer = self._producer, Producer(self._config)
+        self.replacements += 1
+        log.error("kafka_producer_replaced", reason=reason, replacements=self.replacements)
+        try:
+            old.purge()
+            old.flush(1.0)  # serves the purged messages' callbacks: their requests answer 503
+        except Exception as exc:  # a fatal client may refuse even this; its futures then time out
+            log.warning("kafka_producer_purge_failed", error=str(exc))
 
     def _poll_loop(self) -> None:
         last_probe = 0.0
         while self._running:
             self._producer.poll(POLL_TIMEOUT_S)
+            if self._fatal is not None:
+                self._replace_after_fatal()
             if self._brokers_down and time.monotonic() - last_probe > PROBE_INTERVAL_S:
                 last_probe = time.monotonic()
                 if self.reachable(timeout_s=PROBE_INTERVAL_S):
@@ -122,7 +148,16 @@ class EventProducer:
             raise ProduceError(f"the producer queue for {self._bootstrap} is full: {exc}") from exc
         except Exception as exc:  # KafkaException for an unknown topic, oversize message, ...
             raise ProduceError(f"producing to {topic} failed: {exc}") from exc
-        return _acknowledged(futures)
+        return self._acknowledged(futures)
+
+    async def _acknowledged(self, futures: list[asyncio.Future[None]]) -> None:
+        try:
+            results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self._ack_deadline_s)
+        except TimeoutError as exc:
+            raise ProduceError(f"no acknowledgement from {self._bootstrap} within {self._ack_deadline_s:.0f} s") from exc
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise ProduceError(f"{len(failures)} of {len(futures)} messages not acknowledged: {failures[0]}")
 
     def reachable(self, timeout_s: float = 2.0) -> bool:
         try:
@@ -134,13 +169,6 @@ class EventProducer:
         self._producer.flush(timeout_s)
         self._running = False
         self._poller.join(timeout=1.0)
-
-
-async def _acknowledged(futures: list[asyncio.Future[None]]) -> None:
-    results = await asyncio.gather(*futures, return_exceptions=True)
-    failures = [r for r in results if isinstance(r, BaseException)]
-    if failures:
-        raise ProduceError(f"{len(failures)} of {len(futures)} messages not acknowledged: {failures[0]}")
 
 
 def _resolve(future: asyncio.Future[None], error: Exception | None) -> None:
