@@ -16,7 +16,6 @@ import structlog
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -24,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from gamemetrics.settings import Settings
+from gamemetrics.exposition import MetricsExposition
 from graphql_api.context import Context, Services
 from graphql_api.errors import ApiError
 from graphql_api.lag_probe import LagProbe
@@ -86,8 +86,9 @@ async def _context(connection: HTTPConnection) -> Context:
     return Context(connection.app.state.services, connection.headers.get("authorization"))
 
 
-def create_app(settings: Settings, gql: GraphQLSettings) -> FastAPI:
-    """The API with the settings resolved at start-up (``graphql_api.main.build``)."""
+def create_app(settings: Settings, gql: GraphQLSettings, exposition: MetricsExposition = MetricsExposition()) -> FastAPI:
+    """The API with the settings resolved at start-up (``graphql_api.main.build``); ``exposition``: what
+    /metrics sums (this process, or every API process of ``serve graphql --workers N``)."""
     schema = build_schema(gql)
 
     @asynccontextmanager
@@ -111,6 +112,7 @@ def create_app(settings: Settings, gql: GraphQLSettings) -> FastAPI:
             if source is not None:
                 await source.stop()
             await services.db.close()
+            exposition.process_exit()
 
     app = FastAPI(
         title="GameMetrics analytics API",
@@ -161,6 +163,7 @@ def create_app(settings: Settings, gql: GraphQLSettings) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body, content_type = exposition.render()
+        return Response(body, media_type=content_type)
 
     return app
