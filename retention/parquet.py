@@ -119,7 +119,7 @@ def load_rows(conn: psycopg.Connection, table: pa.Table) -> int:
     older than the dedup horizon, whose keys are pruned. The restored rows' keys are not written
     to event_keys either: landing looks up events that old among the rows (processors/postgres_sink.py),
     so a late replay of a restored event is still skipped. Not guarded against: a client retry of a
-    restored event with another sent_at (another corrected time), as for any event past the horizon.
+    restored event with another sent_at (another corrected time), as for any event past the horizon."""
     if table.num_rows == 0:
         return 0
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS restore_stage (LIKE player_events INCLUDING DEFAULTS) "

@@ -113,7 +113,8 @@ def currencies_list() -> None:
 
 
 def verify() -> None:
-    """Check that every rollup table equals a GROUP BY over player_events and no event is stored twice (scans the events)."""
+    """Check that every rollup table equals a GROUP BY over player_events and that no event is stored
+    twice (scans the events)."""
     from store.verify import rollup_differences
 
     try:

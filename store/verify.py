@@ -61,7 +61,8 @@ def rollup_differences(conn: psycopg.Connection) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     duplicates = conn.execute(DUPLICATES_SQL).fetchmany(MAX_REPORTED)
     if duplicates:
-        problems["player_events"] = [f"stored {n} times: event {e} (client ts {t.astimezone(timezone.utc).isoformat()})" for e, t, n in duplicates]
+        problems["player_events"] = [f"stored {n} times: event {e} (client ts {t.astimezone(timezone.utc).isoformat()})"
+                                     for e, t, n in duplicates]
     for table, (rollup_sql, truth_sql) in CHECKS.items():
         only_rollup = conn.execute(f"({rollup_sql}) EXCEPT ({truth_sql})").fetchmany(MAX_REPORTED)
         only_truth = conn.execute(f"({truth_sql}) EXCEPT ({rollup_sql})").fetchmany(MAX_REPORTED)
