@@ -136,10 +136,12 @@ def load_rows(conn: psycopg.Connection, table: pa.Table) -> int:
             view = sink.getbuffer()
             for start in range(0, len(view), COPY_CHUNK):
                 copy.write(view[start:start + COPY_CHUNK])
+        # the stage's time bounds as constants: the anti-join reads only those days' partitions or chunks
+        lo, hi = cur.execute("SELECT min(event_time), max(event_time) FROM restore_stage").fetchone()
         cur.execute(f"INSERT INTO player_events ({columns}) SELECT {columns} FROM restore_stage s "
-                    "WHERE NOT EXISTS (SELECT 1 FROM player_events e "
-                    "WHERE e.game_id = s.game_id AND e.player_id = s.player_id AND e.event_time = s.event_time "
-                    "AND e.event_id = s.event_id)")
+                    "WHERE NOT EXISTS (SELECT 1 FROM player_events e WHERE e.event_time >= %s AND e.event_time <= %s "
+                    "AND e.game_id = s.game_id AND e.player_id = s.player_id AND e.event_time = s.event_time "
+                    "AND e.event_id = s.event_id)", (lo, hi))
         inserted = cur.rowcount
         cur.execute("TRUNCATE restore_stage")
     return inserted
