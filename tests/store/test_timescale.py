@@ -157,3 +157,27 @@ def test_landing_a_replay_and_late_events_into_a_compressed_day_adds_only_the_ne
         assert rollup_differences(conn) == {}
         [chunk] = timescale.chunks(conn)
         assert chunk.partial
+
+
+def test_migration_0006_drops_and_its_downgrade_restores_the_key_over_compressed_chunks(hypertable):
+    from alembic import command
+
+    from tests.store.test_migrations import _alembic, unique_indexes
+
+    _alembic(hypertable, command.downgrade, "0005")
+    with db.connect(hypertable, autocommit=True) as conn:
+        assert unique_indexes(conn) == ["player_events_pkey"]
+        for hour in range(3):
+            insert(conn, DAY + timedelta(hours=hour))
+        assert len(compress_older_than(conn, 1, now=DAY + timedelta(days=5))) == 1
+    _alembic(hypertable, command.upgrade, "head")
+    with db.connect(hypertable, autocommit=True) as conn:
+        assert unique_indexes(conn) == []
+        [chunk] = timescale.chunks(conn)
+        assert chunk.compressed  # dropped on the hypertable and its chunks without decompressing
+        assert insert(conn, DAY + timedelta(hours=4)) == 1
+    _alembic(hypertable, command.downgrade, "0005")
+    with db.connect(hypertable, autocommit=True) as conn:
+        assert unique_indexes(conn) == ["player_events_pkey"]
+        assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 4
+    _alembic(hypertable, command.upgrade, "head")
