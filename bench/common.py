@@ -1,8 +1,9 @@
-"""Shared pieces of the benchmarks: a fresh deployment, the commit, the results file."""
+"""Shared pieces of the benchmarks: a fresh deployment, the commit, the results file, CPU from /proc."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -68,3 +69,44 @@ def schema_backend(settings) -> str:
 
     with db.connect(settings) as conn:
         return table_backend(conn) or "none"
+
+
+# ---------------------------------------------------------------- CPU accounting from /proc
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process (all its threads) so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (uvicorn's worker processes under its supervisor)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each process in ``pid``'s tree (difference two of these for a window)."""
+    return {p: cpu_seconds(p) for p in process_tree(pid)}
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two ``tree_cpu_seconds`` samples (processes born in between count whole)."""
+    return sum(v - before.get(p, 0.0) for p, v in after.items())

@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, fresh_deployment, landed_events  # noqa: E402
+from bench.common import append_results, cpu_seconds, fresh_deployment, landed_events  # noqa: E402
+from bench.common import process_tree as _tree  # noqa: E402
 from operations.loadgen import percentile  # noqa: E402
 
 DRAIN_TIMEOUT_S = 300.0
 METRICS_PORT_BASE = 19564
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- load clients (separate processes)
@@ -103,31 +103,6 @@ def client_main(url: str, keys: list[str], batch_size: int, rate: float, duratio
 
 
 # ---------------------------------------------------------------- CPU accounting from /proc
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def _tree(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
 def _by_name(name: str) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -148,7 +123,7 @@ class CpuMeter:
         self._start: dict[str, dict[int, float]] = {}
 
     def _sample(self) -> dict[str, dict[int, float]]:
-        return {name: {pid: _cpu_seconds(pid) for pid in find()} for name, find in self._components.items()}
+        return {name: {pid: cpu_seconds(pid) for pid in find()} for name, find in self._components.items()}
 
     def start(self) -> None:
         self._start = self._sample()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, fresh_deployment  # noqa: E402
+from bench.common import append_results, cpu_used, fresh_deployment, tree_cpu_seconds  # noqa: E402
 from operations.loadgen import percentile  # noqa: E402
 
 BODIES_PER_CLIENT = 2000
@@ -37,10 +37,13 @@ def make_bodies(batch_size: int, count: int, seed: int) -> list[bytes]:
     return [orjson.dumps({"sent_at": now, "events": sim.next_events(batch_size, now)}) for _ in range(count)]
 
 
-def client_process(url: str, key: str, batch_size: int, duration: float, concurrency: int, seed: int, out: mp.Queue) -> None:
+def client_process(url: str, key: str, batch_size: int, duration: float, concurrency: int, seed: int,
+                   ready: mp.Queue, go, out: mp.Queue) -> None:
     import aiohttp
 
     bodies = make_bodies(batch_size, BODIES_PER_CLIENT, seed)
+    ready.put(seed)
+    go.wait()
 
     async def run() -> tuple[int, int, list[float]]:
         latencies: list[float] = []
@@ -73,15 +76,27 @@ def client_process(url: str, key: str, batch_size: int, duration: float, concurr
     out.put((ok, errors, latencies))
 
 
-def drive(url: str, key: str, batch_size: int, duration: float, clients: int, concurrency: int) -> dict:
+def drive(url: str, key: str, batch_size: int, duration: float, clients: int, concurrency: int,
+          server_pid: int | None = None) -> dict:
+    """Closed-loop load for ``duration`` s; with ``server_pid``, also the CPU its process tree used
+    meanwhile (sampled once every client has built its bodies, so body generation is not counted)."""
     out: mp.Queue = mp.Queue()
+    ready: mp.Queue = mp.Queue()
+    go = mp.Event()
     procs = [
-        mp.Process(target=client_process, args=(url, key, batch_size, duration, concurrency, seed, out))
+        mp.Process(target=client_process, args=(url, key, batch_size, duration, concurrency, seed, ready, go, out))
         for seed in range(clients)
     ]
     for p in procs:
         p.start()
+    for _ in procs:
+        ready.get()
+    steps_before = step_seconds(url)
+    cpu_before = tree_cpu_seconds(server_pid) if server_pid else {}
+    go.set()
     results = [out.get() for _ in procs]
+    cpu_s = cpu_used(cpu_before, tree_cpu_seconds(server_pid)) if server_pid else float("nan")
+    steps_after = step_seconds(url)
     for p in procs:
         p.join()
     ok = sum(r[0] for r in results)
@@ -90,6 +105,29 @@ def drive(url: str, key: str, batch_size: int, duration: float, clients: int, co
     return {
         "batch": batch_size, "requests_s": ok / duration, "events_s": ok * batch_size / duration,
         "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000, "errors": errors,
+        "cpu_us_event": cpu_s / max(1, ok * batch_size) * 1e6, "cpu_us_request": cpu_s / max(1, ok) * 1e6,
+        "steps_us_event": {
+            step: (seconds - steps_before.get(step, 0.0)) / max(1, ok * batch_size) * 1e6
+            for step, seconds in steps_after.items()
+        },
+    }
+
+
+def step_seconds(url: str) -> dict[str, float]:
+    """``gamemetrics_ingest_step_seconds_total`` by step, summed over the ingest processes (empty
+    when the service does not export it)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        text = httpx.get(f"{url}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return {}
+    return {
+        sample.labels["step"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "gamemetrics_ingest_step_seconds_total"
     }
 
 
@@ -146,11 +184,14 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,10,100", help="events per request, comma separated")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per measurement")
     parser.add_argument("--ingest-workers", type=int, default=2, help="ingest server processes to start")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn", help="HTTP server of the ingest started here")
     parser.add_argument("--clients", type=int, default=1, help="client processes")
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight per client process")
     parser.add_argument("--url", default="", help="use this running ingest instead of starting one")
     parser.add_argument("--api-key", default="", help="API key for --url")
+    parser.add_argument("--pid", type=int, default=0, help="with --url: measure the CPU of this process tree (the serve command)")
     parser.add_argument("--port", type=int, default=18080, help="port of the ingest started here")
+    parser.add_argument("--skip-floor", action="store_true", help="do not measure the raw producer floor")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -161,11 +202,17 @@ def main() -> None:
     from store.games import create_game
     from streams.topics import RAW_EVENTS
 
-    # its own topics and schema: a benchmark never writes to the deployment's topics
-    stack, settings = fresh_deployment("bench-ingest.", "bench_ingest")
-    services = ProjectServices(stack.paths.run)
+    # its own topics, schema and service name (by port: two runs on other ports do not collide); a
+    # benchmark never writes to the deployment's topics
+    suffix = "" if args.port == 18080 else f"-{args.port}"
     url, key = args.url, args.api_key
+    if url and not args.skip_floor:
+        parser.error("--url measures a running ingest: add --skip-floor (the floor needs a deployment of its own)")
+    if not url:
+        stack, settings = fresh_deployment(f"bench-ingest{suffix}.", f"bench_ingest{suffix.replace('-', '_')}")
+        services = ProjectServices(stack.paths.run)
     started_here = False
+    server_pid: int | None = args.pid or None  # CPU: of the ingest started here, or of --pid
     if not url:
         url = f"http://127.0.0.1:{args.port}"
         env = {
@@ -174,9 +221,11 @@ def main() -> None:
             "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "100000000",
             "GAMEMETRICS_LOG_LEVEL": "warning",
         }
-        name = "bench-ingest"
-        services.start(Service(name, ("serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers))), env)
+        name = f"bench-ingest{suffix}"
+        services.start(Service(name, ("serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers),
+                                       *(("--server", args.server) if args.server != "uvicorn" else ()))), env)
         started_here = True
+        server_pid = services.running(name)
         wait_for_ingest(url)
         with db.connect(settings) as conn:
             key = create_game(conn, f"bench-{uuid.uuid4().hex[:6]}").api_key
@@ -185,18 +234,28 @@ def main() -> None:
     try:
         for size in sizes:
             drive(url, key, size, 2.0, args.clients, args.concurrency)  # warm-up
-            http = drive(url, key, size, args.duration, args.clients, args.concurrency)
-            floor = producer_floor(settings.kafka_bootstrap_servers, settings.topic(RAW_EVENTS.name), size, args.duration)
-            rows.append((http, floor))
+            http = drive(url, key, size, args.duration, args.clients, args.concurrency, server_pid)
+            load = os.getloadavg()[0]
+            floor = (
+                {"batch": size, "messages_s": float("nan"), "events_s": float("nan")} if args.skip_floor
+                else producer_floor(settings.kafka_bootstrap_servers, settings.topic(RAW_EVENTS.name), size, args.duration)
+            )
+            rows.append((http, floor, load))
             print(
                 f"batch {size:>4}: {http['events_s']:>10,.0f} events/s {http['requests_s']:>8,.0f} req/s "
                 f"p50 {http['p50_ms']:6.1f} ms p99 {http['p99_ms']:6.1f} ms errors {http['errors']} | "
                 f"raw producer floor {floor['events_s']:>10,.0f} events/s ({floor['messages_s']:,.0f} msg/s)",
                 flush=True,
             )
+            print(
+                f"            ingest CPU {http['cpu_us_event']:6.1f} us/event {http['cpu_us_request']:7.1f} us/request "
+                f"(load average {load:.2f})" + ("; by step, us/event: " + ", ".join(
+                    f"{step} {us:.2f}" for step, us in http["steps_us_event"].items()) if http["steps_us_event"] else ""),
+                flush=True,
+            )
     finally:
         if started_here:
-            for pid_file in [services.pid_file("bench-ingest")]:
+            for pid_file in [services.pid_file(f"bench-ingest{suffix}")]:
                 from operations.stack import procs
 
                 pid = procs.read_pid(pid_file)
@@ -206,16 +265,18 @@ def main() -> None:
     if args.record:
         lines = [
             f"`python bench/ingest.py --batch-sizes {args.batch_sizes} --duration {args.duration:g} --ingest-workers "
-            f"{args.ingest_workers} --clients {args.clients} --concurrency {args.concurrency}`; 2 cores, Kafka, "
+            f"{args.ingest_workers} --server {args.server} --clients {args.clients} --concurrency {args.concurrency}`; 2 cores, Kafka, "
             "PostgreSQL, Redis, ingest and client on the same machine.",
             "",
-            "| events/request | events/s | requests/s | p50 ms | p99 ms | errors | raw producer floor events/s |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "| events/request | events/s | requests/s | p50 ms | p99 ms | errors | ingest CPU µs/event | µs/request "
+            "| load avg | raw producer floor events/s |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for http, floor in rows:
+        for http, floor, load in rows:
             lines.append(
                 f"| {http['batch']} | {http['events_s']:,.0f} | {http['requests_s']:,.0f} | {http['p50_ms']:.1f} | "
-                f"{http['p99_ms']:.1f} | {http['errors']} | {floor['events_s']:,.0f} |"
+                f"{http['p99_ms']:.1f} | {http['errors']} | {http['cpu_us_event']:.1f} | {http['cpu_us_request']:.0f} "
+                f"| {load:.2f} | {floor['events_s']:,.0f} |"
             )
         append_results("Ingest (bench/ingest.py)", lines)
 

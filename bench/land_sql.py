@@ -25,15 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, fresh_deployment  # noqa: E402
+from bench.common import append_results, cpu_seconds, fresh_deployment  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 CALLS = ("lock_players", "tombstones", "existing_event_ids", "state", "land")
-
-
-def backend_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def raw_messages(total: int, batch_size: int, players: int) -> list:
@@ -79,11 +73,11 @@ async def land_all(settings, messages: list, group: int) -> tuple[dict[str, floa
         async def wrapper(self, *args, **kwargs):
             if not pid_box:
                 pid_box.append(self._conn.info.backend_pid)
-            before = backend_cpu_s(pid_box[0])
+            before = cpu_seconds(pid_box[0])
             try:
                 return await method(self, *args, **kwargs)
             finally:
-                spent[name] += backend_cpu_s(pid_box[0]) - before
+                spent[name] += cpu_seconds(pid_box[0]) - before
         return wrapper
 
     originals = {name: getattr(postgres_sink.LandingTransaction, name) for name in CALLS}
@@ -95,14 +89,14 @@ async def land_all(settings, messages: list, group: int) -> tuple[dict[str, floa
         landed_warm = sum(1 for _ in messages[:group])
         for name in spent:
             spent[name] = 0.0
-        total_before = backend_cpu_s(pid_box[0])
+        total_before = cpu_seconds(pid_box[0])
         started, client_before = time.perf_counter(), time.process_time()
         for i in range(group, len(messages), group):
             outcome = await steps.run(messages[i:i + group])
             landed += outcome.landed
         wall = time.perf_counter() - started
         spent["(landing process: steps 1-8 in Python)"] = time.process_time() - client_before
-        total = backend_cpu_s(pid_box[0]) - total_before
+        total = cpu_seconds(pid_box[0]) - total_before
         spent["commit and the rest"] = total - sum(v for k, v in spent.items() if k in CALLS)
     finally:
         for name, method in originals.items():

@@ -2,7 +2,8 @@
 
 - ``command_settings()``: the settings of this process, read once, with logging configured;
 - ``say()`` / ``fail()``: progress on stderr, and a project error turned into exit status 1;
-- ``serve_asgi()``: one uvicorn block for every HTTP service (factory apps, N worker processes).
+- ``serve_asgi()``: one uvicorn block for every HTTP service (factory apps, N worker processes,
+  their metrics summed across the processes: gamemetrics/exposition.py).
 """
 
 from __future__ import annotations
@@ -35,12 +36,36 @@ def fail(exc: GameMetricsError, code: int = 1) -> NoReturn:
     raise typer.Exit(code) from exc
 
 
-def serve_asgi(factory: str, host: str, port: int, workers: int) -> None:
-    """Run the ASGI app that ``factory`` ("module:function") builds, in ``workers`` processes."""
-    import uvicorn
+def serve_asgi(factory: str, host: str, port: int, workers: int, server: str = "uvicorn") -> None:
+    """Run the ASGI app that ``factory`` ("module:function") builds, in ``workers`` processes
+    (with more than one, prometheus_client's multiprocess directory is made before they start),
+    served by uvicorn or granian (a Rust HTTP server; its worker processes are spawned, not forked,
+    so each imports prometheus_client with the directory set)."""
+    from gamemetrics.exposition import multiprocess_dir
 
+    if server not in ("uvicorn", "granian"):
+        raise typer.BadParameter(f"--server {server!r}: uvicorn or granian")
     command_settings()
-    uvicorn.run(
-        factory, factory=True, host=host, port=port, workers=workers, log_level="warning",
-        access_log=False, proxy_headers=True,
-    )
+    with multiprocess_dir(workers):
+        if server == "granian":
+            import multiprocessing
+
+            try:
+                from granian.constants import Interfaces
+                from granian.log import LogLevels
+                from granian.server import Server
+            except ImportError as exc:
+                raise typer.BadParameter("--server granian needs granian: pip install 'gamemetrics[granian]'") from exc
+
+            multiprocessing.set_start_method("spawn", force=True)
+            Server(
+                factory, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
+                log_level=LogLevels.warning, log_access=False, websockets=False,
+            ).serve()
+            return
+        import uvicorn
+
+        uvicorn.run(
+            factory, factory=True, host=host, port=port, workers=workers, log_level="warning",
+            access_log=False, proxy_headers=True,
+        )

@@ -2,7 +2,9 @@
 
 Each process exposes the metrics it updates: ingest and the GraphQL API at /metrics, landing
 workers (landing and notifications) on GAMEMETRICS_WORKER_METRICS_PORT. Tests read them through
-``prometheus_client.REGISTRY.get_sample_value``.
+``prometheus_client.REGISTRY.get_sample_value``. An HTTP service run as several processes
+(``--workers N``) sums them across its processes (gamemetrics/exposition.py); a Gauge then says
+how with ``multiprocess_mode`` (default "all": one series per process, labelled pid).
 """
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -37,6 +39,17 @@ INGEST_BATCH_EVENTS = Histogram(
     "gamemetrics_ingest_request_events",
     "Events per ingest request.",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+INGEST_STEP_SECONDS = Counter(
+    "gamemetrics_ingest_step_seconds",
+    "CPU seconds ingest spent in each step of POST /v1/events (event-loop thread CPU, waits on Redis, Kafka's acks "
+    "and the network left out; one request in GAMEMETRICS_INGEST_STEP_SAMPLE_EVERY timed, scaled up): auth (API "
+    "key lookup), body (read, gunzip, JSON envelope), ratelimit, validate (per-event rules, GDPR suppression, "
+    "country), encode (group per player, Avro), produce (until produce() returns), respond (metrics, answer); "
+    "added to the counter once a second per process. "
+    "Divided by gamemetrics_ingest_events_accepted_total: the CPU budget per event by step. The process CPU "
+    "minus these is the server and framework (HTTP parsing, routing) and the Kafka client's threads.",
+    ["step"],
 )
 
 LANDED_EVENTS = Counter(
@@ -163,6 +176,7 @@ GRAPHQL_SUBSCRIPTIONS = Gauge(
     "gamemetrics_graphql_subscriptions",
     "Open subscriptions of this API process, by field.",
     ["field"],
+    multiprocess_mode="livesum",  # several API processes: the open subscriptions of the live ones, summed
 )
 GRAPHQL_LIVE_MESSAGES = Counter(
     "gamemetrics_graphql_live_messages_total",
@@ -196,14 +210,17 @@ INGEST_EVENTS_SUPPRESSED = Counter(
 RETENTION_ROWS_ARCHIVED = Gauge(
     "gamemetrics_retention_rows_archived",
     "Rows of player_events the last retention pass wrote to Parquet (verified before dropping).",
+    multiprocess_mode="mostrecent",
 )
 RETENTION_BYTES_ARCHIVED = Gauge(
     "gamemetrics_retention_bytes_archived",
     "Parquet bytes the last retention pass uploaded to object storage.",
+    multiprocess_mode="mostrecent",
 )
 RETENTION_DAYS_DROPPED = Gauge(
     "gamemetrics_retention_days_dropped",
     "Archived (game, day)s the last retention pass removed from PostgreSQL.",
+    multiprocess_mode="mostrecent",
 )
 RETENTION_ROWS_DELETED = Gauge(
     "gamemetrics_retention_rows_deleted",
@@ -214,6 +231,7 @@ RETENTION_LAST_SUCCESS = Gauge(
     "gamemetrics_retention_last_success_timestamp_seconds",
     "When a retention pass last finished without error. Older than 2 days: the cron job is failing; run "
     "`gamemetrics retention run` by hand and read its error.",
+    multiprocess_mode="mostrecent",
 )
 GDPR_REQUESTS = Gauge(
     "gamemetrics_gdpr_requests",
@@ -225,6 +243,7 @@ GDPR_OLDEST_PENDING_AGE = Gauge(
     "gamemetrics_gdpr_oldest_pending_request_age_seconds",
     "Age of the oldest GDPR request not done (pending, running or failed); 0 when none. Over 1 h: the erase job "
     "is not running or keeps failing (alert on it; the law gives us a month, we promise minutes).",
+    multiprocess_mode="mostrecent",
 )
 # Recommender (recommender/): training, the API's cache-aside over Qdrant, the fold-in worker.
 RECOMMENDER_TRAININGS = Counter(

@@ -16,7 +16,6 @@ import structlog
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -24,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from gamemetrics.settings import Settings
+from gamemetrics.exposition import MetricsExposition
 from gamemetrics.tracing import Tracing
 from graphql_api.context import Context, Services
 from graphql_api.errors import ApiError
@@ -90,8 +90,10 @@ async def _context(connection: HTTPConnection) -> Context:
 TRACING_EXCLUDED_URLS = "/healthz,/readyz,/metrics,/dashboard"
 
 
-def create_app(settings: Settings, gql: GraphQLSettings, tracing: Tracing | None = None) -> FastAPI:
-    """The API with the settings resolved at start-up (``graphql_api.main.build``).
+def create_app(settings: Settings, gql: GraphQLSettings, exposition: MetricsExposition = MetricsExposition(),
+               tracing: Tracing | None = None) -> FastAPI:
+    """The API with the settings resolved at start-up (``graphql_api.main.build``); ``exposition``: what
+    /metrics sums (this process, or every API process of ``serve graphql --workers N``).
 
     ``tracing``: an HTTP server span per request (OpenTelemetry's FastAPI instrumentation, which joins a
     caller's ``traceparent``), and Strawberry's spans of the operation and its resolvers under it."""
@@ -118,6 +120,7 @@ def create_app(settings: Settings, gql: GraphQLSettings, tracing: Tracing | None
             if source is not None:
                 await source.stop()
             await services.db.close()
+            exposition.process_exit()
 
     app = FastAPI(
         title="GameMetrics analytics API",
@@ -168,7 +171,8 @@ def create_app(settings: Settings, gql: GraphQLSettings, tracing: Tracing | None
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body, content_type = exposition.render()
+        return Response(body, media_type=content_type)
 
     if tracing is not None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

@@ -1,8 +1,9 @@
 """ASGI factory for uvicorn worker processes: each process resolves its settings once, when built."""
 
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from gamemetrics.commands import command_settings
+from gamemetrics.exposition import MetricsExposition
 from gamemetrics.runtime import tune_gc
 from gamemetrics.settings import load_tracing_settings
 from gamemetrics.tracing import configure_tracing
@@ -11,9 +12,10 @@ from ingest.settings import load_ingest_settings
 from schemas.wire import plain_codec
 
 
-def build() -> FastAPI:
+def build() -> ASGIApp:
     settings = command_settings()
     tracing = configure_tracing("gamemetrics-ingest", load_tracing_settings())  # None unless OTEL_TRACES_EXPORTER
-    app = create_app(settings, load_ingest_settings(), plain_codec(settings.avro_codec), tracing)
+    app = create_app(settings, load_ingest_settings(), plain_codec(settings.avro_codec), MetricsExposition.of_this_process(),
+                     tracing)
     tune_gc()
     return app

@@ -17,6 +17,16 @@ class IngestSettings(BaseSettings):
     past_horizon_s: int = Field(EVENT_PAST_HORIZON_S, gt=0, description="How far before server time a corrected event time may be.")
     rate_limit_events_per_s: float = Field(20_000.0, gt=0, description="Per-game sustained rate (token bucket refill).")
     rate_limit_burst: int = Field(40_000, gt=0, description="Per-game bucket size: events accepted at once.")
+    rate_limit_lease_s: float = Field(
+        0.05, ge=0, description="Seconds of the game's rate a process leases from Redis at once (at most the burst); "
+        "N processes stray from the shared budget by at most N x lease. 0 = ask Redis on every request (exact)."
+    )
+    rate_limit_lease_ttl_s: float = Field(
+        1.0, gt=0, description="How long a leased chunk may be spent; the rest is then dropped (never over-admits later)."
+    )
+    step_sample_every: int = Field(
+        16, ge=1, description="One request in this many is timed for gamemetrics_ingest_step_seconds_total (scaled up)."
+    )
     retry_after_s: int = Field(5, gt=0, description="Retry-After sent with 503.")
     kafka_delivery_timeout_ms: int = Field(10_000, gt=0, description="Longest wait for Kafka's ack before 503.")
     producer_linger_ms: int = Field(5, ge=0, description="Producer batching delay.")

@@ -195,7 +195,8 @@ class LandingSteps:
                 checked, outcome.erased = drop_erased(checked, await tx.tombstones(players))
                 candidates = [e for _, events in checked for e in events]
             if candidates:
-                stored = await tx.existing_event_ids(candidates)
+                games = [b["game_id"] for b, events in checked for _ in events]  # one per candidate
+                stored = await tx.existing_event_ids(candidates, games)
                 checked = [(b, [e for e in events if e["event_id"] not in stored]) for b, events in checked]
                 state = await tx.state(  # the locked players: one set for both (a fully duplicate player costs a row read)
                     players,

@@ -41,7 +41,7 @@ class InMemoryTransaction:
     async def tombstones(self, players: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Tombstone]:
         return {p: self._t.tombstones[p] for p in players if p in self._t.tombstones}
 
-    async def existing_event_ids(self, events: list[dict[str, Any]]) -> set[str]:
+    async def existing_event_ids(self, events: list[dict[str, Any]], game_ids: list[str]) -> set[str]:
         return {e["event_id"] for e in events if (e["event_id"], e["ts"]) in self._t.rows}
 
     async def state(self, players: set[tuple[str, str]], sessions: set[tuple[str, str]]) -> State:

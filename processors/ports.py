@@ -30,8 +30,10 @@ class SinkTransaction(Protocol):
     async def tombstones(self, players: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], Tombstone]:
         """The tombstones (erased or suppressed players, store/tombstones.py) among these (game_id, player_id)."""
 
-    async def existing_event_ids(self, events: list[dict[str, Any]]) -> set[str]:
-        """The ids of ``events`` already stored (by event id and the client's own ``ts``)."""
+    async def existing_event_ids(self, events: list[dict[str, Any]], game_ids: list[str]) -> set[str]:
+        """The ids of ``events`` (of the games ``game_ids``, one per event) already stored: by event id
+        and the client's own ``ts``, and, past the horizon where those keys are kept, by game, player,
+        event time and id (what a replay repeats)."""
 
     async def state(self, players: set[tuple[str, str]], sessions: set[tuple[str, str]]) -> State:
         """What enrichment needs to know of these players and sessions."""

@@ -6,6 +6,8 @@ In order, inside the transaction (``LandingTransaction``):
   2. probe ``event_keys`` for the (event id, client ts) pairs already landed: the dedup key does
      not depend on sent_at, so a client retry whose corrected event_time moved by days is found
      (only the partitions of the group's client days: event_keys is partitioned by day of client_ts);
+     events whose client ts is past the keys' horizon (their key may be pruned) are also looked up
+     among the rows themselves (player_events has no unique key since migration 0006);
   3. read the state enrichment needs (known players, session event counts);
   4. binary COPY the enriched rows into a temporary stage, then one statement inserts their keys
      into ``event_keys``, the rows into ``player_events``, and feeds every rollup table from the
@@ -20,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +34,7 @@ from psycopg.types.json import Jsonb
 from gamemetrics import metric_defs as m
 from gamemetrics.settings import Settings
 from processors.enrich import EnrichedEvent, KnownPlayer, State
+from processors.settings import WorkerSettings
 from store.connections import AsyncConnectionHolder
 from store.privacy import PlayerHasher
 from store.tables import PLAYER_EVENT_COLUMNS
@@ -75,6 +79,18 @@ _EXISTING = (
     "WHERE event_id = ANY(string_to_array(%s, ',')::uuid[]) AND client_ts BETWEEN 'epoch'::timestamptz + %s * interval '1 millisecond' "
     "AND 'epoch'::timestamptz + %s * interval '1 millisecond'"
 )
+# The keys of client days older than GAMEMETRICS_WORKER_DEDUP_KEEP_DAYS are pruned
+# (store.partitions.prune_event_keys), so an event whose client ts is that old (a Kafka or DLQ
+# replay weeks later, a client clock far behind) is also looked up among the rows: by what a replay
+# repeats exactly, (game, player, corrected event time) on player_events_player_time, then the id.
+# Most groups have no such event and skip this statement. The exact tuples are matched in Python.
+_EXISTING_ROWS = (
+    "SELECT event_id::text, game_id, player_id, (extract(epoch FROM event_time) * 1000)::int8 FROM player_events "
+    "WHERE game_id = ANY(%s::text[]) AND player_id = ANY(%s::text[]) AND event_time = ANY(%s::timestamptz[]) "
+    "AND event_id = ANY(%s::uuid[])"
+)
+_DAY_MS = 86_400_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _PLAYERS = (
     "SELECT p.game_id, p.player_id, p.lifetime_revenue_usd FROM players p "
     "JOIN unnest(%s::text[], %s::text[]) AS k(g, pl) ON p.game_id = k.g AND p.player_id = k.pl"
@@ -99,7 +115,6 @@ WITH keys AS (
 ),
 ins AS (
     INSERT INTO player_events ({_COLUMNS}) SELECT {_FROM_STAGE} FROM player_events_stage_raw {{only_new_keys}}
-    {{on_conflict}}
     RETURNING event_id, event_time, game_id, player_id, event_type, session_id, platform, app_version, country,
               properties, revenue_usd
 ),
@@ -177,15 +192,16 @@ matches AS (
 """
 # Fast path: the probe ran under the players' locks, so no staged row can conflict; a plain INSERT
 # skips the speculative-insertion work of ON CONFLICT (measured ~2-3 µs per row) and every staged row
-# is new. Safe path, after a unique violation the probe could not foresee (one event id reused by two
-# players whose batches land at the same moment, or a row landed before event_keys existed or after
-# its key was pruned): only rows whose key is new, skip what is stored, return the ids inserted.
-_LAND_FAST = _LAND_AND_ROLL_UP.format(on_conflict_keys="", only_new_keys="", on_conflict="",
-                                      result="SELECT count(*) FROM ins")
+# is new. event_keys' primary key is the only unique key the statement can hit (player_events has
+# none since migration 0006). Safe path, after a unique violation of it that the probe could not
+# foresee: the same (event id, client ts) in the batches of two players, which hold different locks,
+# landing at the same moment (two clients reusing an id, or a forged copy). Then only the rows whose
+# key this statement inserted go in (the keys CTE returns just those), and their ids are returned.
+_LAND_FAST = _LAND_AND_ROLL_UP.format(on_conflict_keys="", only_new_keys="", result="SELECT count(*) FROM ins")
 _LAND_SAFE = _LAND_AND_ROLL_UP.format(
     on_conflict_keys="ON CONFLICT DO NOTHING",
     only_new_keys="WHERE event_id::uuid IN (SELECT event_id FROM keys)",
-    on_conflict="ON CONFLICT (event_id, event_time) DO NOTHING", result="SELECT event_id::text FROM ins",
+    result="SELECT event_id::text FROM ins",
 )
 
 
@@ -199,9 +215,10 @@ def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
 
 
 class LandingTransaction:
-    def __init__(self, conn: psycopg.AsyncConnection, hasher: PlayerHasher) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection, hasher: PlayerHasher, dedup_keep_days: int) -> None:
         self._hasher = hasher
         self._conn = conn
+        self._keep_days = dedup_keep_days
 
     async def lock_players(self, keys: Iterable[tuple[str, str]]) -> None:
         await self._conn.execute(_LOCK, ([f"{g}\x1f{p}" for g, p in keys],))
@@ -209,12 +226,30 @@ class LandingTransaction:
     async def tombstones(self, players: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Tombstone]:
         return await tombstones_for(self._conn, self._hasher, players)
 
-    async def existing_event_ids(self, events: list[dict[str, Any]]) -> set[str]:
+    async def existing_event_ids(self, events: list[dict[str, Any]], game_ids: list[str]) -> set[str]:
         client_ts = [e["ts"] for e in events]
         ids = ",".join([e["event_id"] for e in events])
         cur = await self._conn.execute(_EXISTING, (ids, min(client_ts), max(client_ts)))
         wanted = {(e["event_id"], e["ts"]) for e in events}
-        return {event_id for event_id, ts in await cur.fetchall() if (event_id, ts) in wanted}
+        stored = {event_id for event_id, ts in await cur.fetchall() if (event_id, ts) in wanted}
+        # one day of margin: the worker's clock against the server's, and the hourly prune timer
+        horizon_ms = int(time.time() * 1000) - (self._keep_days - 1) * _DAY_MS
+        if min(client_ts) < horizon_ms:
+            old = [(e, g) for e, g in zip(events, game_ids) if e["ts"] < horizon_ms and e["event_id"] not in stored]
+            stored |= await self._existing_rows(old)
+        return stored
+
+    async def _existing_rows(self, events: list[tuple[dict[str, Any], str]]) -> set[str]:
+        """Which of these events are stored rows, by (game, player, event time, id)."""
+        if not events:
+            return set()
+        cur = await self._conn.execute(_EXISTING_ROWS, (
+            list({g for _, g in events}), list({e["player_id"] for e, _ in events}),
+            list({_EPOCH + timedelta(milliseconds=e["event_time"]) for e, _ in events}),
+            [e["event_id"] for e, _ in events],
+        ))
+        wanted = {(e["event_id"], g, e["player_id"], e["event_time"]) for e, g in events}
+        return {row[0] for row in await cur.fetchall() if row in wanted}
 
     async def state(self, players: set[tuple[str, str]], sessions: set[tuple[str, str]]) -> State:
         state = State()
@@ -255,10 +290,12 @@ async def _prepare(conn: psycopg.AsyncConnection) -> None:
 class PostgresSink:
     """Owns the worker's connection; hands out one ``LandingTransaction`` per group of messages."""
 
-    def __init__(self, settings: Settings, rates_refresh_s: float = 60.0) -> None:
+    def __init__(self, settings: Settings, rates_refresh_s: float = 60.0,
+                 dedup_keep_days: int = WorkerSettings.model_fields["dedup_keep_days"].default) -> None:
         self._db = AsyncConnectionHolder(settings, setup=_prepare)
         self._hasher = PlayerHasher.of(settings)
         self._rates_refresh_s = rates_refresh_s
+        self._keep_days = dedup_keep_days  # how long event_keys keeps a key (by client day)
         self._rates: dict[str, float] = {}
         self._rates_at = 0.0
 
@@ -279,7 +316,7 @@ class PostgresSink:
     async def transaction(self) -> AsyncIterator[LandingTransaction]:
         """Commits on a clean exit, rolls back on any error; store errors (StoreUnavailable, ...) out."""
         async with self._db.transaction("landing a group of messages") as conn:
-            yield LandingTransaction(conn, self._hasher)
+            yield LandingTransaction(conn, self._hasher, self._keep_days)
 
     async def close(self) -> None:
         await self._db.close()

@@ -69,7 +69,7 @@ def build_worker_app(settings: Settings, worker: WorkerSettings, notify: Notific
     producer = EventProducer(settings.kafka_bootstrap_servers, security=settings.kafka_security())
     codec = plain_codec(settings.avro_codec)
     steps = LandingSteps(schema_ids(settings.schema_registry_url),                    # transform
-                         PostgresSink(settings, worker.rates_refresh_s),              # sink
+                         PostgresSink(settings, worker.rates_refresh_s, worker.dedup_keep_days),  # sink
                          KafkaPublisher(settings, producer, codec), codec, tracing)
     policy = FailurePolicy(
         steps,

@@ -22,9 +22,9 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gamemetrics import metric_defs as m
+from gamemetrics.exposition import MetricsExposition
 from gamemetrics.errors import TokenNotPermitted, TokenRejected
 from gamemetrics.settings import Settings, TokenSettings, insecure_token_settings
 from gamemetrics.tokens import Principal, bearer_token, verify_token
@@ -75,7 +75,7 @@ def _check_game(principal: Principal, game_id: str) -> None:
 
 
 def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettings,
-               services: Services | None = None) -> FastAPI:
+               services: Services | None = None, exposition: MetricsExposition = MetricsExposition()) -> FastAPI:
     """The app; ``services`` given (tests, benchmarks) = use those clients instead of opening new ones."""
 
     @asynccontextmanager
@@ -103,6 +103,7 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
             if own:
                 await app.state.services.cache.close()
                 await app.state.services.store.close()
+            exposition.process_exit()
 
     app = FastAPI(title="GameMetrics recommender", version="1", lifespan=lifespan,
                   description="Store offers and similar players from play history: Qdrant vectors behind a Redis cache.")
@@ -182,7 +183,8 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body, content_type = exposition.render()
+        return Response(body, media_type=content_type)
 
     return app
 
@@ -191,4 +193,5 @@ def build() -> FastAPI:
     """uvicorn factory of ``gamemetrics serve recommender``: settings read once, here."""
     from gamemetrics.commands import command_settings
 
-    return create_app(command_settings(), RecommenderSettings(), TokenSettings())
+    return create_app(command_settings(), RecommenderSettings(), TokenSettings(),
+                      exposition=MetricsExposition.of_this_process())

@@ -4,7 +4,7 @@ Parquet file with DuckDB.
 PostgreSQL -> Parquet: ``COPY (SELECT ...) TO STDOUT (FORMAT csv)`` streamed into pyarrow's CSV
 reader (typed columns, C++), cast to the archive schema, written in row groups. Parquet ->
 PostgreSQL: the table as CSV into ``COPY ... FROM STDIN`` of a temporary stage, then one
-``INSERT ... ON CONFLICT DO NOTHING`` (restores are idempotent).
+``INSERT`` of the rows not already stored (restores are idempotent, see :func:`load_rows`).
 """
 
 from __future__ import annotations
@@ -110,7 +110,16 @@ def _quote(path: Path) -> str:
 
 
 def load_rows(conn: psycopg.Connection, table: pa.Table) -> int:
-    """Insert archived rows back into player_events (ON CONFLICT DO NOTHING); returns rows inserted."""
+    """Insert archived rows back into player_events, skipping those already there; returns rows inserted.
+
+    Idempotent: a row is skipped when player_events holds a row of the same game, player, event
+    time and event id (the identity an archived row keeps; probed on player_events_player_time),
+    so restoring a part twice, or a day partly still in PostgreSQL, stores each row once. The
+    table has no unique key (migration 0006) and event_keys is not consulted: a restored day is
+    older than the dedup horizon, whose keys are pruned. The restored rows' keys are not written
+    to event_keys either: landing looks up events that old among the rows (processors/postgres_sink.py),
+    so a late replay of a restored event is still skipped. Not guarded against: a client retry of a
+    restored event with another sent_at (another corrected time), as for any event past the horizon."""
     if table.num_rows == 0:
         return 0
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS restore_stage (LIKE player_events INCLUDING DEFAULTS) "
@@ -127,8 +136,12 @@ def load_rows(conn: psycopg.Connection, table: pa.Table) -> int:
             view = sink.getbuffer()
             for start in range(0, len(view), COPY_CHUNK):
                 copy.write(view[start:start + COPY_CHUNK])
-        cur.execute(f"INSERT INTO player_events ({columns}) SELECT {columns} FROM restore_stage "
-                    "ON CONFLICT (event_id, event_time) DO NOTHING")
+        # the stage's time bounds as constants: the anti-join reads only those days' partitions or chunks
+        lo, hi = cur.execute("SELECT min(event_time), max(event_time) FROM restore_stage").fetchone()
+        cur.execute(f"INSERT INTO player_events ({columns}) SELECT {columns} FROM restore_stage s "
+                    "WHERE NOT EXISTS (SELECT 1 FROM player_events e WHERE e.event_time >= %s AND e.event_time <= %s "
+                    "AND e.game_id = s.game_id AND e.player_id = s.player_id AND e.event_time = s.event_time "
+                    "AND e.event_id = s.event_id)", (lo, hi))
         inserted = cur.rowcount
         cur.execute("TRUNCATE restore_stage")
     return inserted

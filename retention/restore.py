@@ -1,8 +1,8 @@
 """``archive list|restore|query``: what is archived, bringing days back, and SQL over the archive.
 
-Restore is idempotent: rows go back with ``ON CONFLICT DO NOTHING``, and the parts become
-``restored`` (the next retention pass removes them from PostgreSQL again without a new upload,
-since their checksum still matches). Erased players are filtered by tombstone on the way in.
+Restore is idempotent: only rows not already stored go back (``retention.parquet.load_rows``),
+and the parts become ``restored`` (the next retention pass removes them from PostgreSQL again
+without a new upload, since their checksum still matches). Erased players are filtered by tombstone on the way in.
 Query reads the manifest's objects in place through pyarrow's S3 filesystem, as a DuckDB view
 ``events`` (columns of player_events plus ``game_id``/``date`` from the path is not needed: they
 are columns already).

@@ -113,7 +113,8 @@ def currencies_list() -> None:
 
 
 def verify() -> None:
-    """Check that every rollup table equals a GROUP BY over player_events (scans the events)."""
+    """Check that every rollup table equals a GROUP BY over player_events and that no event is stored
+    twice (scans the events)."""
     from store.verify import rollup_differences
 
     try:
@@ -122,7 +123,7 @@ def verify() -> None:
     except GameMetricsError as exc:
         fail(exc)
     if not problems:
-        typer.echo("all rollups match player_events")
+        typer.echo("all rollups match player_events; no event stored twice")
         return
     for table, rows in problems.items():
         typer.echo(f"{table}:")

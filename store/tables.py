@@ -17,7 +17,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     MetaData,
-    PrimaryKeyConstraint,
     Table,
     Text,
     func,
@@ -44,8 +43,9 @@ api_keys = Table(
 )
 
 # Partitioned by day on event_time (native partitions, or a TimescaleDB hypertable when the
-# extension exists). Unique keys of a partitioned table must hold the partition column, hence
-# (event_id, event_time): landing inserts ON CONFLICT DO NOTHING on it.
+# extension exists). No unique key since migration 0006: landing deduplicates on (event_id,
+# client_ts) in event_keys (its primary key guards races), and looks up the events whose key may
+# be pruned by (game_id, player_id, event_time) and id (processors/postgres_sink.py).
 player_events = Table(
     "player_events",
     metadata,
@@ -67,7 +67,6 @@ player_events = Table(
     Column("is_new_player", Boolean, nullable=False, server_default="false"),
     Column("revenue_usd", Numeric(18, 6)),
     Column("delay_ms", BigInteger, comment="received_at - event_time: how late the event reached us"),
-    PrimaryKeyConstraint("event_id", "event_time", name="player_events_pkey"),
     Index("player_events_game_time", "game_id", "event_time"),
     Index("player_events_player_time", "game_id", "player_id", "event_time"),
     postgresql_partition_by="RANGE (event_time)",

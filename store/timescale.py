@@ -7,8 +7,8 @@ scheduler job is recorded as failed after it did its work (see the bundle's READ
 of ours that compresses then drops keeps the order of the two under our control.
 
 A late event whose chunk is already compressed is still accepted (TimescaleDB writes it beside
-the compressed rows and checks the primary key against them, so ``ON CONFLICT DO NOTHING``
-still deduplicates); the chunk is then "partially compressed" and the next
+the compressed rows; player_events has no unique key to check against them since migration 0006:
+landing's dedup keeps a replayed copy out); the chunk is then "partially compressed" and the next
 :func:`compress_chunks_before` compresses it again.
 """
 

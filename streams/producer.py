@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -118,6 +118,14 @@ class EventProducer:
     ) -> None:
         """Produce every (key, value), with ``headers[i]`` on message i if given; return when all are
         acknowledged, else raise ProduceError."""
+        await self.produce_all(topic, messages, headers)
+
+    def produce_all(
+        self, topic: str, messages: list[tuple[bytes, bytes]], headers: list[list[tuple[str, bytes]]] | None = None
+    ) -> Awaitable[None]:
+        """``send_all`` in two halves: hands every message to the client now (raising ProduceError if
+        it cannot) and returns what to await for the acknowledgements, so a caller can tell the CPU of
+        producing from the wait for Kafka."""
         if self._brokers_down:
             raise ProduceError(f"every Kafka broker of {self._bootstrap} is down")
         loop = asyncio.get_running_loop()
@@ -140,13 +148,16 @@ class EventProducer:
             raise ProduceError(f"the producer queue for {self._bootstrap} is full: {exc}") from exc
         except Exception as exc:  # KafkaException for an unknown topic, oversize message, ...
             raise ProduceError(f"producing to {topic} failed: {exc}") from exc
+        return self._acknowledged(futures)
+
+    async def _acknowledged(self, futures: list[asyncio.Future[None]]) -> None:
         try:
             results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self._ack_deadline_s)
         except TimeoutError as exc:
             raise ProduceError(f"no acknowledgement from {self._bootstrap} within {self._ack_deadline_s:.0f} s") from exc
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
-            raise ProduceError(f"{len(failures)} of {len(messages)} messages not acknowledged: {failures[0]}")
+            raise ProduceError(f"{len(failures)} of {len(futures)} messages not acknowledged: {failures[0]}")
 
     def reachable(self, timeout_s: float = 2.0) -> bool:
         try:

@@ -71,9 +71,12 @@ def running_service(args: list[str], settings: Settings, log: Path, ready: Calla
 
 
 @contextmanager
-def running_ingest(settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Yields the base URL of a live ingest service; ``extra_env`` sets GAMEMETRICS_INGEST_* knobs."""
-    with running_service(["serve", "ingest"], settings, log_dir / "ingest.log",
+def running_ingest(settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None,
+                   workers: int = 1, server: str = "uvicorn") -> Iterator[str]:
+    """Yields the base URL of a live ingest service (``workers`` server processes of ``server``);
+    ``extra_env`` sets GAMEMETRICS_INGEST_* knobs."""
+    args = ["serve", "ingest", "--workers", str(workers), *(["--server", server] if server != "uvicorn" else [])]
+    with running_service(args, settings, log_dir / "ingest.log",
                          lambda r: r.status_code == 200, "/healthz", extra_env) as url:
         yield url
 

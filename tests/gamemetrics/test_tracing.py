@@ -103,7 +103,7 @@ def in_memory() -> tuple[Tracing, InMemorySpanExporter]:
 def post_one_event(settings: Settings, tracing: Tracing | None) -> dict:
     _, key = new_key(settings)
     event = an_event(player_id=f"p-{uuid.uuid4().hex[:6]}")
-    app = create_app(settings, IngestSettings(), plain_codec(settings.avro_codec), tracing)
+    app = create_app(settings, IngestSettings(), plain_codec(settings.avro_codec), tracing=tracing)
     with TestClient(app) as client:
         response = client.post("/v1/events", json={"events": [event]}, headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200, response.text

@@ -28,7 +28,7 @@ def test_a_query_is_a_server_span_in_the_callers_trace_with_its_resolvers_under_
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     query = '{ games { gameId } player(gameId: "%s", playerId: "ana") { playerId } }' % game_id
-    with TestClient(create_app(isolated, GQL, Tracing(provider))) as client:
+    with TestClient(create_app(isolated, GQL, tracing=Tracing(provider))) as client:
         response = client.post("/graphql", json={"query": query}, headers={
             **bearer(token("analyst", [game_id])), "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"})
         assert response.status_code == 200 and "errors" not in response.json(), response.text

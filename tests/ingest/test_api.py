@@ -30,6 +30,7 @@ SMALL_LIMITS = {
     "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "1",  # slow refill: a spent budget stays spent however slow the machine
     "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "200",
     "GAMEMETRICS_INGEST_KEY_CACHE_TTL_S": "1",
+    "GAMEMETRICS_INGEST_STEP_SAMPLE_EVERY": "1",  # every request timed by step
 }
 
 
@@ -153,6 +154,19 @@ def test_metrics_count_requests_and_rejections_by_reason(service, isolated_modul
     assert after[("gamemetrics_ingest_produce_seconds_count", ())] >= 1
 
 
+def test_metrics_give_the_cpu_of_each_step_of_the_request_path(service, isolated_module):
+    _, key = new_key(isolated_module)
+    steps = ("auth", "body", "ratelimit", "validate", "encode", "produce", "respond")
+    before = scrape(service)
+    for _ in range(5):
+        assert post(service, key, {"events": [an_event() for _ in range(20)]}).status_code == 200
+    after = scrape(service)  # a scrape adds what its process gathered since the last flush
+    spent = {step: after[("gamemetrics_ingest_step_seconds_total", (("step", step),))]
+             - before.get(("gamemetrics_ingest_step_seconds_total", (("step", step),)), 0.0) for step in steps}
+    assert all(seconds > 0 for seconds in spent.values()), spent
+    assert sum(spent.values()) < 5.0  # CPU of five small requests, not wall time or a runaway scale
+
+
 def test_a_mixed_batch_lands_exactly_the_good_events(isolated, tmp_path):
     _, key = new_key(isolated)
     good = [an_event(player_id=f"p{i}", event_type="purchase",
@@ -265,3 +279,20 @@ def landing_committed_everything(settings) -> bool:
     """Every message of player.events.raw is committed by the landing group: it has all been landed."""
     partitions = asyncio.run(LagProbe(settings, timeout_s=5.0, cache_s=0.0).partitions())
     return all(p.lag == 0 for p in partitions)
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_metrics_of_several_ingest_processes_are_summed_whichever_process_answers(isolated, tmp_path, server):
+    """``serve ingest --workers 2``: each scrape lands on either process and reports both processes' counts."""
+    if server == "granian":
+        pytest.importorskip("granian", reason="the optional server: pip install 'gamemetrics[granian]'")
+    _, key = new_key(isolated)
+    requests = 40
+    with running_ingest(isolated, tmp_path, workers=2, server=server) as url:
+        for _ in range(requests):  # a new connection each: the two processes share them out
+            assert post(url, key, {"events": [an_event(), an_event(player_id="p-2")]}).status_code == 200
+        scrapes = [scrape(url) for _ in range(12)]
+    ok = ("gamemetrics_ingest_requests_total", (("status", "200"),))
+    accepted = ("gamemetrics_ingest_events_accepted_total", ())
+    assert {s[ok] for s in scrapes} == {requests}
+    assert {s[accepted] for s in scrapes} == {2 * requests}

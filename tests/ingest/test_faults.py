@@ -44,12 +44,16 @@ def test_redis_down_ingest_keeps_accepting_and_limits_per_process(isolated, tmp_
 
 
 def raw_event_ids(bootstrap: str, topic: str) -> list[str]:
+    """Every event id in ``topic``: read until 5 s pass without a message, counted from the group's
+    assignment (joining a group on a just-restarted broker can take longer than that on a busy box)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4()}", "auto.offset.reset": "earliest"})
-    consumer.subscribe([topic])
+    assigned_at: list[float] = []
+    consumer.subscribe([topic], on_assign=lambda _consumer, _partitions: assigned_at.append(time.monotonic()))
     decoder = AvroDeserializer(CatalogIds(), load_catalog().latest(RAW_EVENTS.value_schema))
     ids: list[str] = []
+    give_up = time.monotonic() + 60
     idle_since = time.monotonic()
-    while time.monotonic() - idle_since < 5:
+    while time.monotonic() < give_up and (not assigned_at or time.monotonic() - max(idle_since, assigned_at[0]) < 5):
         message = consumer.poll(0.5)
         if message is None or message.error():
             continue

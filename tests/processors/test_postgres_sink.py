@@ -111,3 +111,28 @@ def test_a_postgres_restart_while_idle_is_retried_never_a_processing_error(isola
     assert after.dead_letters == {} and dead == []
     with db.connect(settings) as conn:
         assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 3
+
+
+def test_a_replay_whose_key_was_pruned_is_found_among_the_rows(isolated):
+    from store.partitions import prune_event_keys
+    from tests.processors.backends import DAY_MS, RealBackend, event, messages
+    from tests.services import free_port
+
+    # a device clock 40 days behind: the event is recent, its key's client day is past the 35 days
+    # event_keys keeps; with no unique key on player_events, the replay must be found by its row
+    behind = NOW - 40 * DAY_MS
+    first = [event("achievement", at=behind + k, skew_ms=40 * DAY_MS, achievement_id=f"a{k}") for k in range(3)]
+    new = [event("achievement", at=behind + 10, skew_ms=40 * DAY_MS, achievement_id="b")]
+    backend = RealBackend(isolated, dead_port=free_port())
+    try:
+        assert asyncio.run(backend.steps.run(messages(first))).landed == 3
+        with db.connect(isolated, autocommit=True) as conn:
+            prune_event_keys(conn, 35)
+            assert conn.execute("SELECT count(*) FROM event_keys").fetchone()[0] == 0
+        outcome = asyncio.run(backend.steps.run(messages(first + new, first_offset=1)))  # the Kafka replay, and one more
+        assert (outcome.landed, outcome.duplicates) == (1, 3)
+    finally:
+        asyncio.run(backend.close())
+    with db.connect(isolated) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT event_id) FROM player_events").fetchone() == (4, 4)
+        assert rollup_differences(conn) == {}

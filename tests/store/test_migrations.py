@@ -48,18 +48,47 @@ def test_a_late_partition_takes_its_rows_out_of_the_default_partition(isolated, 
         assert ensure_partitions(conn, today=far) == []
 
 
-def test_the_same_event_id_and_time_is_stored_once(isolated):
+def _alembic(settings, step, revision: str) -> None:
+    """``alembic upgrade|downgrade revision`` on the test's schema (store.migrate.upgrade runs only up)."""
+    from store.migrate import alembic_config
+
+    config = alembic_config()
+    engine = db.engine(settings)
+    try:
+        with engine.connect() as connection:
+            config.attributes.update(connection=connection, schema=settings.database_schema, store_backend="auto")
+            step(config, revision)
+    finally:
+        engine.dispose()
+
+
+def unique_indexes(conn) -> list[str]:
+    """The unique indexes of player_events (the parent table)."""
+    return [r[0] for r in conn.execute(
+        "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'player_events'::regclass AND indisunique"
+    ).fetchall()]
+
+
+def test_player_events_has_no_unique_key_and_a_downgrade_restores_it(isolated):
+    from alembic import command
+
     when = datetime.now(timezone.utc)
     event_id = uuid.uuid4()
+    insert = ("INSERT INTO player_events (event_id, event_time, game_id, player_id, event_type, client_ts, "
+              "received_at, properties, batch_id) VALUES (%s, %s, 'g', 'p', 'x', %s, %s, '{}', %s)")
     with db.connect(isolated, autocommit=True) as conn:
-        for _ in range(2):
-            conn.execute(
-                "INSERT INTO player_events (event_id, event_time, game_id, player_id, event_type, client_ts, "
-                "received_at, properties, batch_id) VALUES (%s, %s, 'g', 'p', 'x', %s, %s, '{}', %s) "
-                "ON CONFLICT (event_id, event_time) DO NOTHING",
-                (event_id, when, when, when, uuid.uuid4()),
-            )
-        assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 1
+        assert unique_indexes(conn) == []  # 0006: event_keys decides what is a duplicate, not this table
+        conn.execute(insert, (event_id, when, when, when, uuid.uuid4()))
+        conn.execute(insert, (uuid.uuid4(), when - timedelta(days=2), when, when, uuid.uuid4()))  # another day
+    _alembic(isolated, command.downgrade, "0005")
+    with db.connect(isolated, autocommit=True) as conn:
+        assert unique_indexes(conn) == ["player_events_pkey"]
+        conn.execute(insert + " ON CONFLICT (event_id, event_time) DO NOTHING", (event_id, when, when, when, uuid.uuid4()))
+        assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 2
+    _alembic(isolated, command.upgrade, "head")
+    with db.connect(isolated, autocommit=True) as conn:
+        assert unique_indexes(conn) == []
+        assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 2
 
 
 def test_api_keys_are_stored_hashed_and_resolve_to_their_game(isolated):

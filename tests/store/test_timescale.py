@@ -26,11 +26,10 @@ def hypertable(isolated, store_backend):
     return isolated
 
 
-def insert(conn, when: datetime, game: str = "g", event_id: uuid.UUID | None = None, conflict: bool = False) -> int:
+def insert(conn, when: datetime, game: str = "g", event_id: uuid.UUID | None = None) -> int:
     return conn.execute(
         "INSERT INTO player_events (event_id, event_time, game_id, player_id, event_type, client_ts, received_at,"
-        " properties, batch_id) VALUES (%s, %s, %s, 'p', 'custom.x', %s, %s, '{}', %s)"
-        + (" ON CONFLICT (event_id, event_time) DO NOTHING" if conflict else ""),
+        " properties, batch_id) VALUES (%s, %s, %s, 'p', 'custom.x', %s, %s, '{}', %s)",
         (event_id or uuid.uuid4(), when, game, when, when, uuid.uuid4()),
     ).rowcount
 
@@ -94,15 +93,14 @@ def test_only_days_older_than_the_cutoff_are_compressed(hypertable):
         assert [by_start[DAY + timedelta(days=d)].compressed for d in range(4)] == [True, True, False, False]
 
 
-def test_a_late_event_lands_in_a_compressed_chunk_and_a_duplicate_stays_out(hypertable):
-    kept = uuid.uuid4()
+def test_a_late_event_lands_in_a_compressed_chunk(hypertable):
+    # no unique key to check against the compressed rows (migration 0006): a replayed copy is kept out
+    # by landing (event_keys, or the rows themselves past the keys' horizon: the landing test below)
     with db.connect(hypertable, autocommit=True) as conn:
-        insert(conn, DAY + timedelta(hours=1), event_id=kept)
+        insert(conn, DAY + timedelta(hours=1))
         insert(conn, DAY + timedelta(hours=2))
         compress_older_than(conn, 1, now=DAY + timedelta(days=5))
-        # the replayed copy of a compressed row: the primary key is checked against the compressed rows
-        assert insert(conn, DAY + timedelta(hours=1), event_id=kept, conflict=True) == 0
-        assert insert(conn, DAY + timedelta(hours=3), conflict=True) == 1  # a late event of that day
+        assert insert(conn, DAY + timedelta(hours=3)) == 1  # a late event of that day
         [chunk] = timescale.chunks(conn)
         assert chunk.partial and not chunk.compressed
         assert conn.execute("SELECT count(*), count(DISTINCT event_id) FROM player_events").fetchone() == (3, 3)
@@ -159,3 +157,27 @@ def test_landing_a_replay_and_late_events_into_a_compressed_day_adds_only_the_ne
         assert rollup_differences(conn) == {}
         [chunk] = timescale.chunks(conn)
         assert chunk.partial
+
+
+def test_migration_0006_drops_and_its_downgrade_restores_the_key_over_compressed_chunks(hypertable):
+    from alembic import command
+
+    from tests.store.test_migrations import _alembic, unique_indexes
+
+    _alembic(hypertable, command.downgrade, "0005")
+    with db.connect(hypertable, autocommit=True) as conn:
+        assert unique_indexes(conn) == ["player_events_pkey"]
+        for hour in range(3):
+            insert(conn, DAY + timedelta(hours=hour))
+        assert len(compress_older_than(conn, 1, now=DAY + timedelta(days=5))) == 1
+    _alembic(hypertable, command.upgrade, "head")
+    with db.connect(hypertable, autocommit=True) as conn:
+        assert unique_indexes(conn) == []
+        [chunk] = timescale.chunks(conn)
+        assert chunk.compressed  # dropped on the hypertable and its chunks without decompressing
+        assert insert(conn, DAY + timedelta(hours=4)) == 1
+    _alembic(hypertable, command.downgrade, "0005")
+    with db.connect(hypertable, autocommit=True) as conn:
+        assert unique_indexes(conn) == ["player_events_pkey"]
+        assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 4
+    _alembic(hypertable, command.upgrade, "head")
