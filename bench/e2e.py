@@ -229,6 +229,8 @@ def main() -> None:
     parser.add_argument("--recommender", action="store_true",
                         help="also run `gamemetrics recommender worker` (Qdrant local mode, or GAMEMETRICS_QDRANT_URL) "
                              "on a model trained for each game: measures what the fold-in costs landing")
+    parser.add_argument("--split-notifications", action="store_true",
+                        help="workers with --no-notifications and one `gamemetrics notifications worker`, measured apart")
     parser.add_argument("--own-stack", action="store_true",
                         help="run Kafka, PostgreSQL and Redis of its own on free ports (removed after): the CPU "
                              "figures of those services are then this run's alone, not also other users' of the shared stack")
@@ -277,10 +279,17 @@ def main() -> None:
     workers = []
     for i in range(args.workers):
         workers.append(subprocess.Popen(
-            [sys.executable, "-m", "operations", "worker"],
+            [sys.executable, "-m", "operations", "worker", *(["--no-notifications"] if args.split_notifications else [])],
             env={**env, "GAMEMETRICS_WORKER_METRICS_PORT": str(METRICS_PORT_BASE + i)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
     services += workers
+    notifier = []
+    if args.split_notifications:
+        notifier.append(subprocess.Popen(
+            [sys.executable, "-m", "operations", "notifications", "worker"],
+            env={**env, "GAMEMETRICS_WORKER_METRICS_PORT": "0"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        services += notifier
     recommender = []
     if args.recommender:
         recommender.append(subprocess.Popen(
@@ -297,6 +306,7 @@ def main() -> None:
         meter = CpuMeter({
             "ingest": lambda: _tree(ingest.pid),
             "workers": lambda: [p for w in workers for p in _tree(w.pid)],
+            **({"notifications": lambda: [p for w in notifier for p in _tree(w.pid)]} if notifier else {}),
             "kafka": lambda: [kafka_pid] if kafka_pid else [],
             "postgresql": postgres_pids,
             "redis": lambda: [redis_pid] if redis_pid else [],
@@ -389,7 +399,8 @@ def main() -> None:
         append_results("End to end (bench/e2e.py)", [
             f"`python bench/e2e.py --rate {args.rate:g} --duration {args.duration:g} --batch-size {args.batch_size} "
             f"--ingest-workers {args.ingest_workers} --workers {args.workers} --clients {args.clients}"
-            f"{' --recommender' if args.recommender else ''}`; everything on "
+            f"{' --recommender' if args.recommender else ''}{' --split-notifications' if args.split_notifications else ''}"
+            f"{' --own-stack' if args.own_stack else ''}`; everything on "
             "this 2-core machine.",
             "",
             f"- accepted {accepted_rate:,.0f} events/s, landed {landed_rate:,.0f} events/s; exact: {exact} "
