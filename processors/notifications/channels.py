@@ -99,6 +99,9 @@ class EmailChannel:
     def message(self, notification: Notification) -> EmailMessage:
         """The email for ``notification``; PermanentDeliveryError when the recipient is not an address."""
         recipient = notification.recipient
+        if "\r" in recipient or "\n" in recipient:  # before parseaddr, whose reading of them varies by Python patch release
+            raise PermanentDeliveryError(
+                f"email: cannot build a header for {recipient!r} of rule {notification.rule_id}: it holds a line break")
         if "@" not in parseaddr(recipient)[1]:
             raise PermanentDeliveryError(
                 f"email: recipient {recipient!r} of rule {notification.rule_id} is not an email address")
