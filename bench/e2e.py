@@ -272,31 +272,20 @@ def main() -> None:
     env = {**os.environ, **settings_env(settings), "GAMEMETRICS_LOG_LEVEL": "warning",
            "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "1e9", "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "1000000000"}
     services: list[subprocess.Popen] = []
-    ingest = subprocess.Popen(
-        [sys.executable, "-m", "operations", "serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    services.append(ingest)
-    workers = []
-    for i in range(args.workers):
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "operations", "worker", *(["--no-notifications"] if args.split_notifications else [])],
-            env={**env, "GAMEMETRICS_WORKER_METRICS_PORT": str(METRICS_PORT_BASE + i)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
-    services += workers
-    notifier = []
-    if args.split_notifications:
-        notifier.append(subprocess.Popen(
-            [sys.executable, "-m", "operations", "notifications", "worker"],
-            env={**env, "GAMEMETRICS_WORKER_METRICS_PORT": "0"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
-        services += notifier
-    recommender = []
-    if args.recommender:
-        recommender.append(subprocess.Popen(
-            [sys.executable, "-m", "operations", "recommender", "worker"],
-            env={**env, "GAMEMETRICS_RECOMMENDER_WORKER_METRICS_PORT": "0"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
-        services += recommender
+
+    def spawn(command: list[str], **extra_env: str) -> subprocess.Popen:
+        """One `gamemetrics` service of this run, silent, in its own process group."""
+        proc = subprocess.Popen([sys.executable, "-m", "operations", *command], env={**env, **extra_env},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        services.append(proc)
+        return proc
+
+    ingest = spawn(["serve", "ingest", "--port", str(args.port), "--workers", str(args.ingest_workers)])
+    workers = [spawn(["worker", *(["--no-notifications"] if args.split_notifications else [])],
+                     GAMEMETRICS_WORKER_METRICS_PORT=str(METRICS_PORT_BASE + i)) for i in range(args.workers)]
+    notifier = [spawn(["notifications", "worker"], GAMEMETRICS_WORKER_METRICS_PORT="0")] if args.split_notifications else []
+    recommender = ([spawn(["recommender", "worker"], GAMEMETRICS_RECOMMENDER_WORKER_METRICS_PORT="0")]
+                   if args.recommender else [])
     url = f"http://127.0.0.1:{args.port}"
     try:
         wait_for_ingest(url)
