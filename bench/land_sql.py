@@ -86,7 +86,6 @@ async def land_all(settings, messages: list, group: int) -> tuple[dict[str, floa
     landed = 0
     try:
         await steps.run(messages[:group])  # warm-up: the connection, the stage table, the plans
-        landed_warm = sum(1 for _ in messages[:group])
         for name in spent:
             spent[name] = 0.0
         total_before = cpu_seconds(pid_box[0])
@@ -102,7 +101,6 @@ async def land_all(settings, messages: list, group: int) -> tuple[dict[str, floa
         for name, method in originals.items():
             setattr(postgres_sink.LandingTransaction, name, method)
         await sink.close()
-    del landed_warm
     return spent, landed, wall
 
 
@@ -121,15 +119,7 @@ async def explain_land(settings, messages: list) -> str:
 
     async def land(self, events):
         async with self._conn.cursor() as cur:
-            async with cur.copy(f"COPY player_events_stage_raw ({postgres_sink._COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(postgres_sink._COPY_TYPES)
-                for event in events:
-                    row = list(event.row())
-                    row[postgres_sink._PROPERTIES] = postgres_sink.Jsonb(row[postgres_sink._PROPERTIES],
-                                                                         dumps=postgres_sink.orjson.dumps)
-                    if row[postgres_sink._REVENUE] is not None:
-                        row[postgres_sink._REVENUE] = postgres_sink.Decimal(repr(row[postgres_sink._REVENUE]))
-                    await copy.write_row(row)
+            await postgres_sink.stage_rows(cur, events)
             await cur.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + fast)
             plans.extend(r[0] for r in await cur.fetchall())
         raise Explained
@@ -160,7 +150,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from store import db
-    from store.games import create_game  # noqa: F401  (the game row is not needed by landing)
 
     from gamemetrics.logs import configure_logging
 

@@ -214,6 +214,18 @@ def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return cols
 
 
+async def stage_rows(cur: psycopg.AsyncCursor, events: list[EnrichedEvent]) -> None:
+    """Binary COPY of the enriched rows into this session's stage table (``_STAGE``)."""
+    async with cur.copy(f"COPY player_events_stage_raw ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_COPY_TYPES)
+        for event in events:
+            row = list(event.row())
+            row[_PROPERTIES] = Jsonb(row[_PROPERTIES], dumps=orjson.dumps)
+            if row[_REVENUE] is not None:  # binary COPY into numeric takes a Decimal
+                row[_REVENUE] = Decimal(repr(row[_REVENUE]))
+            await copy.write_row(row)
+
+
 class LandingTransaction:
     def __init__(self, conn: psycopg.AsyncConnection, hasher: PlayerHasher, dedup_keep_days: int) -> None:
         self._hasher = hasher
@@ -264,14 +276,7 @@ class LandingTransaction:
     async def land(self, events: list[EnrichedEvent]) -> set[str]:
         """COPY the enriched rows to the stage, insert them and update every rollup; the ids inserted."""
         async with self._conn.cursor() as cur:
-            async with cur.copy(f"COPY player_events_stage_raw ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(_COPY_TYPES)
-                for event in events:
-                    row = list(event.row())
-                    row[_PROPERTIES] = Jsonb(row[_PROPERTIES], dumps=orjson.dumps)
-                    if row[_REVENUE] is not None:  # binary COPY into numeric takes a Decimal
-                        row[_REVENUE] = Decimal(repr(row[_REVENUE]))
-                    await copy.write_row(row)
+            await stage_rows(cur, events)
             try:
                 async with self._conn.transaction():  # a savepoint: a conflict undoes only this statement
                     await cur.execute(_LAND_FAST)
