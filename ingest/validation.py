@@ -75,6 +75,16 @@ def parse_time_ms(value: Any) -> int | None:
     return None
 
 
+def normalize_event_id(value: str) -> str | None:
+    """An event id in the canonical UUID form, or None when ``value`` is no UUID."""
+    if CANONICAL_UUID.fullmatch(value):
+        return value
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
 def _flat(value: Any) -> bool:
     """A property value that needs no further check: bool, float, a 64-bit int or a short string."""
     kind = type(value)
@@ -148,15 +158,7 @@ def validate_event(
         return Rejection(index, None, [f"{prefix}: must be a JSON object, got {type(raw).__name__}"])
     errors: list[str] = []
     event_id_raw = raw.get("event_id")
-    event_id: str | None = None
-    if isinstance(event_id_raw, str):
-        if CANONICAL_UUID.fullmatch(event_id_raw):
-            event_id = event_id_raw
-        else:
-            try:
-                event_id = str(uuid.UUID(event_id_raw))
-            except ValueError:
-                pass
+    event_id = normalize_event_id(event_id_raw) if isinstance(event_id_raw, str) else None
     if event_id is None:
         errors.append(f"{prefix}.event_id: required, a UUID string (got {event_id_raw!r:.60})")
     event_type = raw.get("event_type")
