@@ -45,7 +45,8 @@ INGEST_STEP_SECONDS = Counter(
     "CPU seconds ingest spent in each step of POST /v1/events (event-loop thread CPU, waits on Redis, Kafka's acks "
     "and the network left out; one request in GAMEMETRICS_INGEST_STEP_SAMPLE_EVERY timed, scaled up): auth (API "
     "key lookup), body (read, gunzip, JSON envelope), ratelimit, validate (per-event rules, GDPR suppression, "
-    "country), encode (group per player, Avro), produce (until produce() returns), respond (metrics, answer); "
+    "country; with the native ingest call (ingest/native.py) also the JSON envelope, grouping and Avro), encode "
+    "(group per player, Avro; Python path only), produce (until produce() returns), respond (metrics, answer); "
     "added to the counter once a second per process. "
     "Divided by gamemetrics_ingest_events_accepted_total: the CPU budget per event by step. The process CPU "
     "minus these is the server and framework (HTTP parsing, routing) and the Kafka client's threads.",

@@ -89,16 +89,18 @@ class NativeIngest:
         return NativeOutcome(events, messages, [Rejection(i, eid, errs) for i, eid, errs in rejected], refused)
 
 
+def native_available(codec: PlainCodec) -> bool:
+    """Whether a process with this Avro codec ingests through the native call (given rule tables it knows)."""
+    return codec.module is not None and hasattr(codec.module, "IngestRules") and event_type_table() is not None
+
+
 def native_ingest(codec: PlainCodec, serializer: AvroSerializer, limits: TimeLimits, max_events: int,
                   max_body_bytes: int) -> NativeIngest | None:
     """The native ingest of this build and codec, or None (the Python path)."""
-    module = codec.module
-    if module is None or not hasattr(module, "IngestRules") or serializer.schema.version != EVENT_BATCH_VERSION:
-        return None
     table = event_type_table()
-    if table is None:
+    if not native_available(codec) or table is None or serializer.schema.version != EVENT_BATCH_VERSION:
         return None
-    rules = module.IngestRules(
+    rules = codec.module.IngestRules(  # type: ignore[union-attr]
         struct.pack(">bI", MAGIC_BYTE, serializer.schema_id), limits.future_ms, limits.past_ms, max_events,
         max_body_bytes, sorted(c.alpha_2 for c in pycountry.countries),
         sorted(c.alpha_3 for c in pycountry.currencies), table, SUPPRESSED, parse_time_ms, normalize_event_id,

@@ -87,6 +87,15 @@ class SuppressionList:
             await self._conn.close()
             self._conn = None
 
+    async def predicate(self, game_id: str) -> Callable[[str], bool] | None:
+        """``suppressed(player_id)`` for ``game_id`` (the native ingest call's), or None when nobody is
+        suppressed; refreshed as for ``refuse``."""
+        await self._refresh()
+        if not self._pairs:
+            return None
+        pairs, hasher = self._pairs, self._hasher
+        return lambda player: (game_id, hasher(game_id, player)) in pairs
+
     async def refuse(
         self, game_id: str, accepted: list[dict[str, Any]], rejected: list[Rejection]
     ) -> tuple[list[dict[str, Any]], list[Rejection]]:
