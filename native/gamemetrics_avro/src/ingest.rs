@@ -84,6 +84,8 @@ struct Event<'b, 'j> {
 }
 
 type Rejection = (usize, Option<String>, Vec<String>);
+/// `(type, [(property, check, choices, must_be)])` as Python hands them over.
+type EventTypeTable = Vec<(String, Vec<(String, String, Vec<String>, String)>)>;
 
 fn chars(s: &str) -> usize {
     if s.is_ascii() { s.len() } else { s.chars().count() }
@@ -458,7 +460,7 @@ impl IngestRules {
     #[allow(clippy::too_many_arguments)]
     fn new(
         frame: Vec<u8>, future_ms: i64, past_ms: i64, max_events: usize, max_body_bytes: usize,
-        countries: Vec<String>, currencies: Vec<String>, event_types: Vec<(String, Vec<(String, String, Vec<String>, String)>)>,
+        countries: Vec<String>, currencies: Vec<String>, event_types: EventTypeTable,
         suppressed_text: String, parse_time: Py<PyAny>, parse_uuid: Py<PyAny>,
     ) -> PyResult<Self> {
         let type_list = event_types.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", ");
@@ -502,6 +504,7 @@ impl IngestRules {
     /// many events `suppressed(player_id)` (called once per player with accepted events; None =
     /// nobody is suppressed) refused.
     #[pyo3(signature = (body, game_id, received_at_ms, client_ip_hash = None, default_country = None, suppressed = None))]
+    #[allow(clippy::too_many_arguments)]
     fn ingest<'py>(
         &self, py: Python<'py>, body: &[u8], game_id: &str, received_at_ms: i64, client_ip_hash: Option<&str>,
         default_country: Option<&str>, suppressed: Option<Bound<'py, PyAny>>,
