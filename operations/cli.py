@@ -54,15 +54,28 @@ app.add_typer(audit_app, name="audit")
 
 
 @stack_app.command("install")
-def stack_install() -> None:
+def stack_install(
+    s3: Annotated[
+        bool | None,
+        typer.Option(
+            "--s3/--no-s3",
+            help="--s3: only the S3 server (versitygw, built with go install: about 10 minutes the first time);"
+            " --no-s3: everything but it (what the demo needs). Default: both.",
+        ),
+    ] = None,
+) -> None:
     """Install what the stack needs (idempotent): PostgreSQL and Redis with apt-get, Kafka jars with mvn, the S3
     server (versitygw) with go install, TimescaleDB from its bundle when GAMEMETRICS_STACK_TIMESCALEDB_BUNDLE
-    (default: the nearest ../shared/timescaledb) has one."""
+    (default: the nearest shared/timescaledb above the repository) has one."""
     from operations.stack.local import LocalStack
     from operations.stack.settings import StackSettings
 
     try:
-        LocalStack(command_settings(), say).install(StackSettings())
+        stack = LocalStack(command_settings(), say)
+        if s3 is True:
+            stack.install_s3()
+        else:
+            stack.install(StackSettings(), s3=s3 is None)
     except GameMetricsError as exc:
         fail(exc)
 

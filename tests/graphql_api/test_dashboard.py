@@ -53,7 +53,7 @@ def services(isolated_module, games, tmp_path_factory) -> Iterator[tuple[str, st
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (scripts/bootstrap.sh does it)")
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (scripts/test_deps.sh does it)")
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield chromium
