@@ -8,11 +8,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
-from gamemetrics.commands import command_settings, fail, say, serve_asgi
+from gamemetrics.commands import command_settings, duration_option, duration_text, fail, say, serve_asgi
 from gamemetrics.settings import Settings
 
 tokens_app = typer.Typer(help="Bearer tokens of the GraphQL API and dashboard.", no_args_is_help=True)
@@ -33,19 +34,21 @@ def serve_graphql(
 @tokens_app.command("create")
 def tokens_create(
     role: Annotated[str, typer.Option(help="analyst (read) or admin (read + admin mutations).")] = "analyst",
-    games: Annotated[str, typer.Option(help="Game ids the token may see, comma separated; '*' = every game.")] = "",
-    ttl: Annotated[str, typer.Option(help="Lifetime: 30m, 24h, 7d, ...")] = "24h",
+    games: Annotated[str, typer.Option("--game", "--games", help="Game ids the token may see, comma separated; '*' = every game.")] = "",
+    ttl: Annotated[timedelta, duration_option("--ttl", help="Lifetime.")] = "24h",  # type: ignore[assignment]
     subject: Annotated[str, typer.Option(help="Who the token is for (shown in the API's logs).")] = "cli",
 ) -> None:
     """Create a signed token; prints it on stdout (and what it allows on stderr)."""
-    from graphql_api.auth import issue_token, parse_games, parse_ttl
+    from graphql_api.auth import issue_token, parse_games
     from graphql_api.errors import ApiError
     from graphql_api.settings import insecure_defaults, load_graphql_settings
 
     settings, gql = command_settings(), load_graphql_settings()
     try:
         game_ids = parse_games(games)
-        lifetime = parse_ttl(ttl)
+        if ttl <= timedelta(0):
+            raise typer.BadParameter(f"--ttl {duration_text(ttl)} is not a positive duration like 30m, 24h or 7d")
+        lifetime = ttl
         token = issue_token(gql, role, game_ids, lifetime, subject=subject)
     except ApiError as exc:
         fail(exc, 2)

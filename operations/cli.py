@@ -161,7 +161,7 @@ def stack_down(
 def loadgen(
     url: Annotated[str, typer.Option(help="Base URL of the ingest service.")] = "http://127.0.0.1:8080",
     api_key: Annotated[list[str], typer.Option(help="A game's API key; repeat for several games.")] = [],  # noqa: B006
-    games: Annotated[int, typer.Option(help="Games to load; missing keys are created in the local store.")] = 0,
+    game_count: Annotated[int, typer.Option("--game-count", help="Games to load; missing keys are created in the local store.")] = 0,
     rate: Annotated[float, typer.Option(help="Target events per second.")] = 2000.0,
     duration: Annotated[timedelta, duration_option("--duration", help="How long to run.")] = "30s",  # type: ignore[assignment]
     players: Annotated[int, typer.Option(help="Simulated players per game.")] = 1000,
@@ -179,17 +179,17 @@ def loadgen(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     keys = list(api_key)
-    if games > len(keys):
+    if game_count > len(keys):
         from store import db
         from store.games import create_game
 
         with db.connect(command_settings()) as conn:
-            for _ in range(games - len(keys)):
+            for _ in range(game_count - len(keys)):
                 created = create_game(conn, f"loadgen-{seed}-{len(keys)}-{secrets.token_hex(2)}")
                 say(f"created game {created.game_id} (key {created.api_key})")
                 keys.append(created.api_key)
     if not keys:
-        raise typer.BadParameter("give --api-key (repeatable) or --games N to create games in the local store")
+        raise typer.BadParameter("give --api-key (repeatable) or --game-count N to create games in the local store")
     plan = LoadPlan(url, tuple(keys), rate, duration.total_seconds(), players, sizes, concurrency, seed=seed)
     report = asyncio.run(run_load(plan, progress=progress_enabled()))
     typer.echo(report.summary())
