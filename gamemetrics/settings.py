@@ -160,6 +160,10 @@ class TokenSettings(BaseSettings):
     jwt_issuer: str = Field("gamemetrics", description="`iss` claim written and required in tokens.")
     jwt_audience: str = Field("gamemetrics-graphql", description="`aud` claim written and required in tokens.")
     token_max_ttl_s: int = Field(90 * 24 * 3600, gt=0, description="Longest lifetime `tokens create` accepts.")
+    revocation_refresh_s: float = Field(
+        10.0, gt=0, description="How often each API process re-reads the revoked tokens (`gamemetrics tokens revoke`)"
+        " from the audit log: a revoked token stops working within this."
+    )
 
 
 def insecure_token_settings(settings: TokenSettings) -> list[str]:
