@@ -279,7 +279,7 @@ What to look at:
                    {token}
   GraphQL:         http://127.0.0.1:{api_port}/graphql      (same token as `Authorization: Bearer ...`)
   logs:            {stack.paths.run}/ingest.log  {stack.paths.run}/worker.log  {stack.paths.run}/graphql.log
-  more load:       gamemetrics loadgen --url {url} --api-key {game['api_key']} --rate 5000 --duration 60
+  more load:       gamemetrics loadgen --url {url} --api-key {game['api_key']} --rate 5000 --duration 60s
 Stop everything:   gamemetrics stack down        (add --purge to delete the data)"""
     )
 
