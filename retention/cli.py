@@ -18,7 +18,10 @@ from typing import Annotated
 
 import typer
 
-from gamemetrics.commands import GameOption, duration_option, duration_text, Output, PlayerOption, OutputOption, command_settings, emit, fail, resolved_output, say
+from gamemetrics.commands import (
+    GameOption, Output, OutputOption, PlayerOption, Quiet, command_settings, duration_option, duration_text, emit, fail,
+    progress_enabled, resolved_output, say,
+)
 from gamemetrics.errors import GameMetricsError
 from retention.settings import GdprSettings, RetentionSettings, S3Settings
 from store import db
@@ -48,7 +51,7 @@ def _day(text: str) -> date:
 def run(
     metrics_file: Annotated[Path | None, typer.Option(help="Write the metrics here (Prometheus text, for node_exporter).")] = None,
     today: Annotated[str | None, typer.Option(help="Pretend today is this UTC date (backfills, tests).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars (cron).")] = False,
+    quiet: Quiet = False,  # read by say()/progress_enabled() (gamemetrics.commands.with_quiet)
 ) -> None:
     """One pass: archive expired days of player_events to Parquet, verify, drop; trim rollups, sessions and the
     notification log; expire old archives; set the dead-letter topic's retention; run open GDPR requests.
@@ -57,7 +60,7 @@ def run(
 
     try:
         summary = run_pass(command_settings(), S3Settings(), RetentionSettings(), GdprSettings(),
-                           today=_day(today) if today else None, progress=not quiet, metrics_file=metrics_file)
+                           today=_day(today) if today else None, progress=progress_enabled(), metrics_file=metrics_file)
     except GameMetricsError as exc:
         fail(exc)
     for line in summary.lines():
