@@ -35,7 +35,7 @@ class Settings(BaseSettings):
         "PLAINTEXT", description="How clients talk to Kafka: PLAINTEXT (local stack), SASL_SSL (secured stack, production)."
     )
     kafka_sasl_mechanism: KafkaSaslMechanism = Field("SCRAM-SHA-512", description="SASL mechanism (SASL_* protocols).")
-    kafka_sasl_username: str = Field("", description="SASL user: one principal per service (see README, Kafka security).")
+    kafka_sasl_username: str = Field("", description="SASL user: one principal per service (docs: operations, Kafka security).")
     kafka_sasl_password: SecretStr = Field(SecretStr(""), description="SASL password of that user.")
     kafka_ssl_ca_file: Path | None = Field(
         None, description="PEM file of the CA that signed the brokers' certificates (SSL protocols); empty = system CAs."
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         "native = refuse to start without it, fastavro = the reference (schemas/wire.py).",
     )
     log_format: Literal["json", "console"] = Field("console", description="Structured log rendering.")
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level of the structured logs written.")
 
     def topic(self, name: str) -> str:
         """The full name of one of the topics of ARCHITECTURE.md for this deployment."""
@@ -160,6 +160,10 @@ class TokenSettings(BaseSettings):
     jwt_issuer: str = Field("gamemetrics", description="`iss` claim written and required in tokens.")
     jwt_audience: str = Field("gamemetrics-graphql", description="`aud` claim written and required in tokens.")
     token_max_ttl_s: int = Field(90 * 24 * 3600, gt=0, description="Longest lifetime `tokens create` accepts.")
+    revocation_refresh_s: float = Field(
+        10.0, gt=0, description="How often each API process re-reads the revoked tokens (`gamemetrics tokens revoke`)"
+        " from the audit log: a revoked token stops working within this."
+    )
 
 
 def insecure_token_settings(settings: TokenSettings) -> list[str]:

@@ -7,7 +7,10 @@
 Issued by ``gamemetrics tokens create --role analyst --games g1,g2 --ttl 24h``; verified by every
 API that serves game data (the GraphQL API, the recommender API), so it lives in the foundation.
 Errors are ``gamemetrics.errors.TokenError``s; each API translates them into its own answers.
-Tokens are not stored; they end when they expire or when the secret changes.
+Tokens themselves are never stored; they end when they expire, when the secret changes, or when
+revoked: ``gamemetrics tokens revoke`` records the token id (the ``jti`` claim) in the audit log, each
+API keeps the ids still unexpired in a ``RevokedTokens`` set it refreshes from there
+(``store.tokens``), and ``verify_token`` refuses them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
 from typing import Literal, get_args
 
 import jwt
@@ -116,8 +120,30 @@ def bearer_token(value: object) -> str:
     return value[7:].strip()
 
 
-def verify_token(settings: TokenSettings, token: str, now: datetime | None = None) -> Principal:
-    """The caller a token names; its times are checked against ``now`` (default: the clock)."""
+class RevokedTokens:
+    """The ids of revoked, not yet expired tokens that an API process refuses; replaced whole by its
+    refresher (``store.tokens.keep_revocations_fresh``), read on every request."""
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        self._ids: frozenset[str] = frozenset(ids)
+
+    def replace(self, ids: Iterable[str]) -> None:
+        self._ids = frozenset(ids)
+
+    def __contains__(self, token_id: object) -> bool:
+        return token_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+NO_REVOCATIONS = RevokedTokens()
+
+
+def verify_token(settings: TokenSettings, token: str, now: datetime | None = None,
+                 revoked: RevokedTokens = NO_REVOCATIONS) -> Principal:
+    """The caller a token names; its times are checked against ``now`` (default: the clock), its id
+    against ``revoked``."""
     try:
         claims = jwt.decode(
             token, settings.jwt_secret.get_secret_value(), algorithms=[ALGORITHM],
@@ -146,4 +172,7 @@ def verify_token(settings: TokenSettings, token: str, now: datetime | None = Non
         raise TokenRejected(f"token role {role!r} is not one of {', '.join(ROLES)}")
     if not isinstance(games, list) or not games or not all(isinstance(g, str) and g for g in games):
         raise TokenRejected("token `games` claim must be a non-empty list of game ids (or ['*'])")
-    return Principal(str(claims["sub"]), role, frozenset(games), expires_at, str(claims.get("jti", "")))
+    token_id = str(claims.get("jti", ""))
+    if token_id and token_id in revoked:
+        raise TokenRejected(f"token {token_id} was revoked (`gamemetrics tokens revoke`); {CREATE_HINT}")
+    return Principal(str(claims["sub"]), role, frozenset(games), expires_at, token_id)

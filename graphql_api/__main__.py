@@ -1,5 +1,6 @@
-"""``python -m graphql_api``: serve, tokens create, export-schema (also mounted in ``gamemetrics``)."""
+"""``python -m graphql_api``: serve, tokens create|list|revoke, export-schema (also mounted in ``gamemetrics``)."""
 
+from gamemetrics.commands import apply_conventions
 from graphql_api.cli import app
 
-app(prog_name="python -m graphql_api")
+apply_conventions(app)(prog_name="python -m graphql_api")

@@ -7,6 +7,7 @@ consumer) -> context (the caller from the bearer token) -> schema (auth, limits,
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from graphql_api.live_source import KafkaLiveSource
 from graphql_api.schema import build_schema
 from graphql_api.settings import GraphQLSettings, insecure_defaults
 from graphql_api.database import Database
+from store.tokens import keep_revocations_fresh
 
 log = structlog.get_logger("graphql_api")
 
@@ -111,12 +113,14 @@ def create_app(settings: Settings, gql: GraphQLSettings, exposition: MetricsExpo
         source = KafkaLiveSource(settings, gql, hub) if gql.live_enabled else None
         if source is not None:
             await source.start()
+        revocations = asyncio.create_task(keep_revocations_fresh(settings, services.revoked, gql.revocation_refresh_s))
         app.state.services = services
         log.info("graphql_api_started", schema=settings.database_schema, topic_prefix=settings.topic_prefix,
                  live=gql.live_enabled, introspection=gql.introspection)
         try:
             yield
         finally:
+            revocations.cancel()
             if source is not None:
                 await source.stop()
             await services.db.close()

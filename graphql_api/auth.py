@@ -68,9 +68,10 @@ def bearer_token(value: object) -> str:
         raise Unauthenticated(str(exc)) from exc
 
 
-def verify_token(settings: TokenSettings, token: str, now: datetime | None = None) -> Principal:
+def verify_token(settings: TokenSettings, token: str, now: datetime | None = None,
+                 revoked: tokens.RevokedTokens = tokens.NO_REVOCATIONS) -> Principal:
     try:
-        p = tokens.verify_token(settings, token, now=now)
+        p = tokens.verify_token(settings, token, now=now, revoked=revoked)
     except TokenRejected as exc:
         raise Unauthenticated(str(exc)) from exc
     return Principal(p.subject, p.role, p.games, p.expires_at, p.token_id)

@@ -10,7 +10,7 @@ connection; its caller is set from the ``connection_init`` payload (``graphql_ap
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from gamemetrics.settings import Settings
+from gamemetrics.tokens import RevokedTokens
 from graphql_api.auth import CREATE_HINT, LEEWAY, Principal, bearer_token, verify_token
 from graphql_api.errors import ApiError, Unauthenticated
 from graphql_api.lag_probe import LagProbe
@@ -40,6 +41,7 @@ class Services:
     db: Database
     hub: LiveHub
     lag: LagProbe
+    revoked: RevokedTokens = field(default_factory=RevokedTokens)  # refreshed by the lifespan (store.tokens)
 
 
 class Context(BaseContext):
@@ -67,7 +69,7 @@ class Context(BaseContext):
     def authenticate(self, authorization: object) -> None:
         """Set the caller from an ``Authorization`` value (``Bearer <token>``)."""
         try:
-            self.principal = verify_token(self.services.gql, bearer_token(authorization))
+            self.principal = verify_token(self.services.gql, bearer_token(authorization), revoked=self.services.revoked)
             self.auth_error = None
         except ApiError as exc:
             self.principal, self.auth_error = None, exc

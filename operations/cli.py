@@ -9,12 +9,15 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gamemetrics.commands import command_settings, fail, say
+from gamemetrics.commands import (
+    OutputOption, apply_conventions, command_settings, duration_option, emit, fail, progress_enabled, say, version_text,
+)
 from gamemetrics.errors import GameMetricsError
 from graphql_api.cli import serve_graphql, tokens_app
 from ingest.cli import serve_ingest
@@ -31,6 +34,24 @@ app = typer.Typer(
 stack_app = typer.Typer(help="The embedded local stack: Kafka, PostgreSQL, Redis and an S3 server on 127.0.0.1.", no_args_is_help=True)
 serve_app = typer.Typer(help="Run an HTTP service.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (they print numbers; see bench/RESULTS.md).", no_args_is_help=True)
+
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def gamemetrics_command(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """GameMetrics: event-streaming analytics for games. Every command takes --quiet; list and show
+    commands take --output table|json; exit status 0 = ok, 1 = failed, 2 = usage error."""
+
 
 app.add_typer(stack_app, name="stack")
 app.add_typer(games_app, name="games")
@@ -54,15 +75,28 @@ app.add_typer(audit_app, name="audit")
 
 
 @stack_app.command("install")
-def stack_install() -> None:
+def stack_install(
+    s3: Annotated[
+        bool | None,
+        typer.Option(
+            "--s3/--no-s3",
+            help="--s3: only the S3 server (versitygw, built with go install: about 10 minutes the first time);"
+            " --no-s3: everything but it (what the demo needs). Default: both.",
+        ),
+    ] = None,
+) -> None:
     """Install what the stack needs (idempotent): PostgreSQL and Redis with apt-get, Kafka jars with mvn, the S3
     server (versitygw) with go install, TimescaleDB from its bundle when GAMEMETRICS_STACK_TIMESCALEDB_BUNDLE
-    (default: the nearest ../shared/timescaledb) has one."""
+    (default: the nearest shared/timescaledb above the repository) has one."""
     from operations.stack.local import LocalStack
     from operations.stack.settings import StackSettings
 
     try:
-        LocalStack(command_settings(), say).install(StackSettings())
+        stack = LocalStack(command_settings(), say)
+        if s3 is True:
+            stack.install_s3()
+        else:
+            stack.install(StackSettings(), s3=s3 is None)
     except GameMetricsError as exc:
         fail(exc)
 
@@ -95,14 +129,18 @@ def stack_up(secure: Annotated[bool, SECURE_OPTION] = False) -> None:
 
 
 @stack_app.command("status")
-def stack_status() -> None:
+def stack_status(output: OutputOption = None) -> None:
     """Show each service: running or not, where, and whether it is ours or external."""
     from operations.stack.local import LocalStack
 
-    for service in LocalStack(command_settings()).status():
-        state = "running" if service.running else "stopped"
-        owner = "external" if service.external else "local"
-        typer.echo(f"{service.name:<11} {state:<8} {owner:<9} {service.address}  {service.detail}".rstrip())
+    emit(
+        (
+            {"service": service.name, "state": "running" if service.running else "stopped",
+             "owner": "external" if service.external else "local", "address": service.address, "detail": service.detail}
+            for service in LocalStack(command_settings()).status()
+        ),
+        output,
+    )
 
 
 @stack_app.command("down")
@@ -123,9 +161,9 @@ def stack_down(
 def loadgen(
     url: Annotated[str, typer.Option(help="Base URL of the ingest service.")] = "http://127.0.0.1:8080",
     api_key: Annotated[list[str], typer.Option(help="A game's API key; repeat for several games.")] = [],  # noqa: B006
-    games: Annotated[int, typer.Option(help="Games to load; missing keys are created in the local store.")] = 0,
+    game_count: Annotated[int, typer.Option("--game-count", help="Games to load; missing keys are created in the local store.")] = 0,
     rate: Annotated[float, typer.Option(help="Target events per second.")] = 2000.0,
-    duration: Annotated[float, typer.Option(help="Seconds to run.")] = 30.0,
+    duration: Annotated[timedelta, duration_option("--duration", help="How long to run.")] = "30s",  # type: ignore[assignment]
     players: Annotated[int, typer.Option(help="Simulated players per game.")] = 1000,
     batch_size: Annotated[str, typer.Option(help="Events per request: N, A-B (uniform) or exp:MEAN.")] = "20",
     concurrency: Annotated[int, typer.Option(help="Requests in flight at most.")] = 32,
@@ -141,19 +179,19 @@ def loadgen(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     keys = list(api_key)
-    if games > len(keys):
+    if game_count > len(keys):
         from store import db
         from store.games import create_game
 
         with db.connect(command_settings()) as conn:
-            for _ in range(games - len(keys)):
+            for _ in range(game_count - len(keys)):
                 created = create_game(conn, f"loadgen-{seed}-{len(keys)}-{secrets.token_hex(2)}")
                 say(f"created game {created.game_id} (key {created.api_key})")
                 keys.append(created.api_key)
     if not keys:
-        raise typer.BadParameter("give --api-key (repeatable) or --games N to create games in the local store")
-    plan = LoadPlan(url, tuple(keys), rate, duration, players, sizes, concurrency, seed=seed)
-    report = asyncio.run(run_load(plan))
+        raise typer.BadParameter("give --api-key (repeatable) or --game-count N to create games in the local store")
+    plan = LoadPlan(url, tuple(keys), rate, duration.total_seconds(), players, sizes, concurrency, seed=seed)
+    report = asyncio.run(run_load(plan, progress=progress_enabled()))
     typer.echo(report.summary())
     if report.failed_events:
         raise typer.Exit(1)
@@ -191,7 +229,7 @@ def bench_recommender(ctx: typer.Context) -> None:
 
 @app.command("demo")
 def demo(
-    duration: Annotated[float, typer.Option(help="Seconds of demo load.")] = 60.0,
+    duration: Annotated[timedelta, duration_option("--duration", help="How long the demo load runs.")] = "60s",  # type: ignore[assignment]
     rate: Annotated[float, typer.Option(help="Demo load, events per second.")] = 2000.0,
     port: Annotated[int, typer.Option(help="Port of the ingest service.")] = 8080,
     api_port: Annotated[int, typer.Option(help="Port of the GraphQL API and dashboard.")] = 8090,
@@ -221,9 +259,10 @@ def demo(
         url = f"http://127.0.0.1:{port}"
         wait_for_ingest(url)
         game = demo_game(settings, stack.paths.run)
-        say(f"demo game {game['game_id']}: {rate:.0f} events/s for {duration:.0f}s")
+        say(f"demo game {game['game_id']}: {rate:.0f} events/s for {duration.total_seconds():.0f}s")
         started = datetime.now(timezone.utc)
-        report = asyncio.run(run_load(LoadPlan(url, (game["api_key"],), rate, duration)))
+        report = asyncio.run(run_load(LoadPlan(url, (game["api_key"],), rate, duration.total_seconds()),
+                                      progress=progress_enabled()))
         say(report.summary())
         landed = wait_for_landing(settings, game["game_id"], started, report.accepted)
         say(f"landed {landed} of the {report.accepted} accepted events of this run")
@@ -240,6 +279,10 @@ What to look at:
                    {token}
   GraphQL:         http://127.0.0.1:{api_port}/graphql      (same token as `Authorization: Bearer ...`)
   logs:            {stack.paths.run}/ingest.log  {stack.paths.run}/worker.log  {stack.paths.run}/graphql.log
-  more load:       gamemetrics loadgen --url {url} --api-key {game['api_key']} --rate 5000 --duration 60
+  more load:       gamemetrics loadgen --url {url} --api-key {game['api_key']} --rate 5000 --duration 60s
 Stop everything:   gamemetrics stack down        (add --purge to delete the data)"""
     )
+
+
+# Last, after every command is defined and mounted: --quiet on each of them (gamemetrics/commands.py).
+apply_conventions(app)

@@ -7,12 +7,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gamemetrics.commands import command_settings, fail, say
+from gamemetrics.commands import Output, OutputOption, command_settings, emit, fail, resolved_output, say
 from gamemetrics.errors import GameMetricsError
 
 if TYPE_CHECKING:
@@ -82,26 +81,22 @@ def run_faust(app: faust.App, loglevel: str) -> None:
 def dlq_inspect(
     error_type: Annotated[str, typer.Option("--type", help="Only this error type.")] = "",
     limit: Annotated[int, typer.Option(help="How many records to show (newest last).")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record.")] = False,
+    output: OutputOption = None,
 ) -> None:
-    """Summarise the dead letters by error type and show the latest ones."""
+    """Summarise the dead letters by error type (on stderr) and show the latest ones: a table, or with
+    --output json (the default when piped) every field of each record, the original bytes in hex."""
     from processors.dlq_admin import read_dead_letters, summary
 
     records = [r for r in read_dead_letters(command_settings()) if not error_type or r.record["error_type"] == error_type]
-    if as_json:
-        for r in records[-limit:]:
-            rec = dict(r.record, original=r.record["original"].hex(), source_key=(r.record["source_key"] or b"").hex(),
-                       failed_at=r.record["failed_at"].isoformat(), dlq_offset=r.offset)
-            typer.echo(json.dumps(rec))
-        return
     counts = summary(records)
-    typer.echo(f"{len(records)} dead letters" + "".join(f"\n  {t:<20} {n}" for t, n in counts.most_common()))
-    for r in records[-limit:]:
-        rec = r.record
-        typer.echo(
-            f"[{rec['failed_at']:%Y-%m-%d %H:%M:%S}] {rec['error_type']:<18} {rec['source_topic']}/{rec['source_partition']}"
-            f"@{rec['source_offset']} event={rec['event_id'] or '-'}: {rec['detail'][:200]}"
-        )
+    say(f"{len(records)} dead letters" + "".join(f"\n  {t:<20} {n}" for t, n in counts.most_common()))
+    if resolved_output(output) is Output.json:
+        emit((dict(r.record, original=r.record["original"].hex(), source_key=(r.record["source_key"] or b"").hex(),
+                   dlq_offset=r.offset) for r in records[-limit:]), output)
+        return
+    emit(({"failed_at": r.record["failed_at"], "error_type": r.record["error_type"],
+           "source": f"{r.record['source_topic']}/{r.record['source_partition']}@{r.record['source_offset']}",
+           "event_id": r.record["event_id"], "detail": r.record["detail"][:200]} for r in records[-limit:]), output)
 
 
 @dlq_app.command("replay")

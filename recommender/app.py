@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import structlog
@@ -27,12 +27,13 @@ from gamemetrics import metric_defs as m
 from gamemetrics.exposition import MetricsExposition
 from gamemetrics.errors import TokenNotPermitted, TokenRejected
 from gamemetrics.settings import Settings, TokenSettings, insecure_token_settings
-from gamemetrics.tokens import Principal, bearer_token, verify_token
+from gamemetrics.tokens import Principal, RevokedTokens, bearer_token, verify_token
 from recommender.cache import AnswerCache
 from recommender.errors import NoModel, VectorStoreError
 from recommender.service import Recommender
 from recommender.settings import RecommenderSettings
 from recommender.vectors import VectorStore
+from store.tokens import keep_revocations_fresh
 
 log = structlog.get_logger("recommender.api")
 
@@ -45,6 +46,7 @@ class Services:
     store: VectorStore
     cache: AnswerCache
     recommender: Recommender
+    revoked: RevokedTokens = field(default_factory=RevokedTokens)  # refreshed by the lifespan (store.tokens)
 
 
 class HttpError(Exception):
@@ -62,7 +64,7 @@ async def _caller(request: Request, authorization: Annotated[str | None, Header(
     """The verified caller (async: a sync dependency would cost a thread-pool hop per request)."""
     services = _services(request)
     try:
-        return verify_token(services.tokens, bearer_token(authorization))
+        return verify_token(services.tokens, bearer_token(authorization), revoked=services.revoked)
     except TokenRejected as exc:
         raise HttpError(401, str(exc)) from exc
 
@@ -89,6 +91,9 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
             app.state.services = services
         for problem in insecure_token_settings(tokens):
             log.warning("insecure_setting", problem=problem)
+        revocations = asyncio.create_task(
+            keep_revocations_fresh(settings, app.state.services.revoked, tokens.revocation_refresh_s)
+        )
         fold_in = None
         if own and (rec.fold_in_in_api == "on" or (rec.fold_in_in_api == "auto" and not settings.qdrant_url)):
             from recommender.consumer import FoldInConsumer
@@ -98,6 +103,7 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
         try:
             yield
         finally:
+            revocations.cancel()
             if fold_in is not None:
                 await fold_in.stop()
             if own:

@@ -17,7 +17,9 @@ from typing import Annotated
 
 import typer
 
-from gamemetrics.commands import command_settings, fail, say, serve_asgi
+from gamemetrics.commands import (
+    OutputOption, command_settings, duration_option, emit, fail, progress_enabled, say, serve_asgi,
+)
 from gamemetrics.errors import GameMetricsError
 
 app = typer.Typer(help="Recommendations: train models from play history, fold new play in, evaluate, forget.",
@@ -49,7 +51,7 @@ def _games(settings, game: str | None) -> list[str]:
 @app.command("train")
 def train(
     game: Annotated[str | None, typer.Option(help="Train this game only; default: every game.")] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar while vectors are written.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar while vectors are written (on a terminal, without --quiet).")] = True,
 ) -> None:
     """Train a model per game from its last GAMEMETRICS_RECOMMENDER_WINDOW_DAYS of events and make it live.
 
@@ -72,7 +74,7 @@ def train(
         try:
             for game_id in _games(settings, game):
                 try:
-                    trained = await train_game(settings, rec, store, game_id, show_progress=progress)
+                    trained = await train_game(settings, rec, store, game_id, show_progress=progress and progress_enabled())
                 except NotEnoughData as exc:
                     say(f"{game_id}: skipped, {exc}")
                     m.RECOMMENDER_TRAININGS.labels("skipped").inc()
@@ -122,7 +124,9 @@ def worker(loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "wa
 @app.command("evaluate")
 def evaluate(
     game: Annotated[str, typer.Option(help="The game whose landed events are evaluated.")],
-    test_days: Annotated[float, typer.Option(help="The last this many days are the test period.")] = 7.0,
+    test_period: Annotated[
+        timedelta, duration_option("--test-period", help="The last this long is the test period (a bare number: days).", bare_unit="d")
+    ] = "7d",  # type: ignore[assignment]
     k: Annotated[int, typer.Option(help="Length of the lists scored.")] = 10,
 ) -> None:
     """Time-split evaluation on a game's landed events: recall@k, NDCG@k and coverage of the model,
@@ -136,7 +140,7 @@ def evaluate(
     now = datetime.now(timezone.utc)
     try:
         cols, _ = load_columns(settings, game, now - timedelta(days=rec.window_days))
-        result = run_evaluation(cols, int((now - timedelta(days=test_days)).timestamp() * 1000), k, rec.factors,
+        result = run_evaluation(cols, int((now - test_period).timestamp() * 1000), k, rec.factors,
                                 rec.half_life_days, rec.bm25_k1, rec.bm25_b, rec.seed)
     except GameMetricsError as exc:
         fail(exc)
@@ -146,8 +150,8 @@ def evaluate(
 
 
 @app.command("models")
-def models_(game: Annotated[str, typer.Option(help="The game.")]) -> None:
-    """List a game's model versions (the live one marked), with their window and metrics, as JSON lines."""
+def models_(game: Annotated[str, typer.Option(help="The game.")], output: OutputOption = None) -> None:
+    """List a game's model versions (the live one marked), with their window and metrics."""
     from recommender.settings import RecommenderSettings
     from recommender.vectors import VectorStore
 
@@ -157,9 +161,10 @@ def models_(game: Annotated[str, typer.Option(help="The game.")]) -> None:
         store = VectorStore.open(settings, RecommenderSettings())
         try:
             live = await store.live_model_id(game)
-            for meta in await store.list_models(game):
+            models = await store.list_models(game)
+            for meta in models:
                 meta.pop("popular", None)
-                typer.echo(json.dumps({**meta, "live": meta.get("model_id") == live}))
+            emit(({**meta, "live": meta.get("model_id") == live} for meta in models), output)
         finally:
             await store.close()
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gamemetrics.commands import command_settings, fail, say
+from gamemetrics.commands import (
+    GameOption, Output, OutputOption, PlayerOption, Quiet, command_settings, duration_option, duration_text, emit, fail,
+    progress_enabled, resolved_output, say,
+)
 from gamemetrics.errors import GameMetricsError
 from retention.settings import GdprSettings, RetentionSettings, S3Settings
 from store import db
@@ -33,8 +36,8 @@ audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args
 retention_app.add_typer(policy_app, name="policy")
 gdpr_app.add_typer(receipt_app, name="receipt")
 
-Game = Annotated[str, typer.Option("--game", help="The game id.")]
-Player = Annotated[str, typer.Option("--player", help="The player id, as the game sends it.")]
+Game = GameOption
+Player = PlayerOption
 
 
 def _day(text: str) -> date:
@@ -48,7 +51,7 @@ def _day(text: str) -> date:
 def run(
     metrics_file: Annotated[Path | None, typer.Option(help="Write the metrics here (Prometheus text, for node_exporter).")] = None,
     today: Annotated[str | None, typer.Option(help="Pretend today is this UTC date (backfills, tests).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars (cron).")] = False,
+    quiet: Quiet = False,  # read by say()/progress_enabled() (gamemetrics.commands.with_quiet)
 ) -> None:
     """One pass: archive expired days of player_events to Parquet, verify, drop; trim rollups, sessions and the
     notification log; expire old archives; set the dead-letter topic's retention; run open GDPR requests.
@@ -57,24 +60,31 @@ def run(
 
     try:
         summary = run_pass(command_settings(), S3Settings(), RetentionSettings(), GdprSettings(),
-                           today=_day(today) if today else None, progress=not quiet, metrics_file=metrics_file)
+                           today=_day(today) if today else None, progress=progress_enabled(), metrics_file=metrics_file)
     except GameMetricsError as exc:
         fail(exc)
     for line in summary.lines():
         typer.echo(line)
     if summary.gdpr.failed or summary.archive.mismatches:
-        raise typer.Exit(2)
+        raise typer.Exit(1)
 
 
 @policy_app.command("set")
 def policy_set(
     game: Game,
     store: Annotated[str, typer.Option(help="player_events, archive, rollups, notification_log.")],
-    days: Annotated[int | None, typer.Option(help="Days to keep; omit to go back to the default.")] = None,
+    keep: Annotated[
+        timedelta | None,
+        duration_option("--keep", "--days", help="How long to keep, in whole days (a bare number: days); omit to go"
+                        " back to the default.", bare_unit="d"),
+    ] = None,
 ) -> None:
     """Override one store's retention for one game."""
     from retention.policies import set_policy
 
+    days = None if keep is None else keep.days
+    if keep is not None and (keep != timedelta(days=keep.days) or keep.days <= 0):
+        raise typer.BadParameter(f"--keep {duration_text(keep)}: retention is kept in whole days, e.g. 30d")
     settings = command_settings()
     try:
         with db.connect(settings, autocommit=True) as conn:
@@ -88,15 +98,14 @@ def policy_set(
 
 
 @policy_app.command("list")
-def policy_list() -> None:
-    """The defaults and every game's overrides, in days."""
+def policy_list(output: OutputOption = None) -> None:
+    """The default of each store (game *) and every game's overrides, in days."""
     from retention.policies import Policies
 
     with db.connect(command_settings(), autocommit=True) as conn:
         policies = Policies.load(conn, RetentionSettings())
-    typer.echo(json.dumps({"defaults": policies.defaults,
-                           "overrides": [{"game_id": g, "store": s, "keep_days": d}
-                                         for (g, s), d in sorted(policies.overrides.items())]}, indent=2))
+    emit([*({"game_id": "*", "store": s, "keep_days": d} for s, d in policies.defaults.items()),
+          *({"game_id": g, "store": s, "keep_days": d} for (g, s), d in sorted(policies.overrides.items()))], output)
 
 
 @archive_app.command("list")
@@ -104,14 +113,15 @@ def archive_list(
     game: Annotated[str | None, typer.Option("--game", help="Only this game.")] = None,
     from_: Annotated[str, typer.Option("--from", help="First day (UTC).")] = "0001-01-01",
     to: Annotated[str, typer.Option("--to", help="Last day, inclusive.")] = "9999-12-31",
+    output: OutputOption = None,
 ) -> None:
-    """Archived (game, day) parts: object, rows, bytes, state. One JSON object per line."""
+    """Archived (game, day) parts: object, rows, bytes, state."""
     from retention.restore import listing
 
     with db.connect(command_settings(), autocommit=True) as conn:
-        for p in listing(conn, game, _day(from_), _day(to)):
-            typer.echo(json.dumps({"game_id": p.game_id, "day": str(p.day), "part": p.part, "object": p.object_key,
-                                   "rows": p.rows, "bytes": p.bytes, "state": p.state}))
+        parts = listing(conn, game, _day(from_), _day(to))
+    emit(({"game_id": p.game_id, "day": str(p.day), "part": p.part, "object": p.object_key, "rows": p.rows,
+           "bytes": p.bytes, "state": p.state} for p in parts), output)
 
 
 @archive_app.command("restore")
@@ -247,7 +257,7 @@ def gdpr_run(
     for rid, store, error in outcome.failed:
         typer.echo(f"  failed {rid} at {store}: {error}")
     if outcome.failed:
-        raise typer.Exit(2)
+        raise typer.Exit(1)
 
 
 @gdpr_app.command("unsuppress")
@@ -264,18 +274,22 @@ def gdpr_unsuppress(game: Game, player: Player, requester: Requester = "cli") ->
 
 
 @gdpr_app.command("list")
-def gdpr_list(status: Annotated[str | None, typer.Option(help="pending, running, done or failed.")] = None) -> None:
-    """GDPR requests, newest first (no raw player ids). One JSON object per line."""
+def gdpr_list(
+    status: Annotated[str | None, typer.Option(help="pending, running, done or failed.")] = None,
+    output: OutputOption = None,
+) -> None:
+    """GDPR requests, newest first (no raw player ids)."""
     from retention.gdpr import requests
 
     with db.connect(command_settings(), autocommit=True) as conn:
-        for r in requests.listing(conn, status):
-            typer.echo(json.dumps(r.public()))
+        found = requests.listing(conn, status)
+    emit((r.public() for r in found), output)
 
 
 @receipt_app.command("show")
-def receipt_show(request_id: Annotated[str, typer.Argument(help="The request id.")]) -> None:
-    """Print a done request's signed receipt (JSON), to hand to the player or keep."""
+def receipt_show(request_id: Annotated[str, typer.Argument(help="The request id.")], output: OutputOption = None) -> None:
+    """Print a done request's signed receipt, to hand to the player or keep: the JSON that
+    `receipt verify` checks, or with --output table its fields one a line."""
     from retention.gdpr import requests
 
     with db.connect(command_settings(), autocommit=True) as conn:
@@ -284,7 +298,10 @@ def receipt_show(request_id: Annotated[str, typer.Argument(help="The request id.
         typer.secho(f"error: no receipt for request {request_id} (not done yet? `gamemetrics gdpr list`)", fg="red",
                     err=True)
         raise typer.Exit(1)
-    typer.echo(json.dumps(r.receipt, indent=2))
+    if resolved_output(output) is Output.json:
+        typer.echo(json.dumps(r.receipt))
+        return
+    emit(({"field": key, "value": value} for key, value in r.receipt.items()), output)
 
 
 @receipt_app.command("verify")
@@ -321,11 +338,10 @@ def audit_verify() -> None:
 
 
 @audit_app.command("list")
-def audit_list(limit: Annotated[int, typer.Option(help="Rows, newest first.")] = 50) -> None:
-    """The newest audit rows, one JSON object per line."""
+def audit_list(limit: Annotated[int, typer.Option(help="Rows, newest first.")] = 50, output: OutputOption = None) -> None:
+    """The newest audit rows."""
     with db.connect(command_settings(), autocommit=True) as conn:
         rows = conn.execute("SELECT seq, at, actor, action, game_id, subject, detail FROM audit_log ORDER BY seq DESC"
                             " LIMIT %s", (limit,)).fetchall()
-    for seq, at, actor, action, game, subject, detail in rows:
-        typer.echo(json.dumps({"seq": seq, "at": at.isoformat(), "actor": actor, "action": action, "game_id": game,
-                               "subject": subject, "detail": detail}))
+    emit(({"seq": seq, "at": at, "actor": actor, "action": action, "game_id": game, "subject": subject, "detail": detail}
+          for seq, at, actor, action, game, subject, detail in rows), output)

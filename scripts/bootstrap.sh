@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install everything GameMetrics needs on a fresh Debian machine (run as root), idempotently:
-# Python 3.11+ with venv, the project and its Python dependencies in .venv/, then the local
-# stack's own needs (`gamemetrics stack install`: PostgreSQL, Redis, Java, Maven, Kafka jars, and
-# TimescaleDB from $GAMEMETRICS_STACK_TIMESCALEDB_BUNDLE, default ../shared/timescaledb, when it is there).
-# Sourced by scripts/demo.sh and scripts/test.sh; leaves .venv/bin first on PATH.
+# Install what the demo needs on a fresh Debian machine (run as root), idempotently: Python 3.11+
+# with venv, the project and its locked runtime dependencies (requirements.lock) in .venv/, the
+# native Avro codec when a Rust toolchain is there, then the local stack's own needs (`gamemetrics
+# stack install --no-s3`: PostgreSQL, Redis, Java, Maven, Kafka jars, and TimescaleDB from its bundle
+# when there is one). Sourced by scripts/demo.sh and scripts/test.sh; leaves .venv/bin first on PATH.
+# What only the tests need (dev packages, chromium, podman, mmdebstrap, the deployment tools, the S3
+# server) is installed by scripts/test.sh through scripts/test_deps.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,13 +32,19 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
-STAMP=.venv/.installed
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
-  echo "==> pip install -e '.[dev]'"
-  python -m pip install -q --upgrade pip
-  python -m pip install -q -e '.[dev]'
-  touch "$STAMP"
-fi
+# pip_locked LOCK: the exact versions of LOCK, then the project itself (editable, no other deps).
+# Re-run only when the lock or pyproject.toml changed (a stamp per lock file).
+pip_locked() {
+  local lock="$1" stamp=".venv/.installed-$1"
+  if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "==> pip install -r $lock (exact pins) and the project"
+    python -m pip install -q --disable-pip-version-check -r "$lock"
+    python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
+      || python -m pip install -q --disable-pip-version-check --no-deps -e .
+    touch "$stamp"
+  fi
+}
+pip_locked requirements.lock
 # The compiled Avro codec (native/gamemetrics_avro, Rust + pyo3, built by maturin): optional, the
 # code falls back to fastavro without it (schemas.wire.NATIVE says whether it is installed). Rebuilt when
 # its sources are newer than the stamp; needs cargo/rustc >= 1.85 (rustup), not Debian's older one.
@@ -65,20 +73,5 @@ if native_stale; then
     fi
   fi
 fi
-# The dashboard test drives Debian's chromium through Playwright (never `playwright install`).
-if [ ! -x /usr/bin/chromium ]; then
-  echo "==> apt-get install chromium"
-  apt_install chromium
-fi
-# Deployment checks (helm/, deploy/, Containerfile): podman builds and runs the image in the tests
-# (../shared/CONTAINERS.md: root podman with runc; mmdebstrap makes the base image); the chart and
-# workflow tools come pinned from the Go module proxy (scripts/tools.sh, cached outside the work
-# tree, a no-op once installed; grype only in CI's image job).
-if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v mmdebstrap >/dev/null; then
-  echo "==> apt-get install podman runc mmdebstrap"
-  apt_install podman runc mmdebstrap
-fi
-bash scripts/tools.sh helm kubeconform promtool helm-unittest actionlint syft
-export PATH="${GAMEMETRICS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gamemetrics/tools}/bin:$PATH"
-echo "==> gamemetrics stack install"
-gamemetrics stack install
+echo "==> gamemetrics stack install --no-s3"
+gamemetrics stack install --no-s3

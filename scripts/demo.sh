@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quick start, command 1: install everything, start Kafka/PostgreSQL/Redis, the ingest service
+# Quick start, command 1: install what the demo needs (scripts/bootstrap.sh), start Kafka/PostgreSQL/Redis, the ingest service
 # and a landing worker, run a demo load and print what landed, where to look and how to stop.
 # Extra arguments go to `gamemetrics demo` (e.g. --duration 120 --rate 5000).
 set -euo pipefail

@@ -56,8 +56,9 @@ fi
 # Offline from the wheelhouse first; the package index only when a dependency (or the codec's
 # build backend) is new. The wheelhouse keeps the project's build backend (setuptools, wheel) so the
 # offline build can set up its isolated build environment.
-"$PYTHON" -m pip wheel -q --no-index --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}" 2>/dev/null \
-  || "$PYTHON" -m pip wheel -q --wheel-dir "$WHEELS" --find-links "$WHEELS" "${targets[@]}" "setuptools>=68" wheel
+# The dependencies at the exact versions of requirements.lock (the Containerfile installs from it too).
+"$PYTHON" -m pip wheel -q --no-index --wheel-dir "$WHEELS" --find-links "$WHEELS" -r requirements.lock "${targets[@]}" 2>/dev/null \
+  || "$PYTHON" -m pip wheel -q --wheel-dir "$WHEELS" --find-links "$WHEELS" -r requirements.lock "${targets[@]}" "setuptools>=68" wheel
 mkdir -p "$NATIVE_CACHE"
 cp -n "$WHEELS"/gamemetrics_avro-*.whl "$NATIVE_CACHE"/
 for wheel in "$WHEELS"/*.whl; do

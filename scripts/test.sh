@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Quick start, command 2: install everything, start the services the tests need, run all tests
-# (fast unit tests and the integration tests on the real Kafka, PostgreSQL and Redis).
+# Quick start, command 2: install what the demo needs (bootstrap.sh) and what only the tests need
+# (test_deps.sh), start the services the tests need, run all tests (fast unit tests and the
+# integration tests on the real Kafka, PostgreSQL and Redis).
 # Extra arguments go to pytest.
 set -euo pipefail
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/test_deps.sh"
 echo "==> gamemetrics stack up"
 gamemetrics stack up >/dev/null
 echo "==> pytest"

@@ -2,7 +2,7 @@
 # Install the deployment tool chain, pinned, from the Go module proxy with `go install`:
 #   helm, helm-unittest (helm plugin binary), kubeconform, promtool, syft, grype, actionlint.
 # Binaries go to $GAMEMETRICS_TOOLS_DIR/bin (default ~/.cache/gamemetrics/tools, outside the work
-# tree so every clone on the machine, CI's included, shares them; scripts/bootstrap.sh puts it on PATH). A tool already installed at its pinned version is skipped, so a
+# tree so every clone on the machine, CI's included, shares them; scripts/test_deps.sh puts it on PATH). A tool already installed at its pinned version is skipped, so a
 # second run takes well under a second. With tool names as arguments only those are installed. Each `go install` builds from source (minutes on two cores
 # the first time); set GAMEMETRICS_SKIP_TOOLS=1 to skip all of it (the tests that need a tool then
 # skip, saying which). Run standalone: `bash scripts/tools.sh [tool ...]`.

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from gamemetrics.commands import command_settings, fail
+from gamemetrics.commands import OutputOption, command_settings, duration_option, duration_text, emit, fail
 from gamemetrics.errors import GameMetricsError
 from store import db
 
@@ -49,23 +49,27 @@ def games_create(name: Annotated[str, typer.Argument(help="Display name of the g
 @games_app.command("rotate-key")
 def games_rotate_key(
     game_id: Annotated[str, typer.Argument(help="The game whose key to rotate.")],
-    grace: Annotated[float, typer.Option(help="Hours the current keys stay valid.")] = 24.0,
+    grace: Annotated[
+        timedelta, duration_option("--grace", help="How long the current keys stay valid (a bare number: hours).", bare_unit="h")
+    ] = "24h",  # type: ignore[assignment]
 ) -> None:
-    """Issue a new API key; the current ones keep working for --grace hours. Prints the new key as JSON."""
+    """Issue a new API key; the current ones keep working for --grace. Prints the new key as JSON."""
     from store.games import rotate_key
 
+    hours = grace.total_seconds() / 3600
     try:
         settings = command_settings()
         with db.connect(settings, autocommit=True) as conn:
-            api_key = rotate_key(conn, game_id, timedelta(hours=grace))
-            _audit(settings, conn, "games.rotate_key", game_id, {"grace_hours": grace})
+            api_key = rotate_key(conn, game_id, grace)
+            _audit(settings, conn, "games.rotate_key", game_id, {"grace_hours": hours})
     except GameMetricsError as exc:
         fail(exc)
-    typer.echo(json.dumps({"game_id": game_id, "api_key": api_key, "previous_keys_expire_in_hours": grace}))
+    typer.echo(json.dumps({"game_id": game_id, "api_key": api_key, "previous_keys_expire_in_hours": hours,
+                           "grace": duration_text(grace)}))
 
 
 @games_app.command("list")
-def games_list() -> None:
+def games_list(output: OutputOption = None) -> None:
     """List the games: id, name, creation time and how many keys are valid."""
     from store.games import list_games
 
@@ -74,8 +78,8 @@ def games_list() -> None:
             games = list_games(conn)
     except GameMetricsError as exc:
         fail(exc)
-    for game_id, name, created_at, keys in games:
-        typer.echo(f"{game_id:<32} {name:<32} {created_at:%Y-%m-%d %H:%M} keys={keys}")
+    emit(({"game_id": game_id, "name": name, "created_at": created_at, "valid_keys": keys}
+          for game_id, name, created_at, keys in games), output)
 
 
 @currencies_app.command("set")
@@ -99,7 +103,7 @@ def currencies_set(
 
 
 @currencies_app.command("list")
-def currencies_list() -> None:
+def currencies_list(output: OutputOption = None) -> None:
     """Show the currency table."""
     from store.currencies import list_rates
 
@@ -108,8 +112,7 @@ def currencies_list() -> None:
             rates = list_rates(conn)
     except GameMetricsError as exc:
         fail(exc)
-    for code, rate, updated in rates:
-        typer.echo(f"{code}  {rate:>16}  {updated:%Y-%m-%d}")
+    emit(({"currency": code, "usd_per_unit": rate, "updated_at": updated} for code, rate, updated in rates), output)
 
 
 def verify() -> None:

@@ -81,12 +81,20 @@ class LocalStack:
     def own_s3(self) -> bool:
         return not self.s3_settings.explicitly_set("endpoint_url")
 
-    def install(self, stack: StackSettings | None = None) -> None:
+    def install(self, stack: StackSettings | None = None, s3: bool = True) -> None:
+        """What the stack needs; ``s3=False`` leaves out the S3 server (only retention and GDPR use it;
+        building it is the slow part: ``install_s3`` does it when first needed)."""
         install(self.kafka, self.say, stack)
+        if s3:
+            self.install_s3()
+
+    def install_s3(self) -> None:
+        """Build the S3 server (versitygw) unless it is there, with a progress line: about 10 minutes on 2 cores."""
         if self.s3.installed():
             self.say(f"S3 server: versitygw present ({self.s3.binary()})")
         else:
-            self.say(f"S3 server: go install versitygw {VERSITYGW_VERSION} -> {self.s3.bin_dir} (minutes the first time)")
+            self.say(f"S3 server: go install versitygw {VERSITYGW_VERSION} -> {self.s3.bin_dir} (about 10 minutes the"
+                     " first time on 2 cores; only retention and GDPR need it)")
             self.s3.install()
 
     def up(self) -> dict[str, str]:
@@ -129,8 +137,8 @@ class LocalStack:
 
         s3 = self.s3_settings
         if self.own_s3 and not self.s3.installed():  # only retention needs it: the rest of the stack still comes up
-            self.say("warning: s3: versitygw is not installed; run `gamemetrics stack install` (archives and GDPR"
-                     " exports need it)")
+            self.say("note: s3: versitygw is not installed (archives and GDPR exports need it): run"
+                     " `gamemetrics stack install --s3` when you need them")
             return
         if self.own_s3:
             started = self.s3.start()

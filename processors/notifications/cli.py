@@ -2,7 +2,7 @@
 events into notifications.
 
     gamemetrics notifications worker              the rules and delivery agents on their own (Faust)
-    gamemetrics notifications rules add|list|...  the rules (table notification_rules)
+    gamemetrics notifications rules add|list|enable|disable|delete   the rules (table notification_rules)
 
 Mounted by ``operations.cli`` with ``app.add_typer(notifications_app, name="notifications")``.
 Running workers pick up a rule change within ``GAMEMETRICS_NOTIFY_RULES_REFRESH_S``.
@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from gamemetrics.commands import command_settings, fail
+from gamemetrics.commands import OutputOption, apply_conventions, command_settings, emit, fail
 from gamemetrics.errors import GameMetricsError
 
 app = typer.Typer(help="Notifications: rules that turn processed events into messages.", no_args_is_help=True)
@@ -94,9 +94,9 @@ def rules_add(
 @rules_app.command("list")
 def rules_list(
     game: Annotated[str | None, typer.Option(help="Only the rules that apply to this game.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    output: OutputOption = None,
 ) -> None:
-    """List the rules, enabled or not."""
+    """List the rules, enabled or not (--output json: every field of each rule)."""
     from store import db
     from processors.notifications.rules_store import list_rules
 
@@ -105,19 +105,23 @@ def rules_list(
             rules = list_rules(conn, game)
     except GameMetricsError as exc:
         fail(exc)
-    for rule in rules:
-        if as_json:
-            typer.echo(json.dumps(asdict(rule)))
-            continue
-        conditions = []
-        if rule.min_revenue_usd is not None:
-            conditions.append(f"revenue>={rule.min_revenue_usd:g}")
-        if rule.lifetime_spend_threshold_usd is not None:
-            conditions.append(f"lifetime crosses {rule.lifetime_spend_threshold_usd:g}")
-        typer.echo(
-            f"{rule.rule_id:<24} {'on ' if rule.enabled else 'off'} {rule.game_id or '*':<32} {rule.event_type:<16} "
-            f"{rule.channel:<8} {rule.target}  {' '.join(conditions)}".rstrip()
-        )
+    from gamemetrics.commands import Output, resolved_output
+
+    if resolved_output(output) is Output.json:
+        emit((asdict(rule) for rule in rules), output)
+        return
+    emit(({"rule_id": rule.rule_id, "enabled": "on" if rule.enabled else "off", "game": rule.game_id or "*",
+           "event_type": rule.event_type, "channel": rule.channel, "target": rule.target,
+           "when": " ".join(_conditions(rule))} for rule in rules), output)
+
+
+def _conditions(rule) -> list[str]:
+    conditions = []
+    if rule.min_revenue_usd is not None:
+        conditions.append(f"revenue>={rule.min_revenue_usd:g}")
+    if rule.lifetime_spend_threshold_usd is not None:
+        conditions.append(f"lifetime crosses {rule.lifetime_spend_threshold_usd:g}")
+    return conditions
 
 
 def _set_enabled(rule_id: str, enabled: bool) -> None:
@@ -144,5 +148,19 @@ def rules_disable(rule_id: Annotated[str, typer.Argument(help="The rule to disab
     _set_enabled(rule_id, False)
 
 
+@rules_app.command("delete")
+def rules_delete(rule_id: Annotated[str, typer.Argument(help="The rule to delete.")]) -> None:
+    """Delete a rule (its past deliveries stay in the delivery log, so re-adding it never resends them)."""
+    from store import db
+    from processors.notifications.rules_store import delete_rule
+
+    try:
+        with db.connect(command_settings()) as conn:
+            delete_rule(conn, rule_id)
+    except GameMetricsError as exc:
+        fail(exc)
+    typer.echo(json.dumps({"rule_id": rule_id, "deleted": True}))
+
+
 if __name__ == "__main__":  # `python -m processors.notifications.cli`, before it is mounted
-    app()
+    apply_conventions(app)()

@@ -90,6 +90,15 @@ def set_enabled(conn: psycopg.Connection, rule_id: str, enabled: bool) -> None:
         raise RuleError(f"no rule {rule_id!r}; see `gamemetrics notifications rules list`")
 
 
+def delete_rule(conn: psycopg.Connection, rule_id: str) -> None:
+    """Delete a rule and commit; RuleError when there is no such rule. Its past deliveries stay in
+    notification_deliveries (until retention trims them), so re-adding the same rule id never resends."""
+    with _translated(f"deleting rule {rule_id!r}"), conn.transaction():
+        deleted = conn.execute("DELETE FROM notification_rules WHERE rule_id = %s", (rule_id,)).rowcount
+    if deleted == 0:
+        raise RuleError(f"no rule {rule_id!r}; see `gamemetrics notifications rules list`")
+
+
 def usable(rules: list[Rule]) -> list[Rule]:
     """The rules without problems; each one left out is logged with why."""
     kept = []

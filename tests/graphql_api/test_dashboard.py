@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium (Debian's ``chromium`` driven by Playwright): it loads, signs in
 with a token, draws a month of history, and its live chart moves while events are posted through
-ingest and landed by a worker. The screenshot is kept as a test artifact (and in bench/artifacts/)."""
+ingest and landed by a worker. The screenshot is the picture of the README and the docs
+(docs/assets/dashboard.png): made by this test, never by hand."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACT = Path(__file__).resolve().parents[2] / "bench" / "artifacts" / "dashboard.png"
+ARTIFACT = Path(__file__).resolve().parents[2] / "docs" / "assets" / "dashboard.png"  # the README's and the docs' picture
 UI_TIMEOUT_MS = 30_000
 
 
@@ -53,7 +54,7 @@ def services(isolated_module, games, tmp_path_factory) -> Iterator[tuple[str, st
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (scripts/bootstrap.sh does it)")
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (scripts/test_deps.sh does it)")
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield chromium

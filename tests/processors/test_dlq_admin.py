@@ -4,6 +4,7 @@ inspect`, and a fixed one replayed with `gamemetrics dlq replay` lands."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -41,11 +42,15 @@ def raw_batch(events):
             "client_ip_hash": None, "events": events}
 
 
-def gamemetrics(settings, *args) -> str:
+def run_gamemetrics(settings, *args) -> subprocess.CompletedProcess:
     result = subprocess.run([sys.executable, "-m", "operations", *args], env={**os.environ, **settings_env(settings)},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    return result.stdout
+    return result
+
+
+def gamemetrics(settings, *args) -> str:
+    return run_gamemetrics(settings, *args).stdout
 
 
 def landed_ids(settings) -> set[str]:
@@ -74,10 +79,16 @@ def test_each_dead_letter_type_is_inspectable_and_a_fixed_one_replays(isolated, 
         assert "properties.status" in by_type["invalid_event"]["detail"]
         assert by_type["undecodable"]["original"] == b"\x00\x00\x00\x00\x02garbage"
 
-        summary = gamemetrics(isolated, "dlq", "inspect")
-        assert summary.startswith("4 dead letters")
+        inspected = run_gamemetrics(isolated, "dlq", "inspect")
+        assert inspected.stderr.startswith("4 dead letters")  # the summary, on stderr
         for error_type in by_type:
-            assert error_type in summary
+            assert error_type in inspected.stderr
+        # stdout is piped here: one JSON object per record, the original bytes in hex
+        shown = [json.loads(line) for line in inspected.stdout.splitlines()]
+        assert {r["error_type"] for r in shown} == set(by_type)
+        assert b"\x00\x00\x00\x00\x02garbage".hex() in {r["original"] for r in shown}
+        table = gamemetrics(isolated, "dlq", "inspect", "--type", "undecodable", "--output", "table")
+        assert table.splitlines()[0].split()[:2] == ["FAILED_AT", "ERROR_TYPE"] and "undecodable" in table
 
         # the operator adds the missing rate and replays that dead letter: the purchase lands, once
         gamemetrics(isolated, "currencies", "set", "ISK", "0.0072")

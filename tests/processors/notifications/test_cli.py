@@ -1,4 +1,4 @@
-"""processors/notifications/cli.py: `notifications rules add|list|disable` as a user runs them, on a real database."""
+"""processors/notifications/cli.py: `notifications rules add|list|disable|delete` as a user runs them, on a real database."""
 
 from __future__ import annotations
 
@@ -32,18 +32,32 @@ def test_rules_added_from_the_command_line_are_listed_and_can_be_disabled(isolat
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["lifetime_spend_threshold_usd"] == 100.0
 
-    listed = cli(isolated, "rules", "list")
+    listed = cli(isolated, "rules", "list", "--output", "table")
     assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0].split()[:2] == ["RULE_ID", "ENABLED"]
     assert "whale" in listed.stdout and "https://crm.example/spend" in listed.stdout
     assert "lifetime crosses 100" in listed.stdout
 
     assert cli(isolated, "rules", "disable", "whale").returncode == 0
-    [rule] = [json.loads(line) for line in cli(isolated, "rules", "list", "--json").stdout.splitlines()]
+    # piped: JSON lines by default
+    [rule] = [json.loads(line) for line in cli(isolated, "rules", "list").stdout.splitlines()]
     assert rule["rule_id"] == "whale" and rule["enabled"] is False
+
+
+def test_a_deleted_rule_is_gone_and_deleting_it_again_fails(isolated):
+    added = cli(isolated, "rules", "add", "achievement", "--channel", "push", "--target", "$player_id",
+                "--template", "Unlocked: $achievement_id", "--rule-id", "cheers")
+    assert added.returncode == 0, added.stderr
+    deleted = cli(isolated, "rules", "delete", "cheers")
+    assert deleted.returncode == 0, deleted.stderr
+    assert json.loads(deleted.stdout) == {"rule_id": "cheers", "deleted": True}
+    assert cli(isolated, "rules", "list", "--output", "json").stdout == ""
+    again = cli(isolated, "rules", "delete", "cheers")
+    assert again.returncode == 1 and "no rule 'cheers'" in again.stderr
 
 
 def test_a_bad_rule_is_refused_with_the_reason(isolated):
     result = cli(isolated, "rules", "add", "purchase", "--channel", "webhook", "--target", "crm", "--template", "x")
     assert result.returncode == 1
     assert "target: 'crm' is not an http(s) URL" in result.stderr
-    assert cli(isolated, "rules", "list", "--json").stdout == ""
+    assert cli(isolated, "rules", "list", "--output", "json").stdout == ""
