@@ -22,7 +22,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
-from gamemetrics.settings import Settings
+from gamemetrics.keys import require_strong
+from gamemetrics.settings import Settings, token_keys
 from gamemetrics.exposition import MetricsExposition
 from gamemetrics.tracing import Tracing
 from graphql_api.context import Context, Services
@@ -32,7 +33,7 @@ from graphql_api.live import LiveHub
 from graphql_api.limits import RequestGate
 from graphql_api.live_source import KafkaLiveSource
 from graphql_api.schema import build_schema
-from graphql_api.settings import GraphQLSettings, insecure_defaults
+from graphql_api.settings import GraphQLSettings
 from graphql_api.database import Database
 
 log = structlog.get_logger("graphql_api")
@@ -101,7 +102,8 @@ def create_app(settings: Settings, gql: GraphQLSettings, exposition: MetricsExpo
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        for problem in insecure_defaults(gql):
+        # production: InsecureKey (the app does not start); local stack: a warning per weak key
+        for problem in require_strong(settings.env, token_keys(gql)):
             log.warning("insecure_setting", problem=problem)
         hub = LiveHub(gql.live_subscriber_buffer)
         services = Services(

@@ -26,7 +26,9 @@ from fastapi.responses import JSONResponse, Response
 from gamemetrics import metric_defs as m
 from gamemetrics.exposition import MetricsExposition
 from gamemetrics.errors import TokenNotPermitted, TokenRejected
-from gamemetrics.settings import Settings, TokenSettings, insecure_token_settings
+from gamemetrics.keys import require_strong
+from gamemetrics.settings import Settings, TokenSettings, token_keys
+from gamemetrics.redact import redact
 from gamemetrics.tokens import Principal, bearer_token, verify_token
 from recommender.cache import AnswerCache
 from recommender.errors import NoModel, VectorStoreError
@@ -87,7 +89,7 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
             app.state.services = Services(settings, rec, tokens, store, cache, Recommender(store, cache, rec))
         else:
             app.state.services = services
-        for problem in insecure_token_settings(tokens):
+        for problem in require_strong(settings.env, token_keys(tokens)):  # production: InsecureKey, no start
             log.warning("insecure_setting", problem=problem)
         fold_in = None
         if own and (rec.fold_in_in_api == "on" or (rec.fold_in_in_api == "auto" and not settings.qdrant_url)):
@@ -178,7 +180,7 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
         try:
             await asyncio.wait_for(_services(request).store.client.get_collections(), timeout=2)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            return JSONResponse({"status": "unavailable", "qdrant": str(exc)}, status_code=503)
+            return JSONResponse({"status": "unavailable", "qdrant": redact(str(exc))}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     @app.get("/metrics", include_in_schema=False)

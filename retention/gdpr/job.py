@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import structlog
 
+from gamemetrics.redact import redact
 from gamemetrics.settings import Settings
 from retention.gdpr import receipts, requests
 from retention.gdpr.export import write_bundle
@@ -92,9 +93,10 @@ class GdprJob:
                 body["url_expires_at"] = datetime.fromtimestamp(
                     time.time() + self._gdpr.export_url_ttl_s, timezone.utc).isoformat()
         except Exception as exc:  # any store: the request is failed with it, retried by the next pass
-            requests.mark_failed(self._conn, self._audit, request, store, f"{type(exc).__name__}: {exc}")
-            outcome.failed.append((str(request.request_id), store, str(exc)))
-            log.error("gdpr_request_failed", request_id=str(request.request_id), store=store, error=str(exc))
+            error = redact(f"{type(exc).__name__}: {exc}")
+            requests.mark_failed(self._conn, self._audit, request, store, error)
+            outcome.failed.append((str(request.request_id), store, error))
+            log.error("gdpr_request_failed", request_id=str(request.request_id), store=store, error=error)
             return
         body["completed_at"] = datetime.now(timezone.utc).isoformat()
         receipt = receipts.sign(body, self._key)

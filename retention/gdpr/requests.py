@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from gamemetrics.redact import redact
 from store.audit import AuditLog
 from store.privacy import PlayerHasher
 
@@ -122,6 +123,8 @@ def mark_running(conn: psycopg.Connection, request: Request) -> bool:
 
 
 def mark_failed(conn: psycopg.Connection, audit: AuditLog, request: Request, store: str, error: str) -> None:
+    """Failed at ``store``: the error text is stored (in the row and the audit log) with credentials masked."""
+    error = redact(error)
     with conn.transaction():
         conn.execute("UPDATE gdpr_requests SET status = 'failed', failing_store = %s, error = %s, finished_at = now()"
                      " WHERE request_id = %s", (store, error[:2000], request.request_id))
