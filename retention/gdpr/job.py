@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import structlog
 
+from gamemetrics.keys import require_strong
 from gamemetrics.redact import redact
 from gamemetrics.settings import Settings
 from retention.gdpr import receipts, requests
@@ -24,7 +25,7 @@ from retention.gdpr.export import write_bundle
 from retention.gdpr.forgetters import ForgetContext, forgetters
 from retention.gdpr.requests import Request
 from retention.objects import ObjectStore
-from retention.settings import GdprSettings, RetentionSettings
+from retention.settings import GdprSettings, RetentionSettings, gdpr_keys
 from store.audit import AuditLog
 
 log = structlog.get_logger("retention.gdpr")
@@ -42,6 +43,8 @@ class JobOutcome:
 class GdprJob:
     def __init__(self, conn: psycopg.Connection, settings: Settings, retention: RetentionSettings, gdpr: GdprSettings,
                  objects: ObjectStore) -> None:
+        # outside the local stack, no erase is signed with a public key or reaches S3 with one (InsecureKey)
+        require_strong(settings.env, gdpr_keys(objects.settings, gdpr))
         self._conn = conn
         self._settings = settings
         self._retention = retention

@@ -114,3 +114,15 @@ def test_redis_or_qdrant_down_gdpr_run_prints_logs_and_stores_no_password(isolat
     with db.connect(isolated, autocommit=True) as conn:
         assert rows_holding(conn, PASSWORD) == {}
         assert requests.get(conn, rid).status == "failed"
+
+
+def test_a_production_erase_refuses_the_public_receipt_key_and_s3_secret(isolated, retention_settings):
+    from gamemetrics.keys import InsecureKey
+    from retention.settings import GdprSettings
+
+    production = isolated.model_copy(update={"env": "production"})
+    with db.connect(isolated, autocommit=True) as conn:
+        with pytest.raises(InsecureKey, match="GAMEMETRICS_GDPR_RECEIPT_KEY.*GAMEMETRICS_S3_SECRET_ACCESS_KEY"):
+            GdprJob(conn, production, retention_settings, GdprSettings(), ObjectStore(S3Settings()))
+        strong = GdprSettings(receipt_key="r" * 40)
+        GdprJob(conn, production, retention_settings, strong, ObjectStore(S3Settings(secret_access_key="s" * 40)))
