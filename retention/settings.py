@@ -59,6 +59,8 @@ class GdprSettings(BaseSettings):
         SecretStr(LOCAL_RECEIPT_KEY),
         description="HMAC-SHA256 key that signs erase/export receipts; set your own in production.",
     )
+    lease_s: float = Field(1800.0, gt=0, description="How long a job holds a request without finishing a store; a"
+                           " request left running by a killed job is taken over once it expires (renewed per store).")
     export_url_ttl_s: int = Field(7 * 24 * 3600, gt=0, le=7 * 24 * 3600,
                                   description="Lifetime of an export's presigned URL (S3 allows 7 days at most).")
 

@@ -2,9 +2,11 @@
 
 Called by the cron pass (``gamemetrics retention run``) and at once by ``gdpr erase|export``.
 It holds the retention lock while it works, so it never races an archive pass over the same
-Parquet files. An erase runs every forgetter in order; the first that raises marks the request
-failed with that store's name (the next pass runs it again from the start: every forgetter is
-idempotent). Done: a signed receipt, the raw player id cleared, an audit row.
+Parquet files. An erase runs every forgetter in order under a lease (``requests.claim``), recording
+each finished store (``requests.step_done``); the first that raises marks the request failed with
+that store's name. The next pass (or, for a job killed mid-way, the first pass after its lease
+expired) resumes at the first store not done; every forgetter is idempotent anyway. Done: a signed
+receipt, the raw player id cleared, an audit row.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from gamemetrics.settings import Settings
 from retention.gdpr import receipts, requests
 from retention.gdpr.export import write_bundle
 from retention.gdpr.forgetters import ForgetContext, forgetters
+from retention.errors import LeaseLost
 from retention.gdpr.requests import Request
 from retention.objects import ObjectStore
 from retention.settings import GdprSettings, RetentionSettings, gdpr_keys
@@ -68,8 +71,10 @@ class GdprJob:
                              request.player_id, request.player_hash)
 
     def run_one(self, request: Request, outcome: JobOutcome) -> None:
-        if not requests.mark_running(self._conn, request):
+        token = requests.claim(self._conn, request, self._gdpr.lease_s)
+        if token is None:  # another job holds it
             return
+        request = requests.get(self._conn, request.request_id) or request  # the steps done as of the claim
         started = time.perf_counter()
         ctx = self._context(request)
         body: dict[str, Any] = {
@@ -80,9 +85,13 @@ class GdprJob:
         store = "?"
         try:
             if request.kind == "erase":
-                stores: dict[str, dict[str, int]] = {}
+                # resumable: a store finished by an earlier (killed or failed) attempt is not run again
+                stores: dict[str, dict[str, int]] = {s: dict(c) for s, c in request.step_counts.items()}
                 for store, forget in forgetters():
+                    if store in stores:
+                        continue
                     stores[store] = forget(ctx)
+                    requests.step_done(self._conn, request, token, store, stores[store], self._gdpr.lease_s)
                 body["stores"] = stores
                 body["kept"] = {"anonymous_aggregates": ["event_rollup_minute", "match_outcomes_hourly"],
                                 "kafka_topics_until_retention": ["player.events.raw (7 d)", "system.dlq"],
@@ -95,6 +104,9 @@ class GdprJob:
                     key, self._gdpr.export_url_ttl_s)
                 body["url_expires_at"] = datetime.fromtimestamp(
                     time.time() + self._gdpr.export_url_ttl_s, timezone.utc).isoformat()
+        except LeaseLost as exc:  # another job took it over: it finishes the request, this one leaves it alone
+            log.warning("gdpr_lease_lost", request_id=str(request.request_id), store=store, error=str(exc))
+            return
         except Exception as exc:  # any store: the request is failed with it, retried by the next pass
             error = redact(f"{type(exc).__name__}: {exc}")
             requests.mark_failed(self._conn, self._audit, request, store, error)
