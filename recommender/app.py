@@ -76,6 +76,17 @@ def _check_game(principal: Principal, game_id: str) -> None:
         raise HttpError(403, str(exc)) from exc
 
 
+def audit_forget(settings: Settings, principal: Principal, game_id: str, player_id: str, counts: dict[str, int]) -> None:
+    """The audit row of a delete through this API (the player as their keyed hash, never the id)."""
+    from store import db
+    from store.audit import AuditLog
+    from store.privacy import PlayerHasher
+
+    with db.connect(settings, autocommit=True) as conn:
+        AuditLog.of(settings).append(conn, f"token:{principal.subject}", "recommender.forget", game_id,
+                                     PlayerHasher.of(settings)(game_id, player_id), counts)
+
+
 def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettings,
                services: Services | None = None, exposition: MetricsExposition = MetricsExposition()) -> FastAPI:
     """The app; ``services`` given (tests, benchmarks) = use those clients instead of opening new ones."""
@@ -169,7 +180,9 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
         from recommender.forget import forget_with
 
         s = _services(request)
-        return await forget_with(s.store, s.cache, game_id, player_id)
+        counts = await forget_with(s.store, s.cache, game_id, player_id)
+        await asyncio.to_thread(audit_forget, s.settings, principal, game_id, player_id, counts)
+        return counts
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -217,5 +217,4 @@ class AnswerCache:
         """Like ``invalidate``, but a Redis error is raised: an erase must not report success it did not have."""
         if self._redis is None:
             return 0
-        key = self.key(game_id, player_id)
-        return int(await self._redis.delete(key, self._locks_key(key)))
+        return int(await self._redis.delete(*player_keys(self._namespace, game_id, player_id)))

@@ -34,6 +34,20 @@ from store.audit import AuditLog
 log = structlog.get_logger("retention.gdpr")
 
 
+def kept() -> dict[str, Any]:
+    """What an erase leaves, on purpose, for the receipt: anonymous aggregates, and every Kafka topic keyed by
+    player until its retention ages the records out (no consumer writes them again: each checks tombstones)."""
+    from streams.topics import DLQ, NOTIFICATIONS, PROCESSED_EVENTS, RAW_EVENTS, RECOMMENDATIONS
+
+    days = {spec.name: spec.retention_ms // 86_400_000 for spec in (RAW_EVENTS, PROCESSED_EVENTS, RECOMMENDATIONS,
+                                                                       NOTIFICATIONS)}
+    return {"anonymous_aggregates": ["event_rollup_minute", "match_outcomes_hourly"],
+            "kafka_topics_until_retention": [f"{name} ({n} d)" for name, n in days.items()]
+            + [f"{DLQ.name} (retention policy dead_letters)"],
+            "note": "the topics reach no store again: landing, notification delivery and the recommender's fold-in"
+                    " drop the player by tombstone"}
+
+
 @dataclass
 class JobOutcome:
     done: list[str] = field(default_factory=list)
@@ -93,9 +107,7 @@ class GdprJob:
                     stores[store] = forget(ctx)
                     requests.step_done(self._conn, request, token, store, stores[store], self._gdpr.lease_s)
                 body["stores"] = stores
-                body["kept"] = {"anonymous_aggregates": ["event_rollup_minute", "match_outcomes_hourly"],
-                                "kafka_topics_until_retention": ["player.events.raw (7 d)", "system.dlq"],
-                                "note": "topics reach no table again: landing drops the player by tombstone"}
+                body["kept"] = kept()
             else:
                 store = "export"
                 key, counts, digest, size = write_bundle(ctx, str(request.request_id))

@@ -53,6 +53,10 @@ def test_an_erase_killed_while_running_is_taken_over_after_its_lease_and_resumes
         receipts.verify(receipt, b"test-receipt-key")
         assert receipt["stores"]["postgresql"]["players"] == 1  # counted by the killed attempt, kept in the receipt
         assert set(receipt["stores"]) == {name for name, _ in forgetters()}
+        kept = " ".join(receipt["kept"]["kafka_topics_until_retention"])
+        for topic in ("player.events.raw", "player.events.processed", "recommendations.generated", "notifications",
+                      "system.dlq"):
+            assert topic in kept, kept
         # the killed job comes back: its lease is gone, it cannot record anything any more
         with pytest.raises(LeaseLost):
             requests.step_done(conn, request, killed, "archives", {}, gdpr.lease_s)
