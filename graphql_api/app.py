@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncio
 import structlog
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -33,6 +34,7 @@ from graphql_api.live import LiveHub
 from graphql_api.limits import RequestGate
 from graphql_api.live_source import KafkaLiveSource
 from graphql_api.schema import build_schema
+from graphql_api.gdpr_backlog import refresh_forever
 from graphql_api.settings import GraphQLSettings
 from graphql_api.database import Database
 
@@ -114,11 +116,15 @@ def create_app(settings: Settings, gql: GraphQLSettings, exposition: MetricsExpo
         if source is not None:
             await source.start()
         app.state.services = services
+        backlog = (asyncio.create_task(refresh_forever(services.db, gql.gdpr_metrics_refresh_s), name="gdpr-backlog")
+                   if gql.gdpr_metrics_refresh_s > 0 else None)
         log.info("graphql_api_started", schema=settings.database_schema, topic_prefix=settings.topic_prefix,
                  live=gql.live_enabled, introspection=gql.introspection)
         try:
             yield
         finally:
+            if backlog is not None:
+                backlog.cancel()
             if source is not None:
                 await source.stop()
             await services.db.close()
