@@ -44,8 +44,16 @@ def command_settings() -> Settings:
     """Read the settings from the environment (once per command or service process) and configure structured logs."""
     from gamemetrics.logs import configure_logging
 
+    from gamemetrics.keys import InsecureKey, require_strong
+    from gamemetrics.settings import core_keys
+
     settings = load_settings()
     configure_logging(settings)
+    try:
+        require_strong(settings.env, core_keys(settings))
+    except InsecureKey as exc:  # outside the local stack: no service starts on a public key
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise SystemExit(2) from exc
     return settings
 
 

@@ -140,6 +140,12 @@ NOTIFICATIONS_ALREADY_DELIVERED = Counter(
     "Notifications skipped because notification_deliveries says they were delivered (replays, duplicate batches).",
     ["channel"],
 )
+NOTIFICATIONS_ERASED = Counter(
+    "gamemetrics_notifications_erased_total",
+    "Notifications dropped at delivery because their player was erased (GDPR tombstone): nothing sent, nothing "
+    "recorded. A burst after an erase is the player's notifications still in the topic; a steady flow: a rule "
+    "keeps firing for a suppressed player.",
+)
 NOTIFICATIONS_FAILED = Counter(
     "gamemetrics_notifications_failed_total",
     "Notifications sent to system.dlq, by channel and reason (permanent, retries_exhausted). A rise: the "

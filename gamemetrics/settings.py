@@ -19,6 +19,10 @@ LOCAL_KAFKA_CONTROLLER_PORT = 59093
 LOCAL_POSTGRES_PORT = 55432
 LOCAL_REDIS_PORT = 56379
 
+LOCAL_PRIVACY_KEY = "gamemetrics-local-privacy-key"
+LOCAL_AUDIT_KEY = "gamemetrics-local-audit-key"
+
+Environment = Literal["local", "production"]
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
@@ -28,6 +32,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_", frozen=True, extra="ignore")
 
+    env: Environment = Field(
+        "local", description="local = the embedded stack and tests (public default keys allowed); production = any"
+        " other deployment (the chart and deploy/compose.yaml set it): every process refuses to start on a default"
+        " or short key (gamemetrics/keys.py).",
+    )
     kafka_bootstrap_servers: str = Field(
         f"127.0.0.1:{LOCAL_KAFKA_PORT}", description="Kafka bootstrap servers, comma separated."
     )
@@ -55,12 +64,12 @@ class Settings(BaseSettings):
         "gamemetrics", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="PostgreSQL schema holding our tables."
     )
     privacy_key: SecretStr = Field(
-        SecretStr("gamemetrics-local-privacy-key"),
+        SecretStr(LOCAL_PRIVACY_KEY),
         description="HMAC key of the keyed player-id hashes (tombstones, GDPR requests, audit log). Set your own"
         " in production and never change it: tombstones are found by it.",
     )
     audit_key: SecretStr = Field(
-        SecretStr("gamemetrics-local-audit-key"),
+        SecretStr(LOCAL_AUDIT_KEY),
         description="HMAC key of the audit log's hash chain: who can write the table cannot forge the chain.",
     )
     avro_codec: Literal["auto", "native", "fastavro"] = Field(
@@ -164,6 +173,21 @@ class TokenSettings(BaseSettings):
         10.0, gt=0, description="How often each API process re-reads the revoked tokens (`gamemetrics tokens revoke`)"
         " from the audit log: a revoked token stops working within this."
     )
+
+
+def core_keys(settings: Settings) -> list:
+    """The keys every process holds, for ``gamemetrics.keys.require_strong``."""
+    from gamemetrics.keys import Key
+
+    return [Key("GAMEMETRICS_PRIVACY_KEY", settings.privacy_key, LOCAL_PRIVACY_KEY),
+            Key("GAMEMETRICS_AUDIT_KEY", settings.audit_key, LOCAL_AUDIT_KEY)]
+
+
+def token_keys(settings: TokenSettings) -> list:
+    """The bearer tokens' secret, for ``gamemetrics.keys.require_strong`` (the APIs check it at start-up)."""
+    from gamemetrics.keys import Key
+
+    return [Key("GAMEMETRICS_GRAPHQL_JWT_SECRET", settings.jwt_secret, DEVELOPMENT_JWT_SECRET)]
 
 
 def insecure_token_settings(settings: TokenSettings) -> list[str]:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncio
 import structlog
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -23,7 +24,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
-from gamemetrics.settings import Settings
+from gamemetrics.keys import require_strong
+from gamemetrics.settings import Settings, token_keys
 from gamemetrics.exposition import MetricsExposition
 from gamemetrics.tracing import Tracing
 from graphql_api.context import Context, Services
@@ -33,7 +35,8 @@ from graphql_api.live import LiveHub
 from graphql_api.limits import RequestGate
 from graphql_api.live_source import KafkaLiveSource
 from graphql_api.schema import build_schema
-from graphql_api.settings import GraphQLSettings, insecure_defaults
+from graphql_api.gdpr_backlog import refresh_forever
+from graphql_api.settings import GraphQLSettings
 from graphql_api.database import Database
 from store.tokens import keep_revocations_fresh
 
@@ -103,7 +106,8 @@ def create_app(settings: Settings, gql: GraphQLSettings, exposition: MetricsExpo
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        for problem in insecure_defaults(gql):
+        # production: InsecureKey (the app does not start); local stack: a warning per weak key
+        for problem in require_strong(settings.env, token_keys(gql)):
             log.warning("insecure_setting", problem=problem)
         hub = LiveHub(gql.live_subscriber_buffer)
         services = Services(
@@ -115,12 +119,16 @@ def create_app(settings: Settings, gql: GraphQLSettings, exposition: MetricsExpo
             await source.start()
         revocations = asyncio.create_task(keep_revocations_fresh(settings, services.revoked, gql.revocation_refresh_s))
         app.state.services = services
+        backlog = (asyncio.create_task(refresh_forever(services.db, gql.gdpr_metrics_refresh_s), name="gdpr-backlog")
+                   if gql.gdpr_metrics_refresh_s > 0 else None)
         log.info("graphql_api_started", schema=settings.database_schema, topic_prefix=settings.topic_prefix,
                  live=gql.live_enabled, introspection=gql.introspection)
         try:
             yield
         finally:
             revocations.cancel()
+            if backlog is not None:
+                backlog.cancel()
             if source is not None:
                 await source.stop()
             await services.db.close()

@@ -87,7 +87,7 @@ async def _request(info: Info, kind: str, game_id: str, player_id: str, reason: 
     rid = str(request.request_id)
     receipt = url = None
     status, failing = request.status, None
-    if run_now:
+    if run_now and services.gql.gdpr_run_now:  # else: pending, for the `gdpr run` CronJob
         s3, retention, gdpr = _job_settings()
         outcome = await asyncio.to_thread(run_gdpr_now, settings, s3, retention, gdpr, rid)
         if rid in outcome.receipts:

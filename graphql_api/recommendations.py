@@ -16,6 +16,7 @@ import strawberry
 
 from graphql_api.auth import issue_token
 from graphql_api.errors import BadArgument, Unavailable
+from graphql_api.gdpr import audit
 from graphql_api.types import Cost
 
 FORWARDED_TOKEN_TTL = timedelta(seconds=60)
@@ -80,6 +81,7 @@ class RecommendationQueries:
             raise BadArgument("recommendations: k must be 1 to 100")
         body = await _ask(info, game_id, f"/v1/recommendations/{player_id}",
                           {"k": k, "exclude_owned": str(exclude_owned).lower()})
+        await audit(info, "graphql.recommendations_read", game_id, player_id, {"k": k})
         return Recommendations(game_id=body["game_id"], player_id=body["player_id"],
                                model_version=body["model_version"], strategy=body["strategy"],
                                segment=body.get("segment"),
@@ -90,6 +92,7 @@ class RecommendationQueries:
         if not 1 <= k <= 100:
             raise BadArgument("similarPlayers: k must be 1 to 100")
         body = await _ask(info, game_id, f"/v1/players/{player_id}/similar", {"k": k})
+        await audit(info, "graphql.similar_players_read", game_id, player_id, {"k": k})
         return SimilarPlayers(game_id=body["game_id"], player_id=body["player_id"],
                               model_version=body["model_version"], strategy=body["strategy"],
                               players=[SimilarPlayer(player_id=p["player_id"], score=p["score"]) for p in body["players"]])

@@ -41,6 +41,14 @@ class GraphQLSettings(TokenSettings):
     max_subscriptions_per_connection: int = Field(20, gt=0, description="Operations one WebSocket may run at once.")
     lag_cache_s: float = Field(2.0, ge=0, description="How long `pipeline.consumerLag` is cached per process.")
     kafka_timeout_s: float = Field(5.0, gt=0, description="Longest wait for a Kafka admin or metadata answer.")
+    gdpr_run_now: bool = Field(
+        True, description="requestErase/requestExport(runNow: true) run the request in this process (it needs S3 and"
+        " the receipt key); false = the request is left pending for the frequent `gamemetrics gdpr run` CronJob"
+        " (the chart's setting: the API pod holds neither).")
+    gdpr_metrics_refresh_s: float = Field(
+        30.0, ge=0, description="How often this process reads the GDPR backlog (gdpr_requests) into its /metrics"
+        " (gamemetrics_gdpr_requests, ..._oldest_pending_request_age_seconds) for GameMetricsGDPRRequestPending;"
+        " 0 = never.")
     recommender_url: str = Field("http://127.0.0.1:8070",
                                  description="The recommender API (`gamemetrics serve recommender`) behind `recommendations`.")
 

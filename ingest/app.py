@@ -45,6 +45,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gamemetrics import metric_defs as m
 from gamemetrics.exposition import MetricsExposition
+from gamemetrics.redact import redact
 from gamemetrics.settings import Settings
 from gamemetrics.tracing import Tracing, kafka_headers
 from ingest.auth import ApiKeyResolver
@@ -100,7 +101,7 @@ def refusal(exc: IngestError) -> Response:
     """The answer to a refused request: its status, ``{"error": ...}``, and Retry-After when it has one."""
     m.INGEST_REQUESTS.labels(str(exc.status)).inc()
     headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
-    return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
+    return JSONResponse({"error": redact(str(exc))}, status_code=exc.status, headers=headers)
 
 
 @dataclass
@@ -316,9 +317,9 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
                 timer.lap("produce")
                 await acknowledged
             except ProduceError as exc:
-                log.warning("kafka_unavailable", game_id=game_id, events=accepted_count, error=str(exc))
+                log.warning("kafka_unavailable", game_id=game_id, events=accepted_count, error=redact(str(exc)))
                 raise KafkaUnavailable(
-                    f"events not stored: Kafka is unavailable ({exc}); retry with the same event ids",
+                    "events not stored: Kafka is unavailable; retry with the same event ids",
                     ingest.retry_after_s,
                 ) from exc
             timer.skip()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import structlog
 from cachetools import TTLCache
 
+from gamemetrics.redact import redact
 from gamemetrics.settings import Settings
 from ingest.errors import KeyStoreUnavailable
 from store.connections import AsyncConnectionHolder
@@ -81,10 +82,12 @@ class ApiKeyResolver:
                 row = await cursor.fetchone()
         except StoreUnavailable as exc:
             if cached is not None and cached.valid_until > time.monotonic():
-                log.warning("api_key_served_from_cache", game_id=cached.game_id, error=str(exc))
+                log.warning("api_key_served_from_cache", game_id=cached.game_id, error=redact(str(exc)))
                 return cached.game_id
+            # the caller is not authenticated: it learns that the store is down, not where it is or why
+            log.warning("api_key_store_unavailable", error=redact(str(exc)))
             raise KeyStoreUnavailable(
-                f"cannot check the API key: the key store is unavailable ({exc}); retry later", self._retry_after_s
+                "cannot check the API key: the key store is unavailable; retry later", self._retry_after_s
             ) from exc
         now = time.monotonic()
         if row is None:

@@ -23,6 +23,7 @@ from gamemetrics.settings import Settings
 from recommender.cache import AnswerCache
 from recommender.consumer import GROUP_ID
 from recommender.foldin import FoldIn
+from store.tombstones import TombstoneCheck
 from recommender.publish import RecommendationsSink
 from recommender.settings import RecommenderSettings
 from recommender.vectors import VectorStore
@@ -49,7 +50,7 @@ def build_worker_app(settings: Settings, rec: RecommenderSettings) -> faust.App:
         cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec)
         producer = EventProducer(settings.kafka_bootstrap_servers, security=settings.kafka_security())
         sink = RecommendationsSink(settings, producer)
-        fold = FoldIn(store, cache, rec)
+        fold = FoldIn(store, cache, rec, TombstoneCheck(settings))
         log.info("recommender_worker_started", topic=processed.get_topic_name(), qdrant=settings.qdrant_url or "local")
         try:
             async for events in stream.take_events(rec.worker_take_max, rec.worker_take_within_s):

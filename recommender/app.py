@@ -26,7 +26,9 @@ from fastapi.responses import JSONResponse, Response
 from gamemetrics import metric_defs as m
 from gamemetrics.exposition import MetricsExposition
 from gamemetrics.errors import TokenNotPermitted, TokenRejected
-from gamemetrics.settings import Settings, TokenSettings, insecure_token_settings
+from gamemetrics.keys import require_strong
+from gamemetrics.settings import Settings, TokenSettings, token_keys
+from gamemetrics.redact import redact
 from gamemetrics.tokens import Principal, RevokedTokens, bearer_token, verify_token
 from recommender.cache import AnswerCache
 from recommender.errors import NoModel, VectorStoreError
@@ -76,6 +78,17 @@ def _check_game(principal: Principal, game_id: str) -> None:
         raise HttpError(403, str(exc)) from exc
 
 
+def audit_forget(settings: Settings, principal: Principal, game_id: str, player_id: str, counts: dict[str, int]) -> None:
+    """The audit row of a delete through this API (the player as their keyed hash, never the id)."""
+    from store import db
+    from store.audit import AuditLog
+    from store.privacy import PlayerHasher
+
+    with db.connect(settings, autocommit=True) as conn:
+        AuditLog.of(settings).append(conn, f"token:{principal.subject}", "recommender.forget", game_id,
+                                     PlayerHasher.of(settings)(game_id, player_id), counts)
+
+
 def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettings,
                services: Services | None = None, exposition: MetricsExposition = MetricsExposition()) -> FastAPI:
     """The app; ``services`` given (tests, benchmarks) = use those clients instead of opening new ones."""
@@ -89,7 +102,7 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
             app.state.services = Services(settings, rec, tokens, store, cache, Recommender(store, cache, rec))
         else:
             app.state.services = services
-        for problem in insecure_token_settings(tokens):
+        for problem in require_strong(settings.env, token_keys(tokens)):  # production: InsecureKey, no start
             log.warning("insecure_setting", problem=problem)
         revocations = asyncio.create_task(
             keep_revocations_fresh(settings, app.state.services.revoked, tokens.revocation_refresh_s)
@@ -173,7 +186,9 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
         from recommender.forget import forget_with
 
         s = _services(request)
-        return await forget_with(s.store, s.cache, game_id, player_id)
+        counts = await forget_with(s.store, s.cache, game_id, player_id)
+        await asyncio.to_thread(audit_forget, s.settings, principal, game_id, player_id, counts)
+        return counts
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -184,7 +199,7 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
         try:
             await asyncio.wait_for(_services(request).store.client.get_collections(), timeout=2)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            return JSONResponse({"status": "unavailable", "qdrant": str(exc)}, status_code=503)
+            return JSONResponse({"status": "unavailable", "qdrant": redact(str(exc))}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     @app.get("/metrics", include_in_schema=False)

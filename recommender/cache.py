@@ -5,7 +5,14 @@ One Redis hash per player holds all their cached answers, one field per (model v
     key    gm:{namespace}:rec:{game_id}:{player_id}     (EXPIRE ttl, set when the hash is created)
     field  {model_version}|{query}                       (e.g. m20261201t0930...|rec|k=10|x=1|p=ios|c=US)
 
-so invalidating a player after new play (the worker) or forgetting them is one DEL, and a model
+and, per player, the set of other players' hashes whose similar-player answers name them:
+
+    key    gm:{namespace}:rec:{game_id}:{player_id}:named-in   (SADD when such an answer is computed)
+
+so an erase removes the player's keys by name and purges the answers naming them without a SCAN
+(``player_keys``, ``named_in_key``: retention/gdpr/forgetters.py ``forget_redis``).
+
+Invalidating a player after new play (the worker) or forgetting them is one DEL, and a model
 swap needs no invalidation at all (the new version's fields are new). Stampede protection: within
 a process, concurrent misses of one field share one computation (a future per field); across
 processes the first takes the field's lock (``HSETNX {key}:locks field``, expiring after
@@ -35,6 +42,22 @@ Source = Literal["hit", "miss", "coalesced", "bypass"]
 POLL_S = 0.005
 
 
+def player_key(namespace: str, game_id: str, player_id: str) -> str:
+    """The hash of one player's cached answers."""
+    return f"gm:{namespace}:rec:{game_id}:{player_id}"
+
+
+def named_in_key(namespace: str, game_id: str, player_id: str) -> str:
+    """The set of answer hashes (other players') whose similar-player answers name this player."""
+    return f"{player_key(namespace, game_id, player_id)}:named-in"
+
+
+def player_keys(namespace: str, game_id: str, player_id: str) -> list[str]:
+    """Every Redis key that belongs to one player of one game: answers, recompute locks, the named-in set."""
+    key = player_key(namespace, game_id, player_id)
+    return [key, f"{key}:locks", named_in_key(namespace, game_id, player_id)]
+
+
 class AnswerCache:
     def __init__(self, client: aioredis.Redis | None, namespace: str, rec: RecommenderSettings) -> None:
         self._redis = client
@@ -57,7 +80,22 @@ class AnswerCache:
             await self._redis.aclose()
 
     def key(self, game_id: str, player_id: str) -> str:
-        return f"gm:{self._namespace}:rec:{game_id}:{player_id}"
+        return player_key(self._namespace, game_id, player_id)
+
+    async def note_named(self, game_id: str, asker: str, named: list[str]) -> None:
+        """Remember that ``asker``'s similar-player answer names ``named`` (so an erase of one of them purges it)."""
+        if not named or not self.available:
+            return
+        key = self.key(game_id, asker)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:  # type: ignore[union-attr]
+                for player_id in named:
+                    index = named_in_key(self._namespace, game_id, player_id)
+                    pipe.sadd(index, key)
+                    pipe.expire(index, self._ttl_s)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._failed("note_named", exc)
 
     def _locks_key(self, key: str) -> str:
         return f"{key}:locks"
@@ -179,5 +217,4 @@ class AnswerCache:
         """Like ``invalidate``, but a Redis error is raised: an erase must not report success it did not have."""
         if self._redis is None:
             return 0
-        key = self.key(game_id, player_id)
-        return int(await self._redis.delete(key, self._locks_key(key)))
+        return int(await self._redis.delete(*player_keys(self._namespace, game_id, player_id)))

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from gamemetrics.settings import Settings
 from recommender.cache import AnswerCache
 from recommender.foldin import FoldIn
+from store.tombstones import TombstoneCheck
 from recommender.publish import RecommendationsSink
 from recommender.settings import RecommenderSettings
 from recommender.vectors import VectorStore
@@ -43,7 +44,7 @@ class FoldInConsumer:
     def __init__(self, settings: Settings, rec: RecommenderSettings, store: VectorStore, cache: AnswerCache) -> None:
         self._settings = settings
         self._rec = rec
-        self._fold = FoldIn(store, cache, rec)
+        self._fold = FoldIn(store, cache, rec, TombstoneCheck(settings))
         self._decoder = AvroDeserializer(schema_ids(settings.schema_registry_url),
                                          load_catalog().latest(PROCESSED_EVENTS.value_schema), logical=False)
         self._task: asyncio.Task[None] | None = None

@@ -31,6 +31,7 @@ from recommender.model import Bm25, fold_in
 from recommender.settings import RecommenderSettings
 from recommender.training import player_payload
 from recommender.vectors import VectorStore
+from store.tombstones import TombstoneCheck
 
 log = structlog.get_logger("recommender.foldin")
 
@@ -67,7 +68,9 @@ class Pending:
 
 
 class FoldIn:
-    def __init__(self, store: VectorStore, cache: AnswerCache, rec: RecommenderSettings) -> None:
+    def __init__(self, store: VectorStore, cache: AnswerCache, rec: RecommenderSettings,
+                 tombstones: TombstoneCheck | None = None) -> None:
+        self.tombstones = tombstones
         self.store = store
         self.cache = cache
         self.rec = rec
@@ -138,7 +141,11 @@ class FoldIn:
         """Steps (1)-(6) for some processed batches, a few Qdrant requests per game (not per player);
         the Recommendations records to publish."""
         by_game: dict[str, list[Pending]] = {}
-        for entry in self.pending(batches):
+        entries = self.pending(batches)
+        if self.tombstones is not None:  # an erased player is not rebuilt from the processed topic
+            gone = await self.tombstones.erased([(e.game_id, e.player_id, e.processed_at_ms) for e in entries])
+            entries = [e for e in entries if (e.game_id, e.player_id) not in gone]
+        for entry in entries:
             by_game.setdefault(entry.game_id, []).append(entry)
         records: list[dict[str, Any]] = []
         for game_id, entries in by_game.items():

@@ -34,7 +34,7 @@ async def forget_with(store: VectorStore, cache: AnswerCache, game_id: str, play
     points = await store.delete_player(game_id, player_id)
     keys = await cache.forget(game_id, player_id)
     counts = {"qdrant_points": points, "redis_keys": keys, "interaction_rows": 0}
-    log.info("player_forgotten", game_id=game_id, player_id=player_id, **counts)
+    log.info("player_forgotten", game_id=game_id, **counts)  # never the raw player id
     return counts
 
 

@@ -103,6 +103,7 @@ class Recommender:
             if point is None or point.vector is None:
                 return orjson.dumps({**answer, "strategy": "popular", "players": []})
             found = await self.store.search_players(game_id, point.vector, k, player_id)
+            await self.cache.note_named(game_id, player_id, [p for p, _ in found])  # an erase purges this answer
             return orjson.dumps({**answer, "strategy": "similar",
                                  "players": [{"player_id": p, "score": round(s, 6)} for p, s in found]})
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -29,6 +30,7 @@ from recommender.interactions import ITEM, Columns, InteractionMatrix, build_mat
 from recommender.model import FactorModel, popularity, price_band, train
 from recommender.settings import RecommenderSettings
 from recommender.vectors import VectorStore, point_id
+from store.tombstones import erased_since_read
 
 log = structlog.get_logger("recommender.training")
 
@@ -86,8 +88,11 @@ def player_payload(game_id: str, player_id: str, model_id: str, history: dict[st
     }
 
 
-async def publish(store: VectorStore, trained: TrainedModel, rec: RecommenderSettings, show_progress: bool = False) -> None:
-    """Steps (3)-(5): write the collections and metadata, swap the aliases, drop old versions."""
+async def publish(store: VectorStore, trained: TrainedModel, rec: RecommenderSettings, show_progress: bool = False,
+                  erased: Callable[[list[str]], set[str]] | None = None) -> None:
+    """Steps (3)-(5): write the collections and metadata, swap the aliases, drop old versions. ``erased``: the
+    players erased since the data was read, dropped from the new collections before the swap (an erase after
+    this check deletes from every collection, the new ones included)."""
     game, model_id, matrix, model = trained.game_id, trained.model_id, trained.matrix, trained.model
     await store.create_model_collections(game, model_id, model.factors)
     item_payloads = [
@@ -117,6 +122,8 @@ async def publish(store: VectorStore, trained: TrainedModel, rec: RecommenderSet
         "half_life_days": rec.half_life_days, "popular": trained.popular,
         "other_kinds": int((matrix.item_kinds != ITEM).sum()),
     })
+    for player in sorted(erased(list(matrix.player_ids)) if erased is not None else ()):
+        await store.delete_player(game, player)
     await store.swap(game, model_id)
     dropped = await store.drop_models(game, rec.keep_models)
     log.info("model_live", game_id=game, model_id=model_id, dropped=dropped, **trained.metrics)
@@ -145,7 +152,8 @@ async def train_game(settings: Settings, rec: RecommenderSettings, store: Vector
     started = time.perf_counter()
     cols, segments = load_columns(settings, game_id, since)
     trained = fit(cols, segments, rec, game_id, now, since)
-    await publish(store, trained, rec, show_progress)
+    await publish(store, trained, rec, show_progress, erased=lambda players: erased_since_read(
+        settings, game_id, players, int(now.timestamp() * 1000)))
     m.RECOMMENDER_TRAININGS.labels("ok").inc()
     m.RECOMMENDER_TRAIN_SECONDS.observe(time.perf_counter() - started)
     return trained

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from qdrant_client import AsyncQdrantClient, models
 
+from gamemetrics.redact import redact
 from gamemetrics.settings import Settings
 from recommender.errors import LocalStorageBusy, VectorStoreError
 from recommender.settings import RecommenderSettings
@@ -134,7 +135,7 @@ class VectorStore:
         except VectorStoreError:
             raise
         except Exception as exc:  # qdrant_client raises httpx, grpc, ValueError and its own UnexpectedResponse
-            raise VectorStoreError(f"Qdrant: {what} failed: {type(exc).__name__}: {exc}") from exc
+            raise VectorStoreError(redact(f"Qdrant: {what} failed: {type(exc).__name__}: {exc}")) from exc
 
     # -- models --------------------------------------------------------------------------------
 

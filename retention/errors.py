@@ -8,6 +8,7 @@
   - ``EraseFailed``: one store could not be erased; the request is marked failed with that store
     and the next pass retries it.
   - ``ReceiptInvalid``: a receipt's signature or content does not verify.
+  - ``LeaseLost``: a GDPR request's lease expired and another job took it over; this job stops.
 """
 
 from __future__ import annotations
@@ -39,3 +40,7 @@ class EraseFailed(RetentionError):
 
 class ReceiptInvalid(RetentionError):
     pass
+
+
+class LeaseLost(RetentionError):
+    """The job's lease on a GDPR request expired and another job holds it now: stop working on it."""

@@ -15,6 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from gamemetrics.redact import redact, redact_url
 from retention.errors import ObjectStoreError
 from retention.settings import S3Settings
 
@@ -39,8 +40,10 @@ class ObjectStore:
         )
 
     def _fail(self, what: str, exc: Exception) -> ObjectStoreError:
+        where = redact_url(self.settings.endpoint_url) if self.settings.endpoint_url else "AWS"
+        why = redact(str(exc), [self.settings.secret_access_key.get_secret_value()])
         return ObjectStoreError(
-            f"object store {self.settings.endpoint_url or 'AWS'} bucket {self.bucket}: {what} failed: {exc}"
+            f"object store {where} bucket {self.bucket}: {what} failed: {why}"
             " (is the S3 server up? `gamemetrics stack status`; check GAMEMETRICS_S3_*)"
         )
 

@@ -13,7 +13,12 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gamemetrics.keys import Key
+
 LOCAL_S3_PORT = 59000
+LOCAL_S3_SECRET = "gamemetrics-local-secret"
+LOCAL_RECEIPT_KEY = "gamemetrics-local-receipt-key"
+S3_SECRET_MIN_BYTES = 16  # S3 secrets are provider-made (AWS: 40 characters); MinIO refuses fewer than 8
 
 
 class S3Settings(BaseSettings):
@@ -24,7 +29,7 @@ class S3Settings(BaseSettings):
     )
     bucket: str = Field("gamemetrics", description="Bucket of the archives (events/...) and exports (exports/...).")
     access_key_id: str = Field("gamemetrics", description="Access key id.")
-    secret_access_key: SecretStr = Field(SecretStr("gamemetrics-local-secret"), description="Secret access key.")
+    secret_access_key: SecretStr = Field(SecretStr(LOCAL_S3_SECRET), description="Secret access key.")
     region: str = Field("us-east-1", description="Region (signing).")
     create_bucket: bool = Field(True, description="Create the bucket when missing (off where buckets are managed).")
 
@@ -51,8 +56,16 @@ class GdprSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAMEMETRICS_GDPR_", frozen=True, extra="ignore")
 
     receipt_key: SecretStr = Field(
-        SecretStr("gamemetrics-local-receipt-key"),
+        SecretStr(LOCAL_RECEIPT_KEY),
         description="HMAC-SHA256 key that signs erase/export receipts; set your own in production.",
     )
+    lease_s: float = Field(1800.0, gt=0, description="How long a job holds a request without finishing a store; a"
+                           " request left running by a killed job is taken over once it expires (renewed per store).")
     export_url_ttl_s: int = Field(7 * 24 * 3600, gt=0, le=7 * 24 * 3600,
                                   description="Lifetime of an export's presigned URL (S3 allows 7 days at most).")
+
+
+def gdpr_keys(s3: S3Settings, gdpr: GdprSettings) -> list[Key]:
+    """The keys of an erase or export, for ``gamemetrics.keys.require_strong`` (checked by ``GdprJob``)."""
+    return [Key("GAMEMETRICS_GDPR_RECEIPT_KEY", gdpr.receipt_key, LOCAL_RECEIPT_KEY),
+            Key("GAMEMETRICS_S3_SECRET_ACCESS_KEY", s3.secret_access_key, LOCAL_S3_SECRET, S3_SECRET_MIN_BYTES)]

@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from gamemetrics.redact import redact_value
 from gamemetrics.settings import Settings
 
 GENESIS = "0" * 64
@@ -55,7 +56,8 @@ class AuditLog:
     def append(self, conn: psycopg.Connection, actor: str, action: str, game_id: str | None = None,
                subject: str | None = None, detail: dict[str, Any] | None = None) -> int:
         """Append one row (inside the caller's transaction if one is open); returns its seq."""
-        detail = json.loads(json.dumps(detail or {}, default=str))  # what jsonb will give back
+        # what jsonb will give back, credentials masked (an error text may quote a URL)
+        detail = redact_value(json.loads(json.dumps(detail or {}, default=str)))
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
             last = conn.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()

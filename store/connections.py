@@ -28,6 +28,7 @@ import psycopg
 import psycopg.errors
 import structlog
 
+from gamemetrics.redact import redact, url_passwords
 from gamemetrics.retry import UNTIL_BACK, RetryPolicy
 from gamemetrics.settings import Settings
 from store import db
@@ -56,7 +57,13 @@ def _is_conflict(exc: BaseException) -> bool:
 
 
 def translate(exc: psycopg.Error, what: str, settings: Settings | None = None) -> StoreError:
-    """The store's error for a driver error; raise it ``from exc``."""
+    """The store's error for a driver error, credentials masked (``gamemetrics.redact``); raise it ``from exc``."""
+    made = _translate(exc, what, settings)
+    made.args = (redact(str(made), url_passwords(settings.database_url) if settings is not None else ()),)
+    return made
+
+
+def _translate(exc: psycopg.Error, what: str, settings: Settings | None) -> StoreError:
     where = f" (schema {settings.database_schema})" if settings is not None else ""
     if isinstance(exc, psycopg.errors.QueryCanceled):
         return StatementTimeout(f"{what}: the statement was cancelled ({exc})")

@@ -10,12 +10,20 @@ import psycopg
 import sqlalchemy
 from sqlalchemy.engine import Engine
 
-from store.errors import StoreUnavailable
+from gamemetrics.redact import redact, redact_url, url_passwords
 from gamemetrics.settings import Settings
+from store.errors import StoreUnavailable
 
 
 def search_path_option(schema: str) -> str:
     return f"-c search_path={schema},public"
+
+
+def unavailable(settings: Settings, exc: Exception) -> StoreUnavailable:
+    """The error for a failed connection: where (the URL without its password) and why, credentials masked."""
+    where = redact_url(settings.database_url)
+    why = redact(str(exc), url_passwords(settings.database_url))
+    return StoreUnavailable(f"cannot connect to PostgreSQL at {where}: {why}")
 
 
 def connect(settings: Settings, autocommit: bool = False) -> psycopg.Connection:
@@ -25,7 +33,7 @@ def connect(settings: Settings, autocommit: bool = False) -> psycopg.Connection:
             settings.database_url, autocommit=autocommit, options=search_path_option(settings.database_schema)
         )
     except psycopg.OperationalError as exc:
-        raise StoreUnavailable(f"cannot connect to PostgreSQL at {settings.database_url}: {exc}") from exc
+        raise unavailable(settings, exc) from exc
 
 
 async def connect_async(settings: Settings, autocommit: bool = False) -> psycopg.AsyncConnection:
@@ -34,7 +42,7 @@ async def connect_async(settings: Settings, autocommit: bool = False) -> psycopg
             settings.database_url, autocommit=autocommit, options=search_path_option(settings.database_schema)
         )
     except psycopg.OperationalError as exc:
-        raise StoreUnavailable(f"cannot connect to PostgreSQL at {settings.database_url}: {exc}") from exc
+        raise unavailable(settings, exc) from exc
 
 
 def engine(settings: Settings) -> Engine:

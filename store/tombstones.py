@@ -8,6 +8,12 @@ drops all of them. Events the player makes after the erase are new data (unless 
 which case ingest refuses them too: see ``suppressed_players_async``).
 
 The lookup lives in the store so ingest and processors use it without importing ``retention``.
+
+``erased`` / ``erased_sync`` is the ONE check every other consumer of player data makes before it
+writes anything about a player: notification delivery (no row, no message for an erased player),
+the recommender's fold-in (no point rebuilt from the processed topic) and training (players erased
+before it publishes are dropped from the model). Each item is (game_id, player_id, when it was
+made, epoch ms); it is erased when the player's tombstone buries something made then.
 ``drop_erased`` is pure: the landing step calls ``tombstones_for`` once per transaction (after
 it has locked the batch's players, so an erase running at the same time either waits for this
 transaction or is seen by it) and filters with it.
@@ -22,6 +28,7 @@ from typing import Any
 
 import psycopg
 
+from gamemetrics.settings import Settings
 from store.privacy import PlayerHasher
 
 _LOOKUP = (
@@ -74,6 +81,28 @@ def tombstones_for_sync(
     return {by_hash[(g, h)]: Tombstone(_ms(at), suppressed) for g, h, at, suppressed in rows}
 
 
+Made = tuple[str, str, int]  # (game_id, player_id, epoch ms the data was made: event time, notification time)
+
+
+def _buried(stones: Mapping[tuple[str, str], Tombstone], items: Iterable[Made]) -> set[tuple[str, str]]:
+    return {(g, p) for g, p, at in items if (stone := stones.get((g, p))) is not None and stone.buries(at, at)}
+
+
+async def erased(conn: psycopg.AsyncConnection, hasher: PlayerHasher, items: Iterable[Made]) -> set[tuple[str, str]]:
+    """The (game_id, player_id) pairs among ``items`` whose tombstone buries what they made then (suppressed,
+    or made before the erase): what a consumer must not write. One indexed query for the lot."""
+    items = list(items)
+    stones = await tombstones_for(conn, hasher, ((g, p) for g, p, _ in items))
+    return _buried(stones, items)
+
+
+def erased_sync(conn: psycopg.Connection, hasher: PlayerHasher, items: Iterable[Made]) -> set[tuple[str, str]]:
+    """``erased`` on a synchronous connection (training, jobs)."""
+    items = list(items)
+    stones = tombstones_for_sync(conn, hasher, ((g, p) for g, p, _ in items))
+    return _buried(stones, items)
+
+
 def drop_erased(
     batches: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]], tombstones: Tombstones
 ) -> tuple[list[tuple[dict[str, Any], list[dict[str, Any]]]], int]:
@@ -103,3 +132,33 @@ async def suppressed_players_async(conn: psycopg.AsyncConnection) -> set[tuple[s
     suppression request), read whole and cached by the caller."""
     cursor = await conn.execute("SELECT game_id, player_hash FROM player_tombstones WHERE suppressed")
     return {(g, h) for g, h in await cursor.fetchall()}
+
+
+class TombstoneCheck:
+    """``erased`` bound to the store, for long-running consumers (notification delivery, the recommender's
+    fold-in): one connection of its own, waiting while PostgreSQL is down (the caller holds its offsets)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from store.connections import WaitingConnection
+
+        self._db = WaitingConnection(settings)
+        self._hasher = PlayerHasher.of(settings)
+
+    async def erased(self, items: Iterable[Made]) -> set[tuple[str, str]]:
+        items = list(items)
+        if not items:
+            return set()
+        return await self._db.run("checking tombstones", lambda conn: erased(conn, self._hasher, items))
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
+def erased_since_read(settings: Settings, game_id: str, player_ids: Iterable[str], read_at_ms: int) -> set[str]:
+    """The players of ``game_id`` erased after data was read at ``read_at_ms`` (or suppressed): a job that read
+    PostgreSQL before an erase must not publish them (recommender training)."""
+    from store import db
+
+    with db.connect(settings) as conn:
+        gone = erased_sync(conn, PlayerHasher.of(settings), ((game_id, p, read_at_ms) for p in player_ids))
+    return {p for _, p in gone}

@@ -26,7 +26,7 @@ from gamemetrics.settings import Settings
 from processors.dead_letters import UNDECODABLE, dead_letter
 from processors.notifications.channels import build_channels
 from processors.notifications.delivery import PROCESSOR_NAME as DELIVERY_PROCESSOR
-from processors.notifications.delivery import DeadLetterSink, Deliverer, Origin
+from processors.notifications.delivery import DeadLetterSink, Deliverer, ErasedCheck, Origin
 from processors.notifications.delivery_log import PostgresDeliveryLog
 from processors.notifications.model import Notification
 from processors.notifications.rules import may_fire, notifications_for_batch
@@ -35,6 +35,8 @@ from processors.notifications.settings import NotificationSettings
 from processors.notifications.sinks import KafkaDeadLetters, KafkaNotifications
 from schemas.errors import WireFormatError
 from store.connections import WaitingConnection
+from store.privacy import PlayerHasher
+from store.tombstones import erased
 from schemas.ids import schema_ids
 from streams.app import topic
 from streams.codecs import codec_for
@@ -55,6 +57,16 @@ async def _undecodable(sink: DeadLetterSink, message: Message, error: Exception,
     m.DLQ_RECORDS.labels(UNDECODABLE).inc()
     log.error("dead_letter", error_type=UNDECODABLE, detail=str(error), processor=processor, topic=message.topic,
               partition=message.partition, offset=message.offset)
+
+
+def store_erased_check(store: WaitingConnection, hasher: PlayerHasher) -> ErasedCheck:
+    """The delivery step's tombstone check (``store.tombstones.erased``), waiting while the store is down."""
+
+    async def check(game_id: str, player_id: str, made_at_ms: int) -> bool:
+        found = await store.run("checking tombstones", lambda conn: erased(conn, hasher, [(game_id, player_id, made_at_ms)]))
+        return bool(found)
+
+    return check
 
 
 def register(app: faust.App, settings: Settings, producer: EventProducer, notify: NotificationSettings) -> None:
@@ -101,7 +113,7 @@ def register(app: faust.App, settings: Settings, producer: EventProducer, notify
         try:
             async with httpx.AsyncClient(timeout=notify.send_timeout_s) as client:
                 deliverer = Deliverer(build_channels(notify, client), PostgresDeliveryLog(store), dead_letters,
-                                      notify.retry_policy())
+                                      notify.retry_policy(), erased=store_erased_check(store, PlayerHasher.of(settings)))
                 async for event in stream.events():
                     message = event.message
                     # (1) decode

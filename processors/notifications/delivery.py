@@ -1,6 +1,7 @@
 """Step 3 of notifications, delivery: one notification -> its channel, retried, idempotent, or the DLQ.
 
-    notification --(1) already delivered? skip--(2) send, retried with exponential backoff
+    notification --(0) player erased (store.tombstones)? drop, write nothing
+                 --(1) already delivered? skip--(2) send, retried with exponential backoff
                  --(3) record 'delivered'                       then Faust acks the offset
                  \\-- permanent error or attempts spent --(4) system.dlq (DeadLetter
                       "delivery_failed", original = the Notification bytes) --(5) record 'failed'
@@ -56,6 +57,7 @@ class DeadLetterSink(Protocol):
 
 
 class Outcome(str, Enum):
+    ERASED = "erased"
     DELIVERED = "delivered"
     ALREADY_DELIVERED = "already_delivered"
     FAILED = "failed"
@@ -69,6 +71,9 @@ class Attempts:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+ErasedCheck = Callable[[str, str, int], Awaitable[bool]]
+"""(game_id, player_id, epoch ms the notification was made) -> True when the player's tombstone buries it
+(``store.tombstones.erased``; ``agents.store_erased_check`` binds it to the store)."""
 
 
 async def send_with_retries(
@@ -105,7 +110,9 @@ class Deliverer:
         dead_letters: DeadLetterSink,
         policy: RetryPolicy = RetryPolicy(),
         sleep: Sleep = asyncio.sleep,
+        erased: ErasedCheck | None = None,
     ) -> None:
+        self._erased = erased
         self._channels = channels
         self._deliveries = deliveries
         self._dead_letters = dead_letters
@@ -115,6 +122,13 @@ class Deliverer:
     async def deliver(self, notification: Notification, origin: Origin) -> Outcome:
         ids = {"notification_id": str(notification.notification_id), "source_event_id": notification.source_event_id,
                "rule_id": notification.rule_id, "channel": notification.channel}
+        # (0) an erased player gets nothing, and nothing of them is written (no row, no dead letter)
+        if self._erased is not None and await self._erased(
+                notification.game_id, notification.player_id, int(notification.created_at.timestamp() * 1000)):
+            m.NOTIFICATIONS_ERASED.inc()
+            log.info("notification_dropped_erased_player", notification_id=ids["notification_id"],
+                     rule_id=notification.rule_id, channel=notification.channel)
+            return Outcome.ERASED
         # (1) idempotency: a notification already delivered is not sent again
         if await self._deliveries.is_delivered(notification.notification_id):
             m.NOTIFICATIONS_ALREADY_DELIVERED.labels(notification.channel).inc()

@@ -15,6 +15,7 @@ recommender's ``forget_player``: Qdrant points and its Redis answers).
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,19 +184,36 @@ def forget_exports(ctx: ForgetContext) -> dict[str, int]:
     return {"export_bundles": len(keys)}
 
 
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+def _names(answer: bytes, player_id: str) -> bool:
+    """True when a cached similar-player answer (JSON) lists ``player_id``."""
+    try:
+        players = json.loads(answer).get("players") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(p, dict) and p.get("player_id") == player_id for p in players)
 
 
 def forget_redis(ctx: ForgetContext) -> dict[str, int]:
-    """Every Redis key naming the player (caches: recommendations, profiles), found by SCAN."""
+    """The player's keys of this game, by name (``recommender.cache.player_keys``: answers, locks, the
+    named-in set), and the other players' cached similar-player answers that name them (found through
+    that set): no SCAN, nothing of another game or tenant, exact counts. Logs the keyed hash only."""
+    from recommender.cache import named_in_key, player_keys
+    from recommender.vectors import safe_name
+
+    namespace = safe_name(ctx.settings.database_schema)
     client = redis.Redis.from_url(ctx.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    purged = 0
     try:
-        keys = list(client.scan_iter(match=f"*{_glob_escape(ctx.player_id)}*", count=1000))
-        deleted = client.delete(*keys) if keys else 0
+        for asker in client.smembers(named_in_key(namespace, ctx.game_id, ctx.player_id)):
+            fields = client.hgetall(asker)
+            naming = [f for f, v in fields.items() if b"|similar|" in f and _names(v, ctx.player_id)]
+            if naming:
+                purged += int(client.hdel(asker, *naming))
+        deleted = int(client.delete(*player_keys(namespace, ctx.game_id, ctx.player_id)))
     finally:
         client.close()
-    return {"redis_keys": int(deleted)}
+    log.info("redis_forgotten", game_id=ctx.game_id, player_hash=ctx.player_hash, keys=deleted, answers_purged=purged)
+    return {"redis_keys": deleted, "answers_naming_player": purged}
 
 
 BUILTIN_FORGETTERS: tuple[Forgetter, ...] = (

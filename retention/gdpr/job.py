@@ -2,9 +2,11 @@
 
 Called by the cron pass (``gamemetrics retention run``) and at once by ``gdpr erase|export``.
 It holds the retention lock while it works, so it never races an archive pass over the same
-Parquet files. An erase runs every forgetter in order; the first that raises marks the request
-failed with that store's name (the next pass runs it again from the start: every forgetter is
-idempotent). Done: a signed receipt, the raw player id cleared, an audit row.
+Parquet files. An erase runs every forgetter in order under a lease (``requests.claim``), recording
+each finished store (``requests.step_done``); the first that raises marks the request failed with
+that store's name. The next pass (or, for a job killed mid-way, the first pass after its lease
+expired) resumes at the first store not done; every forgetter is idempotent anyway. Done: a signed
+receipt, the raw player id cleared, an audit row.
 """
 
 from __future__ import annotations
@@ -17,16 +19,33 @@ from typing import Any
 import psycopg
 import structlog
 
+from gamemetrics.keys import require_strong
+from gamemetrics.redact import redact
 from gamemetrics.settings import Settings
 from retention.gdpr import receipts, requests
 from retention.gdpr.export import write_bundle
 from retention.gdpr.forgetters import ForgetContext, forgetters
+from retention.errors import LeaseLost
 from retention.gdpr.requests import Request
 from retention.objects import ObjectStore
-from retention.settings import GdprSettings, RetentionSettings
+from retention.settings import GdprSettings, RetentionSettings, gdpr_keys
 from store.audit import AuditLog
 
 log = structlog.get_logger("retention.gdpr")
+
+
+def kept() -> dict[str, Any]:
+    """What an erase leaves, on purpose, for the receipt: anonymous aggregates, and every Kafka topic keyed by
+    player until its retention ages the records out (no consumer writes them again: each checks tombstones)."""
+    from streams.topics import DLQ, NOTIFICATIONS, PROCESSED_EVENTS, RAW_EVENTS, RECOMMENDATIONS
+
+    days = {spec.name: spec.retention_ms // 86_400_000 for spec in (RAW_EVENTS, PROCESSED_EVENTS, RECOMMENDATIONS,
+                                                                       NOTIFICATIONS)}
+    return {"anonymous_aggregates": ["event_rollup_minute", "match_outcomes_hourly"],
+            "kafka_topics_until_retention": [f"{name} ({n} d)" for name, n in days.items()]
+            + [f"{DLQ.name} (retention policy dead_letters)"],
+            "note": "the topics reach no store again: landing, notification delivery and the recommender's fold-in"
+                    " drop the player by tombstone"}
 
 
 @dataclass
@@ -41,6 +60,8 @@ class JobOutcome:
 class GdprJob:
     def __init__(self, conn: psycopg.Connection, settings: Settings, retention: RetentionSettings, gdpr: GdprSettings,
                  objects: ObjectStore) -> None:
+        # outside the local stack, no erase is signed with a public key or reaches S3 with one (InsecureKey)
+        require_strong(settings.env, gdpr_keys(objects.settings, gdpr))
         self._conn = conn
         self._settings = settings
         self._retention = retention
@@ -64,8 +85,10 @@ class GdprJob:
                              request.player_id, request.player_hash)
 
     def run_one(self, request: Request, outcome: JobOutcome) -> None:
-        if not requests.mark_running(self._conn, request):
+        token = requests.claim(self._conn, request, self._gdpr.lease_s)
+        if token is None:  # another job holds it
             return
+        request = requests.get(self._conn, request.request_id) or request  # the steps done as of the claim
         started = time.perf_counter()
         ctx = self._context(request)
         body: dict[str, Any] = {
@@ -76,13 +99,15 @@ class GdprJob:
         store = "?"
         try:
             if request.kind == "erase":
-                stores: dict[str, dict[str, int]] = {}
+                # resumable: a store finished by an earlier (killed or failed) attempt is not run again
+                stores: dict[str, dict[str, int]] = {s: dict(c) for s, c in request.step_counts.items()}
                 for store, forget in forgetters():
+                    if store in stores:
+                        continue
                     stores[store] = forget(ctx)
+                    requests.step_done(self._conn, request, token, store, stores[store], self._gdpr.lease_s)
                 body["stores"] = stores
-                body["kept"] = {"anonymous_aggregates": ["event_rollup_minute", "match_outcomes_hourly"],
-                                "kafka_topics_until_retention": ["player.events.raw (7 d)", "system.dlq"],
-                                "note": "topics reach no table again: landing drops the player by tombstone"}
+                body["kept"] = kept()
             else:
                 store = "export"
                 key, counts, digest, size = write_bundle(ctx, str(request.request_id))
@@ -91,10 +116,14 @@ class GdprJob:
                     key, self._gdpr.export_url_ttl_s)
                 body["url_expires_at"] = datetime.fromtimestamp(
                     time.time() + self._gdpr.export_url_ttl_s, timezone.utc).isoformat()
+        except LeaseLost as exc:  # another job took it over: it finishes the request, this one leaves it alone
+            log.warning("gdpr_lease_lost", request_id=str(request.request_id), store=store, error=str(exc))
+            return
         except Exception as exc:  # any store: the request is failed with it, retried by the next pass
-            requests.mark_failed(self._conn, self._audit, request, store, f"{type(exc).__name__}: {exc}")
-            outcome.failed.append((str(request.request_id), store, str(exc)))
-            log.error("gdpr_request_failed", request_id=str(request.request_id), store=store, error=str(exc))
+            error = redact(f"{type(exc).__name__}: {exc}")
+            requests.mark_failed(self._conn, self._audit, request, store, error)
+            outcome.failed.append((str(request.request_id), store, error))
+            log.error("gdpr_request_failed", request_id=str(request.request_id), store=store, error=error)
             return
         body["completed_at"] = datetime.now(timezone.utc).isoformat()
         receipt = receipts.sign(body, self._key)

@@ -5,23 +5,31 @@ player's in-flight events from that moment) and its audit row. While it is pendi
 the request keeps the raw player id (the job needs it to find rows); when it is done (erase or
 export) the id is cleared and only the keyed hash remains. Statuses: pending -> running -> done | failed (with the
 failing store); the next pass retries failed ones.
+
+Leases: a job ``claim``s a request for ``GdprSettings.lease_s`` (a token and an expiry) and renews the
+lease with every store it finishes (``step_done``, which also records the store and its counts). A
+request left ``running`` by a killed job is taken over by the next job once its lease has expired,
+and resumes at the first store not done; a job whose lease was taken over gets ``LeaseLost``.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
+from gamemetrics.redact import redact
 from store.audit import AuditLog
 from store.privacy import PlayerHasher
 
 KINDS = ("erase", "export")
 OPEN = ("pending", "failed")
+# what a job may take: open, or running under a lease that expired (its job was killed)
+_TAKEABLE = "(status = ANY(%(open)s) OR (status = 'running' AND (lease_until IS NULL OR lease_until < now())))"
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,10 @@ class Request:
     requested_at: datetime
     finished_at: datetime | None
     receipt: dict[str, Any] | None
+    steps_done: list[str] = field(default_factory=list)
+    """Stores finished by earlier attempts (resumed past)."""
+    step_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    """What each of them removed (for the receipt)."""
 
     def public(self) -> dict[str, Any]:
         """What a user may see: no raw player id."""
@@ -54,7 +66,7 @@ class Request:
 
 
 _COLUMNS = ("request_id, kind, game_id, player_hash, player_id, requester, reason, suppress, status, failing_store,"
-            " error, attempts, requested_at, finished_at, receipt")
+            " error, attempts, requested_at, finished_at, receipt, steps_done, step_counts")
 
 
 def create(conn: psycopg.Connection, hasher: PlayerHasher, audit: AuditLog, kind: str, game_id: str, player_id: str,
@@ -95,9 +107,10 @@ def get(conn: psycopg.Connection, request_id: uuid.UUID | str) -> Request | None
 
 
 def open_requests(conn: psycopg.Connection, kind: str | None = None) -> list[Request]:
+    """Pending and failed requests, and running ones whose lease expired (left by a killed job), oldest first."""
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM gdpr_requests WHERE status = ANY(%s) AND (%s::text IS NULL OR kind = %s)"
-        " ORDER BY requested_at", (list(OPEN), kind, kind),
+        f"SELECT {_COLUMNS} FROM gdpr_requests WHERE {_TAKEABLE} AND (%(kind)s::text IS NULL OR kind = %(kind)s)"
+        " ORDER BY requested_at", {"open": list(OPEN), "kind": kind},
     ).fetchall()
     return [_request(r) for r in rows]
 
@@ -110,21 +123,46 @@ def listing(conn: psycopg.Connection, status: str | None = None, limit: int = 10
     return [_request(r) for r in rows]
 
 
-def mark_running(conn: psycopg.Connection, request: Request) -> bool:
-    """pending/failed -> running (claims it); False when another job has it."""
+def claim(conn: psycopg.Connection, request: Request, lease_s: float) -> uuid.UUID | None:
+    """Take the request (pending, failed, or running under an expired lease) for ``lease_s`` seconds: the
+    lease's token, or None when another job holds it."""
+    token = uuid.uuid4()
     with conn.transaction():
         cur = conn.execute(
             "UPDATE gdpr_requests SET status = 'running', started_at = now(), attempts = attempts + 1,"
-            " failing_store = NULL, error = NULL WHERE request_id = %s AND status = ANY(%s)",
-            (request.request_id, list(OPEN)),
+            " failing_store = NULL, error = NULL, lease_token = %(token)s,"
+            " lease_until = now() + make_interval(secs => %(lease)s)"
+            f" WHERE request_id = %(id)s AND {_TAKEABLE}",
+            {"token": token, "lease": float(lease_s), "id": request.request_id, "open": list(OPEN)},
         )
-    return cur.rowcount == 1
+    return token if cur.rowcount == 1 else None
+
+
+def step_done(conn: psycopg.Connection, request: Request, token: uuid.UUID, store: str, counts: dict[str, int],
+              lease_s: float) -> None:
+    """Record that ``store`` is done (with its counts) and renew the lease; ``LeaseLost`` when it is not ours."""
+    from retention.errors import LeaseLost
+
+    with conn.transaction():
+        cur = conn.execute(
+            "UPDATE gdpr_requests SET steps_done = array_append(steps_done, %(store)s),"
+            " step_counts = step_counts || jsonb_build_object(%(store)s::text, %(counts)s::jsonb),"
+            " lease_until = now() + make_interval(secs => %(lease)s)"
+            " WHERE request_id = %(id)s AND status = 'running' AND lease_token = %(token)s",
+            {"store": store, "counts": Jsonb(counts), "lease": float(lease_s), "id": request.request_id,
+             "token": token},
+        )
+    if cur.rowcount != 1:
+        raise LeaseLost(f"request {request.request_id}: the lease expired and another job took it over")
 
 
 def mark_failed(conn: psycopg.Connection, audit: AuditLog, request: Request, store: str, error: str) -> None:
+    """Failed at ``store``: the error text is stored (in the row and the audit log) with credentials masked."""
+    error = redact(error)
     with conn.transaction():
-        conn.execute("UPDATE gdpr_requests SET status = 'failed', failing_store = %s, error = %s, finished_at = now()"
-                     " WHERE request_id = %s", (store, error[:2000], request.request_id))
+        conn.execute("UPDATE gdpr_requests SET status = 'failed', failing_store = %s, error = %s, finished_at = now(),"
+                     " lease_token = NULL, lease_until = NULL WHERE request_id = %s",
+                     (store, error[:2000], request.request_id))
         audit.append(conn, "gdpr-job", f"gdpr.{request.kind}.failed", request.game_id, request.player_hash,
                      {"request_id": str(request.request_id), "store": store, "error": error[:500]})
 
@@ -132,8 +170,8 @@ def mark_failed(conn: psycopg.Connection, audit: AuditLog, request: Request, sto
 def mark_done(conn: psycopg.Connection, audit: AuditLog, request: Request, receipt: dict[str, Any]) -> None:
     """Done: the receipt is stored and the raw player id cleared (only the keyed hash stays)."""
     with conn.transaction():
-        conn.execute("UPDATE gdpr_requests SET status = 'done', finished_at = now(), receipt = %s, player_id = NULL"
-                     " WHERE request_id = %s", (Jsonb(receipt), request.request_id))
+        conn.execute("UPDATE gdpr_requests SET status = 'done', finished_at = now(), receipt = %s, player_id = NULL,"
+                     " lease_token = NULL, lease_until = NULL WHERE request_id = %s", (Jsonb(receipt), request.request_id))
         audit.append(conn, "gdpr-job", f"gdpr.{request.kind}.done", request.game_id, request.player_hash,
                      {"request_id": str(request.request_id), "stores": receipt.get("stores", {})})
 

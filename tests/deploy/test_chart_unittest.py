@@ -14,5 +14,5 @@ def test_the_chart_unit_tests_pass():
     assert summary, done.stdout[-2000:]
     assert summary.group(1) == summary.group(2) and int(summary.group(2)) >= 30, done.stdout[-2000:]
     for suite in ("security_test.yaml", "networkpolicy_test.yaml", "strimzi_test.yaml", "keda_test.yaml",
-                  "split_tracing_test.yaml"):
+                  "split_tracing_test.yaml", "privacy_test.yaml"):
         assert f"tests/{suite}" in done.stdout

@@ -56,3 +56,32 @@ def test_erase_by_mutation_is_admin_only_audited_and_signed(isolated, s3, token,
     assert ("token:pytest", "gdpr.erase.requested", pia) in rows
     assert ("gdpr-job", "gdpr.erase.done", pia) in rows
     assert not any("pia" == r[2] for r in rows)
+
+
+def test_with_run_now_off_the_api_hands_erases_to_gdpr_run_and_exposes_the_backlog(isolated, s3, token):
+    """The chart's setting (issue 21, item 6): the API pod holds no S3 credentials or receipt key, so runNow
+    leaves the request pending for the `gdpr run` CronJob, and its /metrics shows the backlog for the alert."""
+    from retention.run import run_open_requests
+    from retention.settings import GdprSettings, RetentionSettings
+    from tests.graphql_api.conftest import GQL
+
+    gql = GQL.model_copy(update={"gdpr_run_now": False, "gdpr_metrics_refresh_s": 0.2})
+    with api_client(isolated, gql) as client:
+        asked = client.post("/graphql", json={"query": ERASE, "variables": {"g": "g1", "p": "ola", "now": True}},
+                            headers=bearer(token("admin", ["g1"]))).json()["data"]["requestErase"]
+        assert asked["status"] == "pending" and asked["receipt"] is None
+
+        def backlog() -> tuple[float, float]:
+            text = client.get("/metrics").text
+            pending = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                       if line.startswith('gamemetrics_gdpr_requests{') and 'kind="erase"' in line and 'status="pending"' in line]
+            age = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("gamemetrics_gdpr_oldest_pending_request_age_seconds")]
+            return (max(pending) if pending else 0.0), (max(age) if age else 0.0)
+
+        from tests.services import wait_for
+
+        wait_for(lambda: backlog()[0] >= 1 and backlog()[1] > 0, 10, "the backlog on /metrics")
+        outcome = run_open_requests(isolated, s3, RetentionSettings(), GdprSettings(receipt_key="job-receipt-key"))
+        assert outcome is not None and [r for r in outcome.done] == [asked["requestId"]]
+        wait_for(lambda: backlog() == (0.0, 0.0), 10, "the backlog to empty on /metrics")

@@ -8,6 +8,8 @@ import asyncio
 import pytest
 
 from graphql_api.settings import GraphQLSettings
+from store import db
+from store.privacy import PlayerHasher
 from recommender.vectors import VectorStore
 from tests.graphql_api.conftest import TEST_SECRET, api_client, bearer
 from tests.recommender.helpers import REC, train_simulated
@@ -47,6 +49,12 @@ def test_recommendations_through_graphql_with_the_callers_game_scope(isolated, t
             assert len(recs["items"]) == 3 and not set(trained.matrix.owned_by(player)) & {
                 i["itemId"] for i in recs["items"]}
             assert len(body["data"]["similarPlayers"]["players"]) == 2
+            # both reads of the player's data are in the audit log, by keyed hash (issue 21, item 7)
+            with db.connect(settings, autocommit=True) as conn:
+                audited = conn.execute("SELECT action, game_id, subject FROM audit_log ORDER BY seq").fetchall()
+            subject = PlayerHasher.of(settings)("g-rec", player)
+            assert {("graphql.recommendations_read", "g-rec", subject),
+                    ("graphql.similar_players_read", "g-rec", subject)} <= set(audited)
             other = client.post("/graphql", json={"query": QUERY, "variables": {"g": "g-rec", "p": player}},
                                 headers=bearer(token("analyst", ["another-game"])))
             assert other.json()["data"] is None

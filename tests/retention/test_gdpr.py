@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
+from recommender.cache import player_key
+from recommender.vectors import safe_name
 from retention.errors import ReceiptInvalid
 from retention.gdpr import receipts, requests
 from retention.objects import ObjectStore
@@ -90,8 +92,9 @@ def test_erase_leaves_nothing_of_the_player_anywhere_and_a_replay_lands_nothing(
             bo_before = per_table_counts(conn, bo)
             assert per_table_counts(conn, ana)["player_events"] == 30
         cache = redis.Redis.from_url(isolated.redis_url)
-        cache.set(f"{isolated.topic_prefix}recs:{game.game_id}:{ana}", "[1,2,3]")
-        cache.set(f"{isolated.topic_prefix}recs:{game.game_id}:{bo}", "[4,5]")
+        ns = safe_name(isolated.database_schema)
+        cache.hset(player_key(ns, game.game_id, ana), "m1|rec|k=3", "[1,2,3]")
+        cache.hset(player_key(ns, game.game_id, bo), "m1|rec|k=2", "[4,5]")
 
         # export first: one zip with the profile, PostgreSQL and archived events, behind a presigned URL
         with db.connect(isolated, autocommit=True) as conn:
@@ -116,7 +119,7 @@ def test_erase_leaves_nothing_of_the_player_anywhere_and_a_replay_lands_nothing(
         assert receipt["stores"]["postgresql"]["player_events"] == 30
         assert receipt["stores"]["archives"] == {"parquet_objects_rewritten": 1, "archived_rows": 40}
         assert receipt["stores"]["exports"] == {"export_bundles": 1}
-        assert receipt["stores"]["redis"] == {"redis_keys": 1}
+        assert receipt["stores"]["redis"] == {"redis_keys": 1, "answers_naming_player": 0}
         key = gdpr_settings.receipt_key.get_secret_value().encode()
         receipts.verify(receipt, key)
         with pytest.raises(ReceiptInvalid):
@@ -152,8 +155,9 @@ def test_erase_leaves_nothing_of_the_player_anywhere_and_a_replay_lands_nothing(
             assert bo in table.column("player_id").to_pylist()
     cache = redis.Redis.from_url(isolated.redis_url)
     assert list(cache.scan_iter(match=f"*{ana}*")) == []
-    assert cache.get(f"{isolated.topic_prefix}recs:{game.game_id}:{bo}") == b"[4,5]"
-    cache.delete(f"{isolated.topic_prefix}recs:{game.game_id}:{bo}")
+    ns = safe_name(isolated.database_schema)
+    assert cache.hget(player_key(ns, game.game_id, bo), "m1|rec|k=2") == b"[4,5]"
+    cache.delete(player_key(ns, game.game_id, bo))
     # the processed topic (what live views, notifications and the recommender consume) carries no
     # event of ana from before the erase after the erase
     decoder = AvroDeserializer(schema_ids(isolated.schema_registry_url), load_catalog().latest(PROCESSED_EVENTS.value_schema))
@@ -198,11 +202,13 @@ def test_a_store_that_fails_marks_the_request_failed_and_the_next_pass_retries_i
     def broken(_ctx):
         raise RuntimeError("vector store unreachable")
 
-    forgetters.EXTRA_FORGETTERS.append(("recommender", broken))
+    # the recommender store fails (in place of the real one: a store's name is its step, done once)
+    original = list(forgetters.EXTRA_FORGETTERS)
+    forgetters.EXTRA_FORGETTERS[:] = [("recommender", broken)]
     try:
         out = run_gdpr_now(isolated, s3, retention_settings, gdpr_settings, str(erase.request_id))
     finally:
-        forgetters.EXTRA_FORGETTERS.remove(("recommender", broken))
+        forgetters.EXTRA_FORGETTERS[:] = original
     assert out.failed and out.failed[0][1] == "recommender"
     with db.connect(isolated, autocommit=True) as conn:
         failed = requests.get(conn, erase.request_id)

@@ -112,6 +112,8 @@ GAMEMETRICS_S3_REGION: {{ $.Values.s3.region | quote }}
 GAMEMETRICS_LOG_FORMAT: {{ $.Values.config.logFormat | quote }}
 GAMEMETRICS_LOG_LEVEL: {{ $.Values.config.logLevel | quote }}
 GAMEMETRICS_STATE_DIR: /var/lib/gamemetrics
+{{- /* never the local stack: every process refuses a public default or short key (gamemetrics/keys.py) */}}
+GAMEMETRICS_ENV: "production"
 GAMEMETRICS_WORKER_METRICS_HOST: "0.0.0.0"
 {{- with $.Values.otel }}
 {{- if .enabled }}

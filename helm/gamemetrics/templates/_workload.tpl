@@ -171,7 +171,7 @@ volumes:
 {{- $vars = append $vars (list "GAMEMETRICS_NOTIFY_WEBHOOK_SECRET" $k.notifyWebhookSecret true) }}
 {{- $vars = append $vars (list "GAMEMETRICS_NOTIFY_SMTP_PASSWORD" $k.notifySmtpPassword true) }}
 {{- end }}
-{{- if has "gdpr" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_GDPR_RECEIPT_KEY" $k.gdprReceiptKey true) }}{{ end }}
+{{- if has "gdpr" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_GDPR_RECEIPT_KEY" $k.gdprReceiptKey false) }}{{ end }}
 {{- range $vars }}
 - name: {{ index . 0 }}
   valueFrom:
