@@ -8,14 +8,16 @@ datetime, no Decimal): uuid = its 16 bytes, timestamptz = int64 µs since 2000-0
 version byte 1 + the JSON text, numeric = base-10000 digits (revenue, scale 6, from integer
 micro-dollars so the value is exact).
 
-These functions are the reference of the payloads; the native landing module, when built, must
-give the same bytes (tests/processors/test_copy_rows.py).
+The functions ending in ``_py`` are the reference of the payloads and the fallback; ``keys_copy`` and
+``events_copy`` use the native crate's ``gamemetrics_avro.landing`` when the installed build has it
+(``NATIVE``), which gives the same bytes (tests/processors/test_native_landing.py).
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
+from typing import Any
 
 import orjson
 
@@ -76,7 +78,7 @@ def _text(value: str | None) -> bytes:
     return _LEN.pack(len(data)) + data
 
 
-def keys_copy(events: Iterable[tuple[str, int]]) -> bytes:
+def keys_copy_py(events: Iterable[tuple[str, int]]) -> bytes:
     """``COPY event_keys (client_ts, event_id)`` of (event id, client ts ms) pairs, sorted by the key."""
     rows = sorted((pg_micros(ts), uuid_bytes(event_id)) for event_id, ts in events)
     return HEADER + b"".join([_KEY_ROW.pack(2, 8, ts, 16) + raw for ts, raw in rows]) + TRAILER
@@ -103,6 +105,31 @@ def event_row(item: EnrichedEvent) -> bytes:
     ))
 
 
-def events_copy(events: Iterable[EnrichedEvent]) -> bytes:
+def events_copy_py(events: Iterable[EnrichedEvent]) -> bytes:
     """``COPY player_events (PLAYER_EVENT_COLUMNS)`` of the enriched rows, in the given order."""
     return HEADER + b"".join([event_row(item) for item in events]) + TRAILER
+
+
+def _native() -> Any:
+    try:
+        import gamemetrics_avro
+    except ImportError:
+        return None
+    return getattr(gamemetrics_avro, "landing", None)  # builds before the landing module lack it
+
+
+NATIVE = _native()
+
+
+def keys_copy(events: Iterable[tuple[str, int]]) -> bytes:
+    """``COPY event_keys (client_ts, event_id)`` of (event id, client ts ms) pairs, sorted by the key."""
+    if NATIVE is None:
+        return keys_copy_py(events)
+    return NATIVE.copy_keys(list(events))
+
+
+def events_copy(events: Iterable[EnrichedEvent]) -> bytes:
+    """``COPY player_events (PLAYER_EVENT_COLUMNS)`` of the enriched rows, in the given order."""
+    if NATIVE is None:
+        return events_copy_py(events)
+    return NATIVE.copy_events(list(events), orjson.dumps)

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from psycopg import pq
 from psycopg.postgres import adapters, types
 
-from processors.copy_rows import HEADER, KEY_COLUMNS, TRAILER, event_row, keys_copy, numeric_micro
+from processors.copy_rows import HEADER, KEY_COLUMNS, TRAILER, event_row, keys_copy_py as keys_copy, numeric_micro
 from processors.enrich import EnrichedEvent
 from processors.rollups import HOUR_MS, MINUTE_MS, aggregate
 from store.tables import PLAYER_EVENT_COLUMNS

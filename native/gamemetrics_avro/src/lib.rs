@@ -9,6 +9,7 @@
 mod decode;
 mod encode;
 mod error;
+mod landing;
 mod schema;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -147,4 +148,6 @@ impl Codec {
 mod gamemetrics_avro {
     #[pymodule_export]
     use super::Codec;
+    #[pymodule_export]
+    use crate::landing::landing;
 }

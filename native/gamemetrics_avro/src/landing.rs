@@ -1,0 +1,208 @@
+//! `gamemetrics_avro.landing`: the binary COPY payloads of the landing worker, in one call per group.
+//!
+//! `copy_events(items, dumps)` and `copy_keys(pairs)` give the same bytes as `processors/copy_rows.py`
+//! (the reference and the fallback; tests/processors/test_native_landing.py compares the two):
+//! PostgreSQL's binary COPY format, uuid = 16 bytes, timestamptz = int64 µs since 2000-01-01 UTC
+//! (the inputs are epoch milliseconds), jsonb = version byte 1 + the JSON text, numeric = base-10000
+//! digits with display scale 6 from integer micro-units.
+
+use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::intern;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+
+const PG_EPOCH_MS: i64 = 946_684_800_000;
+const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+const TRAILER: &[u8] = &[0xff, 0xff];
+const EVENT_FIELDS: usize = 17; // store.tables.PLAYER_EVENT_COLUMNS
+
+fn micros(ms: i64) -> PyResult<i64> {
+    ms.checked_sub(PG_EPOCH_MS)
+        .and_then(|v| v.checked_mul(1000))
+        .ok_or_else(|| PyValueError::new_err(format!("time {ms} ms is out of range")))
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn uuid_bytes(text: &str) -> PyResult<[u8; 16]> {
+    let mut out = [0u8; 16];
+    let mut n = 0;
+    let mut high: Option<u8> = None;
+    for c in text.bytes() {
+        if c == b'-' {
+            continue;
+        }
+        let v = hex(c).ok_or_else(|| PyValueError::new_err(format!("not a UUID: {text:?}")))?;
+        match high {
+            None => high = Some(v),
+            Some(h) => {
+                if n == 16 {
+                    return Err(PyValueError::new_err(format!("not a UUID: {text:?}")));
+                }
+                out[n] = (h << 4) | v;
+                n += 1;
+                high = None;
+            }
+        }
+    }
+    if n != 16 || high.is_some() {
+        return Err(PyValueError::new_err(format!("not a UUID: {text:?}")));
+    }
+    Ok(out)
+}
+
+fn put_len(out: &mut Vec<u8>, n: i32) {
+    out.extend_from_slice(&n.to_be_bytes());
+}
+
+fn put_i64(out: &mut Vec<u8>, v: i64) {
+    put_len(out, 8);
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+fn string<'a>(item: &'a Bound<'_, PyAny>) -> PyResult<&'a str> {
+    item.cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("expected a str"))?
+        .to_str()
+}
+
+fn put_text(out: &mut Vec<u8>, item: &Bound<'_, PyAny>) -> PyResult<()> {
+    if item.is_none() {
+        put_len(out, -1);
+        return Ok(());
+    }
+    let s = string(item)?;
+    put_len(out, s.len() as i32);
+    out.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+fn put_uuid(out: &mut Vec<u8>, item: &Bound<'_, PyAny>) -> PyResult<()> {
+    put_len(out, 16);
+    out.extend_from_slice(&uuid_bytes(string(item)?)?);
+    Ok(())
+}
+
+/// numeric's binary form of `micro` / 10**6, display scale 6 (length prefix included).
+fn put_numeric_micro(out: &mut Vec<u8>, micro: i128) {
+    let sign: u16 = if micro < 0 { 0x4000 } else { 0 };
+    let mut n = micro.unsigned_abs() * 100; // 8 fractional decimal digits = 2 base-10000 digits
+    let mut digits: Vec<i16> = Vec::new();
+    while n > 0 {
+        digits.push((n % 10_000) as i16);
+        n /= 10_000;
+    }
+    digits.reverse();
+    let mut weight = digits.len() as i16 - 3;
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    let sign = if digits.is_empty() {
+        weight = 0;
+        0
+    } else {
+        sign
+    };
+    put_len(out, 8 + 2 * digits.len() as i32);
+    out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&sign.to_be_bytes());
+    out.extend_from_slice(&6i16.to_be_bytes());
+    for d in digits {
+        out.extend_from_slice(&d.to_be_bytes());
+    }
+}
+
+fn field<'py>(event: &Bound<'py, PyDict>, key: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    event.get_item(key)?.ok_or_else(|| PyKeyError::new_err(key.to_string()))
+}
+
+/// `COPY player_events (PLAYER_EVENT_COLUMNS) FROM STDIN (FORMAT BINARY)` of `items`
+/// (processors.enrich.EnrichedEvent: the attributes and the event dict are read here), in the given
+/// order; `dumps` (orjson.dumps) turns each event's properties into its JSON bytes.
+#[pyfunction]
+pub fn copy_events<'py>(py: Python<'py>, items: &Bound<'py, PyList>, dumps: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let mut out = Vec::with_capacity(HEADER.len() + items.len() * 256 + 2);
+    out.extend_from_slice(HEADER);
+    for item in items.iter() {
+        let event = item.getattr(intern!(py, "event"))?;
+        let e = event.cast::<PyDict>().map_err(|_| PyTypeError::new_err("EnrichedEvent.event: expected a dict"))?;
+        out.extend_from_slice(&(EVENT_FIELDS as i16).to_be_bytes());
+        put_uuid(&mut out, &field(e, intern!(py, "event_id"))?)?;
+        put_i64(&mut out, micros(field(e, intern!(py, "event_time"))?.extract()?)?);
+        put_text(&mut out, &item.getattr(intern!(py, "game_id"))?)?;
+        put_text(&mut out, &field(e, intern!(py, "player_id"))?)?;
+        put_text(&mut out, &field(e, intern!(py, "event_type"))?)?;
+        put_i64(&mut out, micros(field(e, intern!(py, "ts"))?.extract()?)?);
+        put_i64(&mut out, micros(item.getattr(intern!(py, "received_at"))?.extract()?)?);
+        put_text(&mut out, &field(e, intern!(py, "session_id"))?)?;
+        put_text(&mut out, &item.getattr(intern!(py, "platform"))?)?;
+        put_text(&mut out, &item.getattr(intern!(py, "app_version"))?)?;
+        put_text(&mut out, &field(e, intern!(py, "country"))?)?;
+        let json = dumps.call1((field(e, intern!(py, "properties"))?,))?;
+        let json = json.cast::<PyBytes>().map_err(|_| PyTypeError::new_err("dumps() must return bytes"))?.as_bytes();
+        put_len(&mut out, json.len() as i32 + 1);
+        out.push(1);
+        out.extend_from_slice(json);
+        put_uuid(&mut out, &item.getattr(intern!(py, "batch_id"))?)?;
+        let seq = item.getattr(intern!(py, "session_seq"))?;
+        if seq.is_none() {
+            put_len(&mut out, -1);
+        } else {
+            put_len(&mut out, 4);
+            out.extend_from_slice(&seq.extract::<i32>()?.to_be_bytes());
+        }
+        put_len(&mut out, 1);
+        out.push(item.getattr(intern!(py, "is_new_player"))?.is_truthy()? as u8);
+        let revenue = item.getattr(intern!(py, "revenue_usd"))?;
+        if revenue.is_none() {
+            put_len(&mut out, -1);
+        } else {
+            // Python's round(): to the nearest, ties to even (processors.copy_rows.micro_units)
+            let micro = (revenue.extract::<f64>()? * 1_000_000.0).round_ties_even();
+            if !micro.is_finite() || micro.abs() >= 9.2e18 {
+                return Err(PyValueError::new_err(format!("revenue_usd {micro} is out of range")));
+            }
+            put_numeric_micro(&mut out, micro as i128);
+        }
+        put_i64(&mut out, item.getattr(intern!(py, "delay_ms"))?.extract()?);
+    }
+    out.extend_from_slice(TRAILER);
+    Ok(PyBytes::new(py, &out))
+}
+
+/// `COPY event_keys (client_ts, event_id) FROM STDIN (FORMAT BINARY)` of (event id, client ts ms)
+/// pairs, sorted by (client ts, id bytes): the primary key's order.
+#[pyfunction]
+pub fn copy_keys<'py>(py: Python<'py>, pairs: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyBytes>> {
+    let mut keys: Vec<(i64, [u8; 16])> = Vec::with_capacity(pairs.len());
+    for pair in pairs.iter() {
+        let (event_id, ts): (Bound<'py, PyAny>, i64) = pair.extract()?;
+        keys.push((micros(ts)?, uuid_bytes(string(&event_id)?)?));
+    }
+    keys.sort_unstable();
+    let mut out = Vec::with_capacity(HEADER.len() + keys.len() * 34 + 2);
+    out.extend_from_slice(HEADER);
+    for (ts, id) in keys {
+        out.extend_from_slice(&2i16.to_be_bytes());
+        put_i64(&mut out, ts);
+        put_len(&mut out, 16);
+        out.extend_from_slice(&id);
+    }
+    out.extend_from_slice(TRAILER);
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The landing worker's COPY payloads (processors/copy_rows.py is the reference).
+#[pymodule(submodule)]
+pub mod landing {
+    #[pymodule_export]
+    use super::{copy_events, copy_keys};
+}
