@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from processors.copy_rows import micro_units
+from processors.copy_rows import NATIVE, micro_units
 from processors.enrich import EnrichedEvent
 
 MINUTE_MS = 60_000
@@ -55,6 +55,12 @@ class Rollups:
     matches: list[tuple[str, int, str | None, str | None, int]] = field(default_factory=list)
 
 
+def _match_order(kv: tuple[tuple[str, int, str | None, str | None], int]) -> tuple[Any, ...]:
+    """(game, hour, mode, outcome) with None before any text (the native module's order)."""
+    (game, hour, mode, outcome), _ = kv
+    return game, hour, mode is not None, mode or "", outcome is not None, outcome or ""
+
+
 def _newest(current: tuple[int, str] | None, at: int, value: str | None) -> tuple[int, str] | None:
     """The newest non-null value by event time (a later event of the group wins a tie)."""
     if value is None or (current is not None and at < current[0]):
@@ -63,6 +69,15 @@ def _newest(current: tuple[int, str] | None, at: int, value: str | None) -> tupl
 
 
 def aggregate(events: Iterable[EnrichedEvent]) -> Rollups:
+    """The group's rollup rows: by the native crate's ``landing.aggregate`` when the installed build
+    has it (the same rows: tests/processors/test_native_landing.py), else :func:`aggregate_py`."""
+    if NATIVE is None:
+        return aggregate_py(events)
+    return Rollups(*NATIVE.aggregate(list(events), orjson.dumps))
+
+
+def aggregate_py(events: Iterable[EnrichedEvent]) -> Rollups:
+    """The reference (and the fallback) of :func:`aggregate`."""
     minute_players: set[tuple[str, int, str, str]] = set()
     minutes: dict[tuple[str, int, str], list[int]] = {}
     daily: dict[tuple[str, int, str], list[int]] = {}
@@ -125,5 +140,5 @@ def aggregate(events: Iterable[EnrichedEvent]) -> Rollups:
         daily=[(*k, *v) for k, v in sorted(daily.items())],  # type: ignore[misc]
         players=[(*k, *v[:6], *(None if x is None else x[1] for x in v[6:])) for k, v in sorted(players.items())],
         sessions=[(*k, *v) for k, v in sorted(sessions.items())],  # type: ignore[misc]
-        matches=[(*k, v) for k, v in sorted(matches.items(), key=lambda kv: tuple("" if x is None else x for x in kv[0]))],
+        matches=[(*k, v) for k, v in sorted(matches.items(), key=_match_order)],
     )

@@ -94,3 +94,28 @@ def test_the_sink_takes_the_native_payloads_when_built_and_the_python_ones_witho
     assert calls == [1, 1]
     monkeypatch.setattr(copy_rows, "NATIVE", None)
     assert copy_rows.events_copy(group) == copy_rows.events_copy_py(group) and calls == [1, 1]
+
+
+rollup_events = st.lists(st.builds(
+    lambda kind, player, session, t, revenue, mode, outcome, duration, platform, country, version: EnrichedEvent(
+        {"event_id": str(uuid.uuid4()), "event_time": t, "player_id": player, "event_type": kind, "ts": t,
+         "session_id": session, "country": country,
+         "properties": {k: v for k, v in (("mode", mode), ("outcome", outcome), ("duration_s", duration)) if v is not None}},
+        "g1", "b", t + 10, platform, version, None, False, revenue if kind == "purchase" else None, 0.0, 10),
+    st.sampled_from(["session_start", "session_end", "purchase", "match_result", "achievement"]),
+    st.sampled_from(["p1", "p2", "ü3"]), st.sampled_from([None, "s1", "s2"]),
+    st.integers(1_764_000_000_000, 1_764_000_000_000 + 3 * 86_400_000),
+    st.floats(0, 1e6).map(lambda x: round(x, 6)),
+    st.none() | st.sampled_from(["duel", "ranked"]) | st.integers(0, 3) | st.booleans(),
+    st.none() | st.sampled_from(["win", "loss"]),
+    st.none() | st.floats(0, 7200) | st.integers(0, 7200) | st.sampled_from(["12.5"]),
+    optional, optional, optional,
+), max_size=30)
+
+
+@settings(max_examples=300)
+@given(rollup_events)
+def test_aggregate_gives_the_python_rollup_rows(group):
+    from processors.rollups import Rollups, aggregate_py
+
+    assert Rollups(*native.aggregate(group, orjson.dumps)) == aggregate_py(group)

@@ -9,7 +9,9 @@
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::intern;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use std::collections::{BTreeMap, BTreeSet};
+
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 
 const PG_EPOCH_MS: i64 = 946_684_800_000;
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00";
@@ -200,9 +202,163 @@ pub fn copy_keys<'py>(py: Python<'py>, pairs: &Bound<'py, PyList>) -> PyResult<B
     Ok(PyBytes::new(py, &out))
 }
 
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+fn opt_string(item: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    if item.is_none() {
+        Ok(None)
+    } else {
+        Ok(Some(string(item)?.to_owned()))
+    }
+}
+
+/// The newest non-null value by event time; a later event of the group wins a tie.
+fn newest(current: &mut Option<(i64, String)>, at: i64, value: Option<String>) {
+    if let Some(v) = value {
+        if current.as_ref().map_or(true, |(t, _)| at >= *t) {
+            *current = Some((at, v));
+        }
+    }
+}
+
+/// What PostgreSQL's `properties->>'key'` gives for a JSON value (processors.rollups.json_text).
+fn json_text(value: Option<Bound<'_, PyAny>>, dumps: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) => {
+            if let Ok(s) = v.cast::<PyString>() {
+                return Ok(Some(s.to_str()?.to_owned()));
+            }
+            let json = dumps.call1((v,))?;
+            let bytes = json.cast::<PyBytes>().map_err(|_| PyTypeError::new_err("dumps() must return bytes"))?;
+            Ok(Some(String::from_utf8_lossy(bytes.as_bytes()).into_owned()))
+        }
+    }
+}
+
+struct PlayerAgg {
+    first: i64,
+    last: i64,
+    events: i64,
+    sessions: i64,
+    revenue: i64,
+    purchases: i64,
+    platform: Option<(i64, String)>,
+    country: Option<(i64, String)>,
+    version: Option<(i64, String)>,
+}
+
+struct SessionAgg {
+    player: String,
+    first: i64,
+    last: i64,
+    ended: Option<i64>,
+    duration: Option<f64>,
+    events: i64,
+}
+
+fn micro_of(revenue: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if revenue.is_none() {
+        return Ok(0);
+    }
+    let micro = (revenue.extract::<f64>()? * 1_000_000.0).round_ties_even();
+    if !micro.is_finite() || micro.abs() >= 9.2e18 {
+        return Err(PyValueError::new_err(format!("revenue_usd {micro} is out of range")));
+    }
+    Ok(micro as i64)
+}
+
+/// The group's rollup rows (processors.rollups.aggregate is the reference): a tuple of six lists
+/// (minute_players, minutes, daily, players, sessions, matches), each sorted by its key.
+#[pyfunction]
+pub fn aggregate<'py>(py: Python<'py>, items: &Bound<'py, PyList>, dumps: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    let mut minute_players: BTreeSet<(String, i64, String, String)> = BTreeSet::new();
+    let mut minutes: BTreeMap<(String, i64, String), (i64, i64)> = BTreeMap::new();
+    let mut daily: BTreeMap<(String, i64, String), (i64, i64, i64)> = BTreeMap::new();
+    let mut players: BTreeMap<(String, String), PlayerAgg> = BTreeMap::new();
+    let mut sessions: BTreeMap<(String, String), SessionAgg> = BTreeMap::new();
+    let mut matches: BTreeMap<(String, i64, Option<String>, Option<String>), i64> = BTreeMap::new();
+    let float_type = py.get_type::<PyFloat>();
+    for item in items.iter() {
+        let event = item.getattr(intern!(py, "event"))?;
+        let e = event.cast::<PyDict>().map_err(|_| PyTypeError::new_err("EnrichedEvent.event: expected a dict"))?;
+        let game = string(&item.getattr(intern!(py, "game_id"))?)?.to_owned();
+        let player = string(&field(e, intern!(py, "player_id"))?)?.to_owned();
+        let kind = string(&field(e, intern!(py, "event_type"))?)?.to_owned();
+        let at: i64 = field(e, intern!(py, "event_time"))?.extract()?;
+        let revenue = micro_of(&item.getattr(intern!(py, "revenue_usd"))?)?;
+        let starts = (kind == "session_start") as i64;
+        let minute = at - at.rem_euclid(MINUTE_MS);
+        minute_players.insert((game.clone(), minute, kind.clone(), player.clone()));
+        let m = minutes.entry((game.clone(), minute, kind.clone())).or_insert((0, 0));
+        m.0 += 1;
+        m.1 += revenue;
+        let d = daily.entry((game.clone(), at.div_euclid(DAY_MS), player.clone())).or_insert((0, 0, 0));
+        d.0 += 1;
+        d.1 += starts;
+        d.2 += revenue;
+        let p = players.entry((game.clone(), player.clone())).or_insert(PlayerAgg {
+            first: at, last: at, events: 0, sessions: 0, revenue: 0, purchases: 0, platform: None, country: None, version: None,
+        });
+        p.first = p.first.min(at);
+        p.last = p.last.max(at);
+        p.events += 1;
+        p.sessions += starts;
+        p.revenue += revenue;
+        p.purchases += (kind == "purchase") as i64;
+        newest(&mut p.platform, at, opt_string(&item.getattr(intern!(py, "platform"))?)?);
+        newest(&mut p.country, at, opt_string(&field(e, intern!(py, "country"))?)?);
+        newest(&mut p.version, at, opt_string(&item.getattr(intern!(py, "app_version"))?)?);
+        let session = field(e, intern!(py, "session_id"))?;
+        let props_obj = field(e, intern!(py, "properties"))?;
+        let props = props_obj.cast::<PyDict>().map_err(|_| PyTypeError::new_err("properties: expected a dict"))?;
+        if !session.is_none() {
+            let s = sessions.entry((game.clone(), string(&session)?.to_owned())).or_insert(SessionAgg {
+                player: player.clone(), first: at, last: at, ended: None, duration: None, events: 0,
+            });
+            if player < s.player {
+                s.player = player.clone();
+            }
+            s.first = s.first.min(at);
+            s.last = s.last.max(at);
+            if kind == "session_end" {
+                s.ended = Some(s.ended.map_or(at, |x| x.max(at)));
+                if let Some(v) = props.get_item(intern!(py, "duration_s"))? {
+                    if !v.is_none() {
+                        let duration: f64 = float_type.call1((v,))?.extract()?;
+                        s.duration = Some(s.duration.map_or(duration, |x| x.max(duration)));
+                    }
+                }
+            }
+            s.events += 1;
+        }
+        if kind == "match_result" {
+            let mode = json_text(props.get_item(intern!(py, "mode"))?, dumps)?;
+            let outcome = json_text(props.get_item(intern!(py, "outcome"))?, dumps)?;
+            *matches.entry((game.clone(), at - at.rem_euclid(HOUR_MS), mode, outcome)).or_insert(0) += 1;
+        }
+    }
+    let value = |(_, v): (i64, String)| v;
+    let out = (
+        PyList::new(py, minute_players)?,
+        PyList::new(py, minutes.into_iter().map(|((g, b, t), (n, r))| (g, b, t, n, r)))?,
+        PyList::new(py, daily.into_iter().map(|((g, d, p), (n, s, r))| (g, d, p, n, s, r)))?,
+        PyList::new(py, players.into_iter().map(|((g, p), a)| {
+            (g, p, a.first, a.last, a.events, a.sessions, a.revenue, a.purchases,
+             a.platform.map(value), a.country.map(value), a.version.map(value))
+        }))?,
+        PyList::new(py, sessions.into_iter().map(|((g, s), a)| (g, s, a.player, a.first, a.last, a.ended, a.duration, a.events)))?,
+        PyList::new(py, matches.into_iter().map(|((g, b, m, o), n)| (g, b, m, o, n)))?,
+    );
+    out.into_pyobject(py)
+}
+
 /// The landing worker's COPY payloads (processors/copy_rows.py is the reference).
 #[pymodule(submodule)]
 pub mod landing {
     #[pymodule_export]
-    use super::{copy_events, copy_keys};
+    use super::{aggregate, copy_events, copy_keys};
 }
