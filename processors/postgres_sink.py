@@ -51,6 +51,8 @@ _LOCK = (
     "SELECT pg_advisory_xact_lock(h) FROM "
     "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS locks"
 )
+_SAVEPOINT = "SAVEPOINT claim_keys"
+_ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT claim_keys"
 _MS = "'epoch'::timestamptz + {} * interval '1 millisecond'"
 # The probe path, only for a group whose key COPY hit a unique violation. One index probe per pair on
 # event_keys' primary key (client_ts, event_id) (LATERAL ... LIMIT 1: a nested loop, never a hash of
@@ -221,11 +223,14 @@ class LandingTransaction:
         """Write the dedup keys of ``events`` (of the games ``game_ids``, one per event; ids unique in
         the group); the ids of those already stored, whose keys are not written (they must not land)."""
         async with self._conn.cursor() as cur:
+            # a savepoint, so a conflict undoes only the COPY; never released (one round trip less
+            # per group): the rest of the transaction runs in it and commits with it
+            await cur.execute(_SAVEPOINT)
             try:
-                async with self._conn.transaction():  # a savepoint: a conflict undoes only the COPY
-                    await copy_in(cur, KEYS_COPY, keys_copy((e["event_id"], e["ts"]) for e in events))
+                await copy_in(cur, KEYS_COPY, keys_copy((e["event_id"], e["ts"]) for e in events))
                 stored: set[str] = set()
             except psycopg.errors.UniqueViolation:
+                await cur.execute(_ROLLBACK_TO_SAVEPOINT)
                 m.LANDING_CONFLICT_FALLBACKS.inc()
                 stored = await self._claim_probing(cur, events)
         # one day of margin: the worker's clock against the server's, and the hourly prune timer
