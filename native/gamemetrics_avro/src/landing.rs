@@ -1,7 +1,8 @@
 //! `gamemetrics_avro.landing`: the binary COPY payloads of the landing worker, in one call per group.
 //!
-//! `copy_events(items, dumps)` and `copy_keys(pairs)` give the same bytes as `processors/copy_rows.py`
-//! (the reference and the fallback; tests/processors/test_native_landing.py compares the two):
+//! `copy_events(items, dumps)`, `copy_keys(pairs)` and `aggregate(items, dumps)` give the same bytes
+//! and rows as the worker's Python payloads and aggregates (the reference and the fallback; the
+//! project's differential tests compare the two):
 //! PostgreSQL's binary COPY format, uuid = 16 bytes, timestamptz = int64 µs since 2000-01-01 UTC
 //! (the inputs are epoch milliseconds), jsonb = version byte 1 + the JSON text, numeric = base-10000
 //! digits with display scale 6 from integer micro-units.
@@ -16,7 +17,7 @@ use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 const PG_EPOCH_MS: i64 = 946_684_800_000;
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00";
 const TRAILER: &[u8] = &[0xff, 0xff];
-const EVENT_FIELDS: usize = 17; // store.tables.PLAYER_EVENT_COLUMNS
+const EVENT_FIELDS: usize = 17; // the player_events columns landing writes
 
 fn micros(ms: i64) -> PyResult<i64> {
     ms.checked_sub(PG_EPOCH_MS)
@@ -127,7 +128,7 @@ fn field<'py>(event: &Bound<'py, PyDict>, key: &Bound<'py, PyString>) -> PyResul
 }
 
 /// `COPY player_events (PLAYER_EVENT_COLUMNS) FROM STDIN (FORMAT BINARY)` of `items`
-/// (processors.enrich.EnrichedEvent: the attributes and the event dict are read here), in the given
+/// (the worker's enriched events: their attributes and event dict are read here), in the given
 /// order; `dumps` (orjson.dumps) turns each event's properties into its JSON bytes.
 #[pyfunction]
 pub fn copy_events<'py>(py: Python<'py>, items: &Bound<'py, PyList>, dumps: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
@@ -167,7 +168,7 @@ pub fn copy_events<'py>(py: Python<'py>, items: &Bound<'py, PyList>, dumps: &Bou
         if revenue.is_none() {
             put_len(&mut out, -1);
         } else {
-            // Python's round(): to the nearest, ties to even (processors.copy_rows.micro_units)
+            // Python's round(): to the nearest, ties to even, as the Python payload rounds
             let micro = (revenue.extract::<f64>()? * 1_000_000.0).round_ties_even();
             if !micro.is_finite() || micro.abs() >= 9.2e18 {
                 return Err(PyValueError::new_err(format!("revenue_usd {micro} is out of range")));
@@ -223,7 +224,7 @@ fn newest(current: &mut Option<(i64, String)>, at: i64, value: Option<String>) {
     }
 }
 
-/// What PostgreSQL's `properties->>'key'` gives for a JSON value (processors.rollups.json_text).
+/// What PostgreSQL's `properties->>'key'` gives for a JSON value.
 fn json_text(value: Option<Bound<'_, PyAny>>, dumps: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
     match value {
         None => Ok(None),
@@ -271,7 +272,7 @@ fn micro_of(revenue: &Bound<'_, PyAny>) -> PyResult<i64> {
     Ok(micro as i64)
 }
 
-/// The group's rollup rows (processors.rollups.aggregate is the reference): a tuple of six lists
+/// The group's rollup rows (the Python aggregate is the reference): a tuple of six lists
 /// (minute_players, minutes, daily, players, sessions, matches), each sorted by its key.
 #[pyfunction]
 pub fn aggregate<'py>(py: Python<'py>, items: &Bound<'py, PyList>, dumps: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
@@ -356,7 +357,7 @@ pub fn aggregate<'py>(py: Python<'py>, items: &Bound<'py, PyList>, dumps: &Bound
     out.into_pyobject(py)
 }
 
-/// The landing worker's COPY payloads (processors/copy_rows.py is the reference).
+/// The landing worker's COPY payloads and rollup aggregates (the Python ones are the reference).
 #[pymodule(submodule)]
 pub mod landing {
     #[pymodule_export]
