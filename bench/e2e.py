@@ -1,7 +1,9 @@
 """End-to-end benchmark: HTTP -> ingest -> Kafka -> landing workers -> PostgreSQL, on this machine.
 
     python bench/e2e.py [--rate 50000] [--duration 60] [--batch-size 100] [--ingest-workers 2]
-                        [--workers 1] [--clients 1] [--record]      (also: gamemetrics bench e2e ...)
+                        [--workers 1] [--clients 1] [--backend auto] [--schema bench_e2e]
+                        [--linger-ms 5] [--fetch-max-bytes 1048576] [--max-poll-records 500]
+                        [--record]      (also: gamemetrics bench e2e ...)
 
 Brings up or reuses the stack, starts its own ingest and workers on a fresh topic prefix and
 schema, drives an open-loop load from separate client processes (bodies with unique event ids
@@ -9,6 +11,12 @@ generated before the clock starts; 429/503 retried with the same body), waits fo
 to drain, then prints: accepted and landed events/s, ingest latency p50/p99, received->queryable
 p50/p99, CPU seconds per component, and the floors of the same run (raw producer; raw consume +
 binary COPY). It fails loudly unless the landed rows equal the accepted events exactly.
+
+``--backend`` splits the bench schema's tables as the other benches do (native partitions or a
+TimescaleDB hypertable; ``auto``: what the database runs). The Kafka sizes are passed to the
+services as their settings: ``--linger-ms`` the ingest producer's batching delay
+(GAMEMETRICS_INGEST_PRODUCER_LINGER_MS: every accepted request waits up to that long for its ack),
+``--fetch-max-bytes`` and ``--max-poll-records`` the workers' consumer (GAMEMETRICS_WORKER_*).
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, cpu_seconds, fresh_deployment, landed_events  # noqa: E402
+from bench.common import append_results, backend_option, cpu_seconds, fresh_deployment, landed_events  # noqa: E402
+from bench.common import schema_backend  # noqa: E402
 from bench.common import process_tree as _tree  # noqa: E402
 from operations.loadgen import percentile  # noqa: E402
 
@@ -234,6 +243,14 @@ def main() -> None:
     parser.add_argument("--own-stack", action="store_true",
                         help="run Kafka, PostgreSQL and Redis of its own on free ports (removed after): the CPU "
                              "figures of those services are then this run's alone, not also other users' of the shared stack")
+    backend_option(parser)
+    parser.add_argument("--schema", default="bench_e2e", help="the (dropped and re-made) bench schema and topic prefix")
+    parser.add_argument("--linger-ms", type=int, default=None,
+                        help="the ingest producer's linger.ms (default: the ingest's setting, 5)")
+    parser.add_argument("--fetch-max-bytes", type=int, default=None,
+                        help="the workers' fetch size per partition (default: the worker's setting, 1 MiB)")
+    parser.add_argument("--max-poll-records", type=int, default=None,
+                        help="the workers' messages per poll (default: the worker's setting, 500)")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -258,7 +275,7 @@ def main() -> None:
         postmaster = int((own.postgres.data / "postmaster.pid").read_text().split()[0])
         postgres_pids = lambda: _tree(postmaster)  # noqa: E731
     else:
-        stack, settings = fresh_deployment("bench-e2e.", "bench_e2e")
+        stack, settings = fresh_deployment(f"{args.schema.replace('_', '-')}.", args.schema, args.backend)
         postgres_pids = lambda: _by_name("postgres")  # noqa: E731  every cluster on the machine
     with db.connect(settings) as conn:
         created = [create_game(conn, f"bench-{g}-{uuid.uuid4().hex[:4]}") for g in range(args.games)]
@@ -271,6 +288,13 @@ def main() -> None:
 
     env = {**os.environ, **settings_env(settings), "GAMEMETRICS_LOG_LEVEL": "warning",
            "GAMEMETRICS_INGEST_RATE_LIMIT_EVENTS_PER_S": "1e9", "GAMEMETRICS_INGEST_RATE_LIMIT_BURST": "1000000000"}
+    for name, value in (("GAMEMETRICS_INGEST_PRODUCER_LINGER_MS", args.linger_ms),
+                        ("GAMEMETRICS_WORKER_FETCH_MAX_BYTES", args.fetch_max_bytes),
+                        ("GAMEMETRICS_WORKER_MAX_POLL_RECORDS", args.max_poll_records)):
+        if value is not None:
+            env[name] = str(value)
+    backend = schema_backend(settings)
+    print(f"store backend {backend}; load average {os.getloadavg()[0]:.1f}", flush=True)
     services: list[subprocess.Popen] = []
 
     def spawn(command: list[str], **extra_env: str) -> subprocess.Popen:
@@ -389,8 +413,11 @@ def main() -> None:
             f"`python bench/e2e.py --rate {args.rate:g} --duration {args.duration:g} --batch-size {args.batch_size} "
             f"--ingest-workers {args.ingest_workers} --workers {args.workers} --clients {args.clients}"
             f"{' --recommender' if args.recommender else ''}{' --split-notifications' if args.split_notifications else ''}"
-            f"{' --own-stack' if args.own_stack else ''}`; everything on "
-            "this 2-core machine.",
+            f"{' --own-stack' if args.own_stack else ''}"
+            f"{f' --linger-ms {args.linger_ms}' if args.linger_ms is not None else ''}"
+            f"{f' --fetch-max-bytes {args.fetch_max_bytes}' if args.fetch_max_bytes is not None else ''}"
+            f"{f' --max-poll-records {args.max_poll_records}' if args.max_poll_records is not None else ''}`; "
+            f"store backend {backend}; everything on this 2-core machine.",
             "",
             f"- accepted {accepted_rate:,.0f} events/s, landed {landed_rate:,.0f} events/s; exact: {exact} "
             f"({rows:,} rows, {accepted:,} accepted)",

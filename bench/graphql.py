@@ -3,7 +3,7 @@ fan-out of one live consumer to many WebSocket subscribers.
 
     python bench/graphql.py [--events 10000000] [--days 30] [--repeat 40] [--subscribers 200]
                             [--rate 2000] [--duration 20] [--reuse] [--backend auto]
-                            [--compress-older-than DAYS]
+                            [--compress-older-than DAYS] [--schema bench_graphql]
 
 1. Bulk load (not through the pipeline: that is bench/process.py): simulated players of four games
    over ``--days`` days are COPYed into ``player_events`` (daily partitions), then every rollup is
@@ -424,6 +424,7 @@ async def fan_out(url: str, token: str, settings, game: str, subscribers: int, r
 
 
 def main() -> None:
+    global PREFIX, SCHEMA
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=30)
@@ -434,10 +435,12 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="run on the events a previous --keep run loaded")
     parser.add_argument("--keep", action="store_true", help="keep the loaded schema and topics for a --reuse run")
     parser.add_argument("--port", type=int, default=18090)
+    parser.add_argument("--schema", default=SCHEMA, help="the bench schema (and topic prefix): one per engineer on a shared stack")
     parser.add_argument("--compress-older-than", type=int, default=None, metavar="DAYS",
                         help="TimescaleDB: compress the chunks older than DAYS days, then query again")
     backend_option(parser)
     args = parser.parse_args()
+    SCHEMA, PREFIX = args.schema, f"{args.schema.replace('_', '-')}."
 
     from graphql_api.auth import issue_token
     from graphql_api.settings import GraphQLSettings

@@ -2,7 +2,8 @@
 statement, in µs per landed event, on the real sink (processors/postgres_sink.py).
 
     python bench/land_sql.py [--events 200000] [--batch-size 100] [--group 10] [--players 20000]
-                             [--sql "DROP INDEX player_events_game_time"] [--record]
+                             [--backend auto] [--schema bench_land]
+                             [--sql "DROP INDEX player_events_game_time"] [--explain] [--record]
 
 Builds the raw messages the ingest would write (simulated clients, one player per request of
 ``--batch-size`` events, as bench/e2e.py sends them), then lands them ``--group`` messages per
@@ -25,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import append_results, cpu_seconds, fresh_deployment  # noqa: E402
+from bench.common import append_results, backend_option, cpu_seconds, fresh_deployment, schema_backend  # noqa: E402
 
-CALLS = ("lock_players", "tombstones", "existing_event_ids", "state", "land")
+CALLS = ("lock_players", "tombstones", "claim_keys", "state", "land")
 
 
 def raw_messages(total: int, batch_size: int, players: int) -> list:
@@ -105,22 +106,24 @@ async def land_all(settings, messages: list, group: int) -> tuple[dict[str, floa
 
 
 async def explain_land(settings, messages: list) -> str:
-    """The land statement's plan with actual times, for one group (rolled back)."""
+    """The rollup statement's plan with actual times, for one group (rows COPYed first; rolled back)."""
     from processors import postgres_sink
+    from processors.copy_rows import events_copy
     from processors.landing import LandingSteps
     from processors.memory import InMemoryPublisher
+    from processors.rollups import aggregate
     from schemas.ids import CatalogIds
 
     plans: list[str] = []
-    fast = postgres_sink._LAND_FAST
 
     class Explained(Exception):
         pass
 
     async def land(self, events):
         async with self._conn.cursor() as cur:
-            await postgres_sink.stage_rows(cur, events)
-            await cur.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + fast)
+            await postgres_sink.copy_in(cur, postgres_sink.EVENTS_COPY, events_copy(events))
+            await cur.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + postgres_sink._ROLL_UP,
+                              postgres_sink.roll_up_params(aggregate(events)))
             plans.extend(r[0] for r in await cur.fetchall())
         raise Explained
 
@@ -143,6 +146,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100, help="events per client request (one player each)")
     parser.add_argument("--group", type=int, default=10, help="Kafka messages per landing transaction")
     parser.add_argument("--players", type=int, default=20_000)
+    backend_option(parser)
+    parser.add_argument("--schema", default="bench_land", help="the (dropped and re-made) bench schema")
     parser.add_argument("--sql", action="append", default=[], help="statement run on the fresh schema first")
     parser.add_argument("--explain", action="store_true",
                         help="then land one more group under EXPLAIN (ANALYZE, BUFFERS) and print the plan")
@@ -153,7 +158,7 @@ def main() -> None:
 
     from gamemetrics.logs import configure_logging
 
-    _stack, settings = fresh_deployment("bench-land.", "bench_land")
+    _stack, settings = fresh_deployment(f"{args.schema.replace('_', '-')}.", args.schema, args.backend)
     configure_logging(settings.model_copy(update={"log_level": "warning"}))
     with db.connect(settings, autocommit=True) as conn:
         for statement in args.sql:
@@ -171,7 +176,8 @@ def main() -> None:
     lines.append(f"{'backend total':<24}{total:>10.1f}")
     lines.append(f"{'landing process (Python)':<24}{client / max(landed, 1) * 1e6:>10.1f}   (in-memory publisher: no Kafka encode)")
     head = (f"{landed:,} events landed, {args.batch_size} per request, {args.group} messages per transaction, "
-            f"{args.players:,} players; {landed / wall:,.0f} events/s wall; load average {os.getloadavg()[0]:.1f}"
+            f"{args.players:,} players; store backend {schema_backend(settings)}; {landed / wall:,.0f} events/s wall; "
+            f"load average {os.getloadavg()[0]:.1f}"
             + (f"; first: {'; '.join(args.sql)}" if args.sql else ""))
     print(head)
     print("\n".join(lines))

@@ -114,8 +114,8 @@ CONSUMER_LAG = Gauge(
 
 LANDING_CONFLICT_FALLBACKS = Counter(
     "gamemetrics_landing_conflict_fallbacks_total",
-    "Landing statements retried with ON CONFLICT after a unique violation the dedup probe could not see "
-    "(an event id reused by two players landing at the same moment, or a row whose dedup key was pruned).",
+    "Landing groups whose optimistic COPY of the dedup keys hit a unique violation (a Kafka replay, a client "
+    "retry, or an event id claimed by another player's group at the same moment) and took the probe path.",
 )
 
 # Notifications (processors/notifications): rules -> notifications topic -> channels.

@@ -1,8 +1,8 @@
 """The landing steps for one group of Kafka messages, in order (no Kafka consumer, no Faust here):
 
     (1) decode ──▶ (2) validate ──▶ (3) dedup within the group
-        ──▶ [one sink transaction: lock players · probe stored ids · read state
-             ──▶ (4) enrich ──▶ (5) land + (6) roll up (one statement)
+        ──▶ [one sink transaction: lock players · tombstones · claim the dedup keys · read state
+             ──▶ (4) enrich ──▶ (5) land (COPY) + (6) roll up (the group's aggregates)
              ──▶ (7) publish the processed batches and the dead letters, awaiting the acks ]
         ──▶ (8) the transaction commits
 
@@ -196,7 +196,7 @@ class LandingSteps:
                 candidates = [e for _, events in checked for e in events]
             if candidates:
                 games = [b["game_id"] for b, events in checked for _ in events]  # one per candidate
-                stored = await tx.existing_event_ids(candidates, games)
+                stored = await tx.claim_keys(candidates, games)  # the others' keys are written
                 checked = [(b, [e for e in events if e["event_id"] not in stored]) for b, events in checked]
                 state = await tx.state(  # the locked players: one set for both (a fully duplicate player costs a row read)
                     players,
@@ -206,7 +206,7 @@ class LandingSteps:
                 # (4) enrich
                 enriched = [(b, enrich_batch(b, events, state, usd_per_unit)) for b, events in checked]
                 steps.done("enrich")
-                # (5) land and (6) roll up, in one statement: rollups from the inserted rows only
+                # (5) land (COPY) and (6) roll up the group's aggregates: only events whose key was claimed
                 fresh_ids = await tx.land([item for _, items in enriched for item in items])
                 steps.done("land")
                 # (7) publish what landed, and the dead letters, before committing

@@ -25,6 +25,7 @@ from streams.errors import ProduceError
 
 @dataclass
 class _Tables:
+    keys: set[tuple[str, int]] = field(default_factory=set)  # (event_id, client ts) claimed
     rows: dict[tuple[str, int], EnrichedEvent] = field(default_factory=dict)  # (event_id, client ts) -> row
     lifetime: dict[tuple[str, str], float] = field(default_factory=dict)     # (game, player) -> revenue
     session_events: dict[tuple[str, str], int] = field(default_factory=dict)  # (game, session) -> events
@@ -41,8 +42,10 @@ class InMemoryTransaction:
     async def tombstones(self, players: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Tombstone]:
         return {p: self._t.tombstones[p] for p in players if p in self._t.tombstones}
 
-    async def existing_event_ids(self, events: list[dict[str, Any]], game_ids: list[str]) -> set[str]:
-        return {e["event_id"] for e in events if (e["event_id"], e["ts"]) in self._t.rows}
+    async def claim_keys(self, events: list[dict[str, Any]], game_ids: list[str]) -> set[str]:
+        stored = {e["event_id"] for e in events if (e["event_id"], e["ts"]) in self._t.keys}
+        self._t.keys.update((e["event_id"], e["ts"]) for e in events if e["event_id"] not in stored)
+        return stored
 
     async def state(self, players: set[tuple[str, str]], sessions: set[tuple[str, str]]) -> State:
         return State(

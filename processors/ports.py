@@ -30,16 +30,17 @@ class SinkTransaction(Protocol):
     async def tombstones(self, players: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], Tombstone]:
         """The tombstones (erased or suppressed players, store/tombstones.py) among these (game_id, player_id)."""
 
-    async def existing_event_ids(self, events: list[dict[str, Any]], game_ids: list[str]) -> set[str]:
-        """The ids of ``events`` (of the games ``game_ids``, one per event) already stored: by event id
-        and the client's own ``ts``, and, past the horizon where those keys are kept, by game, player,
-        event time and id (what a replay repeats)."""
+    async def claim_keys(self, events: list[dict[str, Any]], game_ids: list[str]) -> set[str]:
+        """Record the dedup keys (event id, the client's own ``ts``) of ``events`` (of the games
+        ``game_ids``, one per event; ids unique in the group) and return the ids of those already
+        stored, whose keys are left alone: by that key, and, past the horizon where keys are kept, by
+        game, player, event time and id (what a replay repeats). Only the other events may land."""
 
     async def state(self, players: set[tuple[str, str]], sessions: set[tuple[str, str]]) -> State:
         """What enrichment needs to know of these players and sessions."""
 
     async def land(self, events: list[EnrichedEvent]) -> set[str]:
-        """Store the rows and their rollups; the ids actually stored (a replay stores none)."""
+        """Store the rows of events whose keys this transaction claimed, and their rollups; their ids."""
 
 
 class Sink(Protocol):

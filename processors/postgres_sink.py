@@ -3,15 +3,18 @@
 In order, inside the transaction (``LandingTransaction``):
   1. lock the batch's players (transaction advisory locks, in one global order), so two workers
      overlapping during a rebalance serialise on a player instead of double counting;
-  2. probe ``event_keys`` for the (event id, client ts) pairs already landed: the dedup key does
-     not depend on sent_at, so a client retry whose corrected event_time moved by days is found
-     (only the partitions of the group's client days: event_keys is partitioned by day of client_ts);
-     events whose client ts is past the keys' horizon (their key may be pruned) are also looked up
-     among the rows themselves (player_events has no unique key since migration 0006);
+  2. claim the events' dedup keys: one binary COPY of the (client ts, event id) pairs, sorted, straight
+     into ``event_keys`` under a savepoint (optimistic: a group is almost always all new). Its
+     primary key (client_ts, event_id) (migration 0007: a client's ts follows the clock, so the keys
+     go in at the right edge of the btree) turns a Kafka replay or a client retry in the group into a
+     unique violation: then the savepoint is rolled back and that group takes the probe path (look
+     the pairs up, insert the rest ON CONFLICT DO NOTHING). The key does not depend on sent_at, so a
+     client retry whose corrected event_time moved by days is caught. Events whose client ts is past
+     the keys' horizon (their key may be pruned) are also looked up among the rows themselves;
   3. read the state enrichment needs (known players, session event counts);
-  4. binary COPY the enriched rows into a temporary stage, then one statement inserts their keys
-     into ``event_keys``, the rows into ``player_events``, and feeds every rollup table from the
-     rows it actually inserted (data-modifying CTEs over ``RETURNING``), so a replay adds nothing.
+  4. binary COPY the enriched rows of the claimed events straight into ``player_events`` (no stage,
+     no INSERT ... SELECT), then one statement upserts the group's rollup aggregates
+     (processors/rollups.py), one row per key in key order, so a replay (claiming nothing) adds nothing.
 The caller publishes, then the context manager commits; any error rolls everything back. Every
 driver error leaves translated by :mod:`store.connections` (``StoreUnavailable`` for a lost
 connection, wherever it happens: the currency refresh included).
@@ -20,20 +23,19 @@ connection, wherever it happens: the currency refresh included).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
-import orjson
 import psycopg
 import structlog
-from psycopg.types.json import Jsonb
 
 from gamemetrics import metric_defs as m
 from gamemetrics.settings import Settings
+from processors.copy_rows import events_copy, keys_copy
 from processors.enrich import EnrichedEvent, KnownPlayer, State
+from processors.rollups import Rollups, aggregate
 from processors.settings import WorkerSettings
 from store.connections import AsyncConnectionHolder
 from store.privacy import PlayerHasher
@@ -43,41 +45,30 @@ from store.tombstones import Tombstone, tombstones_for
 log = structlog.get_logger("processors.postgres_sink")
 
 _COLUMNS = ", ".join(PLAYER_EVENT_COLUMNS)
-# The stage holds the values as the worker has them (ids as text, times as epoch ms); the INSERT
-# converts them, in C, inside PostgreSQL.
-_EPOCH_MS = "'epoch'::timestamptz + {} * interval '1 millisecond'"
-_STAGE_TYPES = {
-    "event_id": "text", "event_time": "int8", "game_id": "text", "player_id": "text", "event_type": "text",
-    "client_ts": "int8", "received_at": "int8", "session_id": "text", "platform": "text", "app_version": "text",
-    "country": "text", "properties": "jsonb", "batch_id": "text", "session_seq": "int4", "is_new_player": "bool",
-    "revenue_usd": "numeric", "delay_ms": "int8",
-}
-_COPY_TYPES = [_STAGE_TYPES[c] for c in PLAYER_EVENT_COLUMNS]
-_FROM_STAGE = ", ".join(
-    f"{c}::uuid" if _STAGE_TYPES[c] == "text" and c in ("event_id", "batch_id")
-    else _EPOCH_MS.format(c) if _STAGE_TYPES[c] == "int8" and c != "delay_ms"
-    else c
-    for c in PLAYER_EVENT_COLUMNS
-)
-_PROPERTIES = PLAYER_EVENT_COLUMNS.index("properties")
-_REVENUE = PLAYER_EVENT_COLUMNS.index("revenue_usd")
-_STAGE = (
-    "CREATE TEMP TABLE IF NOT EXISTS player_events_stage_raw ("
-    + ", ".join(f"{c} {_STAGE_TYPES[c]}" for c in PLAYER_EVENT_COLUMNS)
-    + ") ON COMMIT DELETE ROWS"
-)
+KEYS_COPY = "COPY event_keys (client_ts, event_id) FROM STDIN (FORMAT BINARY)"
+EVENTS_COPY = f"COPY player_events ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _LOCK = (
     "SELECT pg_advisory_xact_lock(h) FROM "
     "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS locks"
 )
-# The primary key index (event_id, client_ts), only in the partitions of the group's client days:
-# an index probe per event and partition (a join on the pairs makes the planner hash the whole
-# table); the exact pairs are matched in Python. The ids travel as one comma-joined string (they are
-# validated UUIDs): psycopg dumps a Python list element by element, which cost more than the probe.
+_SAVEPOINT = "SAVEPOINT claim_keys"
+_ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT claim_keys"
+_MS = "'epoch'::timestamptz + {} * interval '1 millisecond'"
+# The probe path, only for a group whose key COPY hit a unique violation. One index probe per pair on
+# event_keys' primary key (client_ts, event_id) (LATERAL ... LIMIT 1: a nested loop, never a hash of
+# the table; each probe touches the one partition or chunk of its client day). The ids and ts travel
+# as comma-joined strings (validated UUIDs, ints): psycopg dumps a Python list element by element.
+_PAIRS = "unnest(string_to_array(%s, ',')::int8[], string_to_array(%s, ',')::uuid[]) AS p(t, i)"
 _EXISTING = (
-    "SELECT event_id::text, (extract(epoch FROM client_ts) * 1000)::int8 FROM event_keys "
-    "WHERE event_id = ANY(string_to_array(%s, ',')::uuid[]) AND client_ts BETWEEN 'epoch'::timestamptz + %s * interval '1 millisecond' "
-    "AND 'epoch'::timestamptz + %s * interval '1 millisecond'"
+    f"SELECT p.i::text FROM {_PAIRS} CROSS JOIN LATERAL "
+    f"(SELECT 1 FROM event_keys k WHERE k.client_ts = {_MS.format('p.t')} AND k.event_id = p.i LIMIT 1) AS hit"
+)
+# Then the group's other keys: ON CONFLICT DO NOTHING, since a key can still appear meanwhile (the
+# same pair in another player's group, which holds other locks); only the events whose key this
+# statement inserted land.
+_INSERT_KEYS = (
+    f"INSERT INTO event_keys (client_ts, event_id) SELECT {_MS.format('p.t')}, p.i FROM {_PAIRS} "
+    "ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING event_id::text"
 )
 # The keys of client days older than GAMEMETRICS_WORKER_DEDUP_KEEP_DAYS are pruned
 # (store.partitions.prune_event_keys), so an event whose client ts is that old (a Kafka or DLQ
@@ -99,28 +90,18 @@ _SESSIONS = (
     "SELECT s.game_id, s.session_id, s.events FROM sessions s "
     "JOIN unnest(%s::text[], %s::text[]) AS k(g, se) ON s.game_id = k.g AND s.session_id = k.se"
 )
-# (5)+(6) in one statement: insert the staged rows, and feed every rollup from exactly the rows
-# inserted (RETURNING), so a replay that inserts nothing adds nothing. Keys are grouped first, so no
-# upsert touches a row twice, and each upsert takes its rows in key order, so two workers whose
-# transactions share rollup rows (the same game and minute) wait for each other instead of deadlocking.
-_MINUTE = "date_trunc('minute', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-_HOUR = "date_trunc('hour', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-_DAY = "(event_time AT TIME ZONE 'UTC')::date"
-_LAND_AND_ROLL_UP = f"""
-WITH keys AS (
-    INSERT INTO event_keys (event_id, client_ts)
-    SELECT event_id::uuid, {_EPOCH_MS.format("client_ts")} FROM player_events_stage_raw
-    {{on_conflict_keys}}
-    RETURNING event_id
-),
-ins AS (
-    INSERT INTO player_events ({_COLUMNS}) SELECT {_FROM_STAGE} FROM player_events_stage_raw {{only_new_keys}}
-    RETURNING event_id, event_time, game_id, player_id, event_type, session_id, platform, app_version, country,
-              properties, revenue_usd
-),
-new_minute_players AS (
+# (6) the group's aggregates (processors/rollups.py), one array per column, one upsert per rollup
+# table in one statement. Each list comes sorted by its key and is inserted in that order (WITH
+# ORDINALITY ... ORDER BY n), so two workers sharing rollup rows (the same game and minute) take
+# them in one order and wait for each other instead of deadlocking. unique_players counts the
+# (game, minute, event type, player) rows this statement inserted into rollup_minute_players.
+_MICRO = "{}::numeric / 1000000"
+_ROLL_UP = f"""
+WITH new_minute_players AS (
     INSERT INTO rollup_minute_players (game_id, bucket, event_type, player_id)
-    SELECT DISTINCT game_id, {_MINUTE}, event_type, player_id FROM ins ORDER BY 1, 2, 3, 4
+    SELECT g, {_MS.format("b")}, t, p
+    FROM unnest(%(mp_g)s::text[], %(mp_b)s::int8[], %(mp_t)s::text[], %(mp_p)s::text[]) WITH ORDINALITY AS k(g, b, t, p, n)
+    ORDER BY n
     ON CONFLICT DO NOTHING
     RETURNING game_id, bucket, event_type
 ),
@@ -129,20 +110,22 @@ uniques AS (
 ),
 minutes AS (
     INSERT INTO event_rollup_minute AS r (game_id, bucket, event_type, events, unique_players, revenue_usd)
-    SELECT m.game_id, m.bucket, m.event_type, m.events, coalesce(u.n, 0), m.revenue
-    FROM (SELECT game_id, {_MINUTE} AS bucket, event_type, count(*) AS events, coalesce(sum(revenue_usd), 0) AS revenue
-          FROM ins GROUP BY 1, 2, 3) m
-    LEFT JOIN uniques u USING (game_id, bucket, event_type)
-    ORDER BY 1, 2, 3
+    SELECT k.g, k.b, k.t, k.e, coalesce(u.n, 0), k.r
+    FROM (SELECT g, {_MS.format("b")} AS b, t, e, {_MICRO.format("r")} AS r, n
+          FROM unnest(%(mi_g)s::text[], %(mi_b)s::int8[], %(mi_t)s::text[], %(mi_e)s::int8[], %(mi_r)s::int8[])
+               WITH ORDINALITY AS x(g, b, t, e, r, n)) k
+    LEFT JOIN uniques u ON u.game_id = k.g AND u.bucket = k.b AND u.event_type = k.t
+    ORDER BY k.n
     ON CONFLICT (game_id, bucket, event_type) DO UPDATE SET
         events = r.events + excluded.events, unique_players = r.unique_players + excluded.unique_players,
         revenue_usd = r.revenue_usd + excluded.revenue_usd
 ),
 daily AS (
     INSERT INTO player_daily_activity AS a (game_id, day, player_id, events, sessions, revenue_usd)
-    SELECT game_id, {_DAY}, player_id, count(*), count(*) FILTER (WHERE event_type = 'session_start'),
-           coalesce(sum(revenue_usd), 0)
-    FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    SELECT g, date '1970-01-01' + d, p, e, s, {_MICRO.format("r")}
+    FROM unnest(%(da_g)s::text[], %(da_d)s::int4[], %(da_p)s::text[], %(da_e)s::int4[], %(da_s)s::int4[],
+                %(da_r)s::int8[]) WITH ORDINALITY AS k(g, d, p, e, s, r, n)
+    ORDER BY n
     ON CONFLICT (game_id, day, player_id) DO UPDATE SET
         events = a.events + excluded.events, sessions = a.sessions + excluded.sessions,
         revenue_usd = a.revenue_usd + excluded.revenue_usd
@@ -150,13 +133,11 @@ daily AS (
 players_up AS (
     INSERT INTO players AS p (game_id, player_id, first_seen, last_seen, events, sessions, lifetime_revenue_usd,
                               purchases, platform, country, app_version)
-    SELECT game_id, player_id, min(event_time), max(event_time), count(*),
-           count(*) FILTER (WHERE event_type = 'session_start'), coalesce(sum(revenue_usd), 0),
-           count(*) FILTER (WHERE event_type = 'purchase'),
-           (array_agg(platform ORDER BY event_time DESC) FILTER (WHERE platform IS NOT NULL))[1],
-           (array_agg(country ORDER BY event_time DESC) FILTER (WHERE country IS NOT NULL))[1],
-           (array_agg(app_version ORDER BY event_time DESC) FILTER (WHERE app_version IS NOT NULL))[1]
-    FROM ins GROUP BY 1, 2 ORDER BY 1, 2
+    SELECT g, pl, {_MS.format("f")}, {_MS.format("l")}, e, s, {_MICRO.format("r")}, pu, pf, c, v
+    FROM unnest(%(pl_g)s::text[], %(pl_p)s::text[], %(pl_f)s::int8[], %(pl_l)s::int8[], %(pl_e)s::int8[],
+                %(pl_s)s::int8[], %(pl_r)s::int8[], %(pl_u)s::int8[], %(pl_pf)s::text[], %(pl_c)s::text[],
+                %(pl_v)s::text[]) WITH ORDINALITY AS k(g, pl, f, l, e, s, r, pu, pf, c, v, n)
+    ORDER BY n
     ON CONFLICT (game_id, player_id) DO UPDATE SET
         first_seen = least(p.first_seen, excluded.first_seen),
         last_seen = greatest(p.last_seen, excluded.last_seen),
@@ -170,11 +151,10 @@ players_up AS (
 ),
 sessions_up AS (
     INSERT INTO sessions AS s (game_id, session_id, player_id, started_at, last_event_at, ended_at, duration_s, events)
-    SELECT game_id, session_id, min(player_id), min(event_time), max(event_time),
-           max(event_time) FILTER (WHERE event_type = 'session_end'),
-           max((properties->>'duration_s')::float8) FILTER (WHERE event_type = 'session_end'),
-           count(*)
-    FROM ins WHERE session_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
+    SELECT g, se, pl, {_MS.format("f")}, {_MS.format("l")}, {_MS.format("x")}, d, e
+    FROM unnest(%(se_g)s::text[], %(se_s)s::text[], %(se_p)s::text[], %(se_f)s::int8[], %(se_l)s::int8[],
+                %(se_x)s::int8[], %(se_d)s::float8[], %(se_e)s::int4[]) WITH ORDINALITY AS k(g, se, pl, f, l, x, d, e, n)
+    ORDER BY n
     ON CONFLICT (game_id, session_id) DO UPDATE SET
         started_at = least(s.started_at, excluded.started_at),
         last_event_at = greatest(s.last_event_at, excluded.last_event_at),
@@ -184,25 +164,32 @@ sessions_up AS (
 ),
 matches AS (
     INSERT INTO match_outcomes_hourly AS mo (game_id, bucket, mode, outcome, matches)
-    SELECT game_id, {_HOUR}, properties->>'mode', properties->>'outcome', count(*)
-    FROM ins WHERE event_type = 'match_result' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    SELECT g, {_MS.format("b")}, mode, outcome, c
+    FROM unnest(%(ma_g)s::text[], %(ma_b)s::int8[], %(ma_m)s::text[], %(ma_o)s::text[], %(ma_c)s::int8[])
+         WITH ORDINALITY AS k(g, b, mode, outcome, c, n)
+    ORDER BY n
     ON CONFLICT (game_id, bucket, mode, outcome) DO UPDATE SET matches = mo.matches + excluded.matches
 )
-{{result}}
+SELECT 1
 """
-# Fast path: the probe ran under the players' locks, so no staged row can conflict; a plain INSERT
-# skips the speculative-insertion work of ON CONFLICT (measured ~2-3 µs per row) and every staged row
-# is new. event_keys' primary key is the only unique key the statement can hit (player_events has
-# none since migration 0006). Safe path, after a unique violation of it that the probe could not
-# foresee: the same (event id, client ts) in the batches of two players, which hold different locks,
-# landing at the same moment (two clients reusing an id, or a forged copy). Then only the rows whose
-# key this statement inserted go in (the keys CTE returns just those), and their ids are returned.
-_LAND_FAST = _LAND_AND_ROLL_UP.format(on_conflict_keys="", only_new_keys="", result="SELECT count(*) FROM ins")
-_LAND_SAFE = _LAND_AND_ROLL_UP.format(
-    on_conflict_keys="ON CONFLICT DO NOTHING",
-    only_new_keys="WHERE event_id::uuid IN (SELECT event_id FROM keys)",
-    result="SELECT event_id::text FROM ins",
-)
+_ROLL_UP_COLUMNS = {
+    "minute_players": ("mp_g", "mp_b", "mp_t", "mp_p"),
+    "minutes": ("mi_g", "mi_b", "mi_t", "mi_e", "mi_r"),
+    "daily": ("da_g", "da_d", "da_p", "da_e", "da_s", "da_r"),
+    "players": ("pl_g", "pl_p", "pl_f", "pl_l", "pl_e", "pl_s", "pl_r", "pl_u", "pl_pf", "pl_c", "pl_v"),
+    "sessions": ("se_g", "se_s", "se_p", "se_f", "se_l", "se_x", "se_d", "se_e"),
+    "matches": ("ma_g", "ma_b", "ma_m", "ma_o", "ma_c"),
+}
+
+
+def roll_up_params(rollups: Rollups) -> dict[str, list[Any]]:
+    """The rollup rows -> ``_ROLL_UP``'s parameters (one list per column)."""
+    params: dict[str, list[Any]] = {}
+    for table, names in _ROLL_UP_COLUMNS.items():
+        rows: Sequence[tuple[Any, ...]] = getattr(rollups, table)
+        columns = list(zip(*rows)) if rows else [() for _ in names]
+        params.update({name: list(column) for name, column in zip(names, columns)})
+    return params
 
 
 def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
@@ -214,16 +201,10 @@ def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return cols
 
 
-async def stage_rows(cur: psycopg.AsyncCursor, events: list[EnrichedEvent]) -> None:
-    """Binary COPY of the enriched rows into this session's stage table (``_STAGE``)."""
-    async with cur.copy(f"COPY player_events_stage_raw ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(_COPY_TYPES)
-        for event in events:
-            row = list(event.row())
-            row[_PROPERTIES] = Jsonb(row[_PROPERTIES], dumps=orjson.dumps)
-            if row[_REVENUE] is not None:  # binary COPY into numeric takes a Decimal
-                row[_REVENUE] = Decimal(repr(row[_REVENUE]))
-            await copy.write_row(row)
+async def copy_in(cur: psycopg.AsyncCursor, statement: str, payload: bytes) -> None:
+    """One binary COPY of a ready payload (processors/copy_rows.py)."""
+    async with cur.copy(statement) as copy:
+        await copy.write(payload)
 
 
 class LandingTransaction:
@@ -238,17 +219,34 @@ class LandingTransaction:
     async def tombstones(self, players: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Tombstone]:
         return await tombstones_for(self._conn, self._hasher, players)
 
-    async def existing_event_ids(self, events: list[dict[str, Any]], game_ids: list[str]) -> set[str]:
-        client_ts = [e["ts"] for e in events]
-        ids = ",".join([e["event_id"] for e in events])
-        cur = await self._conn.execute(_EXISTING, (ids, min(client_ts), max(client_ts)))
-        wanted = {(e["event_id"], e["ts"]) for e in events}
-        stored = {event_id for event_id, ts in await cur.fetchall() if (event_id, ts) in wanted}
+    async def claim_keys(self, events: list[dict[str, Any]], game_ids: list[str]) -> set[str]:
+        """Write the dedup keys of ``events`` (of the games ``game_ids``, one per event; ids unique in
+        the group); the ids of those already stored, whose keys are not written (they must not land)."""
+        async with self._conn.cursor() as cur:
+            # a savepoint, so a conflict undoes only the COPY; never released (one round trip less
+            # per group): the rest of the transaction runs in it and commits with it
+            await cur.execute(_SAVEPOINT)
+            try:
+                await copy_in(cur, KEYS_COPY, keys_copy((e["event_id"], e["ts"]) for e in events))
+                stored: set[str] = set()
+            except psycopg.errors.UniqueViolation:
+                await cur.execute(_ROLLBACK_TO_SAVEPOINT)
+                m.LANDING_CONFLICT_FALLBACKS.inc()
+                stored = await self._claim_probing(cur, events)
         # one day of margin: the worker's clock against the server's, and the hourly prune timer
         horizon_ms = int(time.time() * 1000) - (self._keep_days - 1) * _DAY_MS
-        if min(client_ts) < horizon_ms:
+        if min(e["ts"] for e in events) < horizon_ms:
             old = [(e, g) for e, g in zip(events, game_ids) if e["ts"] < horizon_ms and e["event_id"] not in stored]
             stored |= await self._existing_rows(old)
+        return stored
+
+    async def _claim_probing(self, cur: psycopg.AsyncCursor, events: list[dict[str, Any]]) -> set[str]:
+        """The probe path: which pairs are stored, then the others' keys ON CONFLICT DO NOTHING."""
+        stored = {row[0] for row in await (await cur.execute(_EXISTING, _pairs(events))).fetchall()}
+        fresh = [e for e in events if e["event_id"] not in stored]
+        if fresh:
+            inserted = {row[0] for row in await (await cur.execute(_INSERT_KEYS, _pairs(fresh))).fetchall()}
+            stored |= {e["event_id"] for e in fresh if e["event_id"] not in inserted}
         return stored
 
     async def _existing_rows(self, events: list[tuple[dict[str, Any], str]]) -> set[str]:
@@ -274,22 +272,15 @@ class LandingTransaction:
         return state
 
     async def land(self, events: list[EnrichedEvent]) -> set[str]:
-        """COPY the enriched rows to the stage, insert them and update every rollup; the ids inserted."""
+        """COPY the rows of claimed events into player_events and upsert the group's rollups; their ids."""
         async with self._conn.cursor() as cur:
-            await stage_rows(cur, events)
-            try:
-                async with self._conn.transaction():  # a savepoint: a conflict undoes only this statement
-                    await cur.execute(_LAND_FAST)
-                    await cur.fetchall()
-                return {event.event["event_id"] for event in events}
-            except psycopg.errors.UniqueViolation:
-                m.LANDING_CONFLICT_FALLBACKS.inc()
-                await cur.execute(_LAND_SAFE)
-                return {row[0] for row in await cur.fetchall()}
+            await copy_in(cur, EVENTS_COPY, events_copy(events))
+            await cur.execute(_ROLL_UP, roll_up_params(aggregate(events)))
+        return {item.event["event_id"] for item in events}
 
 
-async def _prepare(conn: psycopg.AsyncConnection) -> None:
-    await conn.execute(_STAGE)
+def _pairs(events: list[dict[str, Any]]) -> tuple[str, str]:
+    return ",".join([str(e["ts"]) for e in events]), ",".join([e["event_id"] for e in events])
 
 
 class PostgresSink:
@@ -297,7 +288,7 @@ class PostgresSink:
 
     def __init__(self, settings: Settings, rates_refresh_s: float = 60.0,
                  dedup_keep_days: int = WorkerSettings.model_fields["dedup_keep_days"].default) -> None:
-        self._db = AsyncConnectionHolder(settings, setup=_prepare)
+        self._db = AsyncConnectionHolder(settings)
         self._hasher = PlayerHasher.of(settings)
         self._rates_refresh_s = rates_refresh_s
         self._keep_days = dedup_keep_days  # how long event_keys keeps a key (by client day)

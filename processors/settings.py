@@ -11,6 +11,12 @@ class WorkerSettings(BaseSettings):
 
     take_max_messages: int = Field(500, gt=0, description="Most Kafka messages landed in one transaction.")
     take_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a transaction.")
+    max_poll_records: int = Field(500, gt=0, description="Most Kafka messages one consumer poll returns.")
+    fetch_max_bytes: int = Field(
+        1024**2, ge=64 * 1024,
+        description="Most bytes one fetch brings per partition (at least the largest raw message); bigger fetches "
+        "fill a transaction in fewer round trips under load.",
+    )
     retry_first_delay_s: float = Field(0.5, gt=0, description="First wait after PostgreSQL or Kafka failed a batch.")
     retry_max_delay_s: float = Field(
         2.0, gt=0, description="Longest wait between retries (doubling up to it); short so landing resumes within "

@@ -40,7 +40,7 @@ from schemas.ids import schema_ids
 from schemas.wire import plain_codec
 from store import db
 from store.partitions import ensure_partitions, prune_event_keys
-from streams.app import create_app, topic
+from streams.app import ConsumerPolicy, create_app, topic
 from streams.producer import EventProducer
 from streams.topics import RAW_EVENTS
 
@@ -64,7 +64,8 @@ def build_worker_app(settings: Settings, worker: WorkerSettings, notify: Notific
     """The worker's Faust app; every setting is passed in (read once by the command).
 
     ``notify`` None: landing only, the notification agents run elsewhere (``gamemetrics notifications worker``)."""
-    app = create_app(settings)
+    app = create_app(settings, ConsumerPolicy(max_poll_records=worker.max_poll_records,
+                                              max_fetch_bytes=worker.fetch_max_bytes))
     raw_topic = topic(app, settings, RAW_EVENTS)                                      # source
     producer = EventProducer(settings.kafka_bootstrap_servers, security=settings.kafka_security())
     codec = plain_codec(settings.avro_codec)

@@ -24,11 +24,13 @@ NOTIFICATIONS_APP_ID = "gamemetrics-notifications"
 
 @dataclass(frozen=True)
 class ConsumerPolicy:
-    """When Faust commits the offsets of events the agents have finished (acked)."""
+    """When Faust commits the offsets of events the agents have finished (acked), and how much one
+    poll and one fetch bring (``max_fetch_bytes`` is per partition, at least the largest message)."""
 
     commit_interval_s: float = 1.0
     commit_every: int = 10_000
     max_poll_records: int = 500
+    max_fetch_bytes: int = 1024**2
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ def create_app(settings: Settings, policy: ConsumerPolicy = ConsumerPolicy(), ap
         broker_commit_interval=timedelta(seconds=policy.commit_interval_s),
         broker_commit_every=policy.commit_every,
         broker_max_poll_records=policy.max_poll_records,
+        consumer_max_fetch_size=policy.max_fetch_bytes,
         stream_wait_empty=False,
         **membership.faust_options(),
         **faust_credentials(settings),

@@ -91,6 +91,33 @@ def test_player_events_has_no_unique_key_and_a_downgrade_restores_it(isolated):
         assert conn.execute("SELECT count(*) FROM player_events").fetchone()[0] == 2
 
 
+def indexes(conn, table: str) -> dict[str, str]:
+    """Index name -> definition, of ``table`` (the parent table or hypertable)."""
+    return dict(conn.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %s::regclass",
+        (table,),
+    ).fetchall())
+
+
+def test_event_keys_are_keyed_by_client_ts_first_and_a_downgrade_restores_the_old_order(isolated, store_backend):
+    from alembic import command
+
+    with db.connect(isolated, autocommit=True) as conn:
+        keys = indexes(conn, "event_keys")
+        assert list(keys) == ["event_keys_pkey"]  # 0007: no separate time index beside the key
+        assert keys["event_keys_pkey"].endswith("(client_ts, event_id)")
+        assert set(indexes(conn, "player_events")) == {"player_events_game_time", "player_events_player_time"}
+    _alembic(isolated, command.downgrade, "0006")
+    with db.connect(isolated, autocommit=True) as conn:
+        assert indexes(conn, "event_keys")["event_keys_pkey"].endswith("(event_id, client_ts)")
+        if store_backend == "timescaledb":  # the default time indexes create_hypertable made come back
+            assert "event_keys_client_ts_idx" in indexes(conn, "event_keys")
+            assert "player_events_event_time_idx" in indexes(conn, "player_events")
+    _alembic(isolated, command.upgrade, "head")
+    with db.connect(isolated, autocommit=True) as conn:
+        assert indexes(conn, "event_keys")["event_keys_pkey"].endswith("(client_ts, event_id)")
+
+
 def test_api_keys_are_stored_hashed_and_resolve_to_their_game(isolated):
     with db.connect(isolated) as conn:
         game = create_game(conn, "Hash Check")

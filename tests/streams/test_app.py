@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from gamemetrics.settings import Settings
 from operations.stack.tls import ensure_broker_tls
-from streams.app import GroupMembership, create_app, faust_credentials
+from streams.app import ConsumerPolicy, GroupMembership, create_app, faust_credentials
 
 
 def test_a_dead_worker_is_noticed_within_seconds_not_a_minute(tmp_path):
@@ -19,6 +19,18 @@ def test_a_dead_worker_is_noticed_within_seconds_not_a_minute(tmp_path):
     assert conf.consumer_group_instance_id is None  # dynamic membership unless a stable id is given
     static = create_app(Settings(state_dir=tmp_path), membership=GroupMembership(instance_id="worker-0")).conf
     assert static.consumer_group_instance_id == "worker-0"
+
+
+def test_the_worker_settings_size_its_polls_and_fetches(tmp_path, monkeypatch):
+    from processors.settings import WorkerSettings
+    from processors.worker import build_worker_app
+
+    monkeypatch.setenv("GAMEMETRICS_WORKER_MAX_POLL_RECORDS", "2000")
+    monkeypatch.setenv("GAMEMETRICS_WORKER_FETCH_MAX_BYTES", str(4 * 1024**2))
+    conf = build_worker_app(Settings(state_dir=tmp_path), WorkerSettings(), None).conf
+    assert (conf.broker_max_poll_records, conf.consumer_max_fetch_size) == (2000, 4 * 1024**2)
+    default = create_app(Settings(state_dir=tmp_path), ConsumerPolicy()).conf
+    assert (default.broker_max_poll_records, default.consumer_max_fetch_size) == (500, 1024**2)
 
 
 def test_faust_takes_sasl_ssl_scram_credentials_and_the_ca_from_the_settings(tmp_path):

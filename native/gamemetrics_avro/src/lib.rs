@@ -10,6 +10,7 @@ mod decode;
 mod encode;
 mod error;
 mod ingest;
+mod landing;
 mod schema;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -150,4 +151,5 @@ mod gamemetrics_avro {
     use super::Codec;
     #[pymodule_export]
     use crate::ingest::IngestRules;
+    use crate::landing::landing;
 }
