@@ -151,5 +151,6 @@ mod gamemetrics_avro {
     use super::Codec;
     #[pymodule_export]
     use crate::ingest::IngestRules;
+    #[pymodule_export]
     use crate::landing::landing;
 }
