@@ -1,10 +1,13 @@
 """The recommender API (FastAPI), built in one place:
 
+    FastHits (recommender/fast.py): a cache hit of /v1/recommendations answered before FastAPI
     lifespan: Qdrant client (local mode or server) -> Redis cache -> Recommender
               [+ the fold-in consumer in this process, in Qdrant local mode: see FoldInConsumer]
     GET  /v1/recommendations/{player_id}?game_id=&k=&exclude_owned=true[&platform=&country=]
     GET  /v1/players/{player_id}/similar?game_id=&k=
-    DELETE /v1/players/{player_id}?game_id=      admin: forget the player in every recommender store
+    DELETE /v1/players/{player_id}?game_id=      admin: forget the player in every recommender store (audited)
+    /v1/admin/...                                admin: the store operations of training and export, run
+                                                 on this process's store (recommender.admin, recommender.port)
     GET  /healthz, /readyz (Qdrant answers), /metrics (Prometheus)
 
 Auth: ``Authorization: Bearer <token>``, the GraphQL API's tokens (``gamemetrics tokens create``):
@@ -17,6 +20,7 @@ import asyncio
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import structlog
@@ -27,9 +31,10 @@ from gamemetrics import metric_defs as m
 from gamemetrics.exposition import MetricsExposition
 from gamemetrics.errors import TokenNotPermitted, TokenRejected
 from gamemetrics.settings import Settings, TokenSettings, insecure_token_settings
-from gamemetrics.tokens import Principal, bearer_token, verify_token
+from gamemetrics.tokens import Principal, bearer_token
 from recommender.cache import AnswerCache
 from recommender.errors import NoModel, VectorStoreError
+from recommender.fast import FastHits, VerifiedTokens
 from recommender.service import Recommender
 from recommender.settings import RecommenderSettings
 from recommender.vectors import VectorStore
@@ -45,6 +50,17 @@ class Services:
     store: VectorStore
     cache: AnswerCache
     recommender: Recommender
+    audit: Callable[[str, str, str | None, str | None, dict[str, Any]], Awaitable[None]] | None = None
+
+    tokens_cache: VerifiedTokens | None = None
+
+    def __post_init__(self) -> None:
+        if self.tokens_cache is None:
+            self.tokens_cache = VerifiedTokens(self.tokens)
+        if self.audit is None:
+            from recommender.admin import audit_writer
+
+            self.audit = audit_writer(self.settings)
 
 
 class HttpError(Exception):
@@ -62,7 +78,7 @@ async def _caller(request: Request, authorization: Annotated[str | None, Header(
     """The verified caller (async: a sync dependency would cost a thread-pool hop per request)."""
     services = _services(request)
     try:
-        return verify_token(services.tokens, bearer_token(authorization))
+        return services.tokens_cache.verify(bearer_token(authorization))
     except TokenRejected as exc:
         raise HttpError(401, str(exc)) from exc
 
@@ -107,6 +123,8 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
 
     app = FastAPI(title="GameMetrics recommender", version="1", lifespan=lifespan,
                   description="Store offers and similar players from play history: Qdrant vectors behind a Redis cache.")
+
+    app.add_middleware(FastHits, owner=app)  # cache hits of /v1/recommendations answered before FastAPI
 
     @app.exception_handler(HttpError)
     async def http_error(_: Request, exc: HttpError) -> JSONResponse:
@@ -167,7 +185,13 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
         from recommender.forget import forget_with
 
         s = _services(request)
-        return await forget_with(s.store, s.cache, game_id, player_id)
+        counts = await forget_with(s.store, s.cache, game_id, player_id)
+        await s.audit(f"token:{principal.subject}", "recommender.forget", game_id, player_id, counts)
+        return counts
+
+    from recommender.admin import admin_router
+
+    app.include_router(admin_router(_caller, HttpError))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -107,6 +107,10 @@ class AnswerCache:
             self._failed("lock", exc)
             return True
 
+    async def peek(self, game_id: str, player_id: str, field: str) -> bytes | None:
+        """The cached answer if there is one (None when Redis is down too); nothing is counted or computed."""
+        return await self._get(self.key(game_id, player_id), field)
+
     async def get_or_compute(self, game_id: str, player_id: str, field: str,
                              compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, Source]:
         """The cached answer, or ``compute()``'s, stored; and where it came from. Concurrent callers of

@@ -41,6 +41,15 @@ class RecommenderSettings(BaseSettings):
         "owns a local-mode folder), off with a Qdrant server (run `gamemetrics recommender worker`).",
     )
 
+    # the embedded store's owner (GAMEMETRICS_QDRANT_URL empty)
+    service_url: str = Field(
+        "http://127.0.0.1:8070",
+        description="The recommender service that owns the embedded vector store: `recommender train`, forget and "
+        "export reach the store through its admin API while it runs (directly when it does not).",
+    )
+    admin_token_ttl_s: int = Field(900, gt=0, description="Lifetime of the admin token a command mints for the service's admin API.")
+    admin_upsert_batch: int = Field(2_000, gt=0, description="Points per admin upsert request (training through the service).")
+
     # Qdrant
     qdrant_timeout_s: float = Field(10.0, gt=0, description="Timeout of a Qdrant request.")
     qdrant_prefer_grpc: bool = Field(False, description="Talk gRPC to a Qdrant server (port: qdrant_grpc_port).")

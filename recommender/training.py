@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import structlog
@@ -28,7 +28,10 @@ from gamemetrics.settings import Settings
 from recommender.interactions import ITEM, Columns, InteractionMatrix, build_matrix, columns, from_rows
 from recommender.model import FactorModel, popularity, price_band, train
 from recommender.settings import RecommenderSettings
-from recommender.vectors import VectorStore, point_id
+from recommender.vectors import point_id
+
+if TYPE_CHECKING:  # the store the writes go to: direct, or through the service that owns it (recommender.port)
+    from recommender.port import StorePort
 
 log = structlog.get_logger("recommender.training")
 
@@ -86,7 +89,7 @@ def player_payload(game_id: str, player_id: str, model_id: str, history: dict[st
     }
 
 
-async def publish(store: VectorStore, trained: TrainedModel, rec: RecommenderSettings, show_progress: bool = False) -> None:
+async def publish(store: StorePort, trained: TrainedModel, rec: RecommenderSettings, show_progress: bool = False) -> None:
     """Steps (3)-(5): write the collections and metadata, swap the aliases, drop old versions."""
     game, model_id, matrix, model = trained.game_id, trained.model_id, trained.matrix, trained.model
     await store.create_model_collections(game, model_id, model.factors)
@@ -137,7 +140,7 @@ def load_columns(settings: Settings, game_id: str, since: datetime) -> tuple[Col
     return columns(from_rows(rows)), segments
 
 
-async def train_game(settings: Settings, rec: RecommenderSettings, store: VectorStore, game_id: str,
+async def train_game(settings: Settings, rec: RecommenderSettings, store: StorePort, game_id: str,
                      now: datetime | None = None, show_progress: bool = False) -> TrainedModel:
     """Train and publish one game's model from its landed events."""
     now = now or datetime.now(timezone.utc)

@@ -94,10 +94,7 @@ def open_client(settings: Settings, rec: RecommenderSettings) -> AsyncQdrantClie
     """A client on the Qdrant server of ``GAMEMETRICS_QDRANT_URL``, else on local mode under the state dir."""
     try:
         if settings.qdrant_url:
-            # the bundled server is 1.18; a newer client only warns about the minor-version gap
-            return AsyncQdrantClient(url=settings.qdrant_url, timeout=int(rec.qdrant_timeout_s) or 1,
-                                     prefer_grpc=rec.qdrant_prefer_grpc, grpc_port=rec.qdrant_grpc_port,
-                                     check_compatibility=False)
+            return AsyncQdrantClient(**server_client_options(settings, rec))
         path = settings.state_dir.expanduser().resolve() / "qdrant"
         path.mkdir(parents=True, exist_ok=True)
         return AsyncQdrantClient(path=str(path))
@@ -106,6 +103,25 @@ def open_client(settings: Settings, rec: RecommenderSettings) -> AsyncQdrantClie
             f"the Qdrant local-mode folder {settings.state_dir}/qdrant is held by another process (local mode is "
             "one process at a time: stop it, or run a Qdrant server and set GAMEMETRICS_QDRANT_URL): " + str(exc)
         ) from exc
+
+
+def server_client_options(settings: Settings, rec: RecommenderSettings) -> dict[str, Any]:
+    """The ``AsyncQdrantClient`` options of the server of ``GAMEMETRICS_QDRANT_URL``: its API key, TLS
+    (an https URL; ``qdrant_ca_file`` verifies the server against a private CA), gRPC if preferred."""
+    options: dict[str, Any] = {
+        "url": settings.qdrant_url, "timeout": int(rec.qdrant_timeout_s) or 1, "prefer_grpc": rec.qdrant_prefer_grpc,
+        "grpc_port": rec.qdrant_grpc_port,
+        # the bundled server is 1.18; a newer client only warns about the minor-version gap
+        "check_compatibility": False,
+    }
+    key = settings.qdrant_api_key.get_secret_value()
+    if key:
+        options["api_key"] = key
+    if settings.qdrant_url.startswith("https://"):
+        options["https"] = True
+        if settings.qdrant_ca_file is not None:
+            options["verify"] = str(settings.qdrant_ca_file)  # REST (httpx); gRPC uses the system CAs
+    return options
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
