@@ -41,7 +41,13 @@ class RecommenderSettings(BaseSettings):
         "owns a local-mode folder), off with a Qdrant server (run `gamemetrics recommender worker`).",
     )
 
-    # the embedded store's owner (GAMEMETRICS_QDRANT_URL empty)
+    # the embedded store (GAMEMETRICS_QDRANT_URL empty) and its owner
+    embedded_engine: Literal["edge", "local"] = Field(
+        "edge",
+        description="Engine of the embedded store: edge = Qdrant's engine in-process (qdrant-edge-py, "
+        "<state dir>/qdrant-edge), local = qdrant-client's local mode (<state dir>/qdrant; small games only: "
+        "see bench/RESULTS.md).",
+    )
     service_url: str = Field(
         "http://127.0.0.1:8070",
         description="The recommender service that owns the embedded vector store: `recommender train`, forget and "

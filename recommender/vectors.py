@@ -12,9 +12,10 @@ A new model is written to new collections, then both aliases move to them in one
 neither. Point ids are uuid5 of (game, item or player id): the worker and ``forget`` address a
 player without a lookup.
 
-The same code runs on Qdrant local mode (``GAMEMETRICS_QDRANT_URL`` empty: a folder under the state
-dir, held by one process at a time) and on a Qdrant server. Client errors are translated into
-``VectorStoreError`` here.
+The same code runs on the embedded store (``GAMEMETRICS_QDRANT_URL`` empty: a folder under the state
+dir, held by one process at a time, the recommender service; Qdrant's engine in-process by
+default, ``recommender.edge``, or qdrant-client's local mode) and on a Qdrant server. Client errors
+are translated into ``VectorStoreError`` here.
 """
 
 from __future__ import annotations
@@ -90,11 +91,16 @@ class ItemVectors:
     vectors: np.ndarray
 
 
-def open_client(settings: Settings, rec: RecommenderSettings) -> AsyncQdrantClient:
-    """A client on the Qdrant server of ``GAMEMETRICS_QDRANT_URL``, else on local mode under the state dir."""
+def open_client(settings: Settings, rec: RecommenderSettings) -> Any:
+    """A client on the Qdrant server of ``GAMEMETRICS_QDRANT_URL``, else on the embedded store under the
+    state dir: Qdrant's engine in-process (``recommender.edge``, the default) or qdrant-client's local mode."""
     try:
         if settings.qdrant_url:
             return AsyncQdrantClient(**server_client_options(settings, rec))
+        if rec.embedded_engine == "edge":
+            from recommender.edge import EdgeClient
+
+            return EdgeClient(settings.state_dir.expanduser().resolve() / "qdrant-edge")
         path = settings.state_dir.expanduser().resolve() / "qdrant"
         path.mkdir(parents=True, exist_ok=True)
         return AsyncQdrantClient(path=str(path))
@@ -132,14 +138,17 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
 class VectorStore:
     """The recommender's collections of one deployment (``namespace``) on one Qdrant client."""
 
-    def __init__(self, client: AsyncQdrantClient, namespace: str, local: bool) -> None:
+    def __init__(self, client: Any, namespace: str, local: bool, embedded: bool | None = None) -> None:
         self.client = client
         self.names = Names(namespace)
-        self.local = local
+        self.local = local  # qdrant-client local mode: no payload indexes, filters applied here
+        self.embedded = local if embedded is None else embedded  # one process's store (edge or local mode)
 
     @classmethod
     def open(cls, settings: Settings, rec: RecommenderSettings) -> VectorStore:
-        return cls(open_client(settings, rec), safe_name(settings.database_schema), not settings.qdrant_url)
+        embedded = not settings.qdrant_url
+        return cls(open_client(settings, rec), safe_name(settings.database_schema),
+                   embedded and rec.embedded_engine == "local", embedded)
 
     async def close(self) -> None:
         await self.client.close()

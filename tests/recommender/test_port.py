@@ -80,7 +80,7 @@ def test_open_store_goes_direct_to_a_server_and_to_a_free_embedded_store(rec_set
     async def scenario():
         store = open_store(rec_settings, rec, TOKENS)
         try:
-            assert isinstance(store, VectorStore) and store.local == (qdrant_mode == "local")
+            assert isinstance(store, VectorStore) and store.embedded == (qdrant_mode == "embedded")
         finally:
             await store.close()
 
