@@ -103,7 +103,7 @@ def _edge_request(qe, vector, platform, country):
 # -- qdrant-client (local mode, or a server) ----------------------------------------------------
 
 async def bench_client(n: int, vectors: np.ndarray, payloads: list[dict], qs, make_client, indexed: bool,
-                       server_pid: int | None = None) -> dict:
+                       server_pid: int | None = None, reopen: bool = True) -> dict:
     from qdrant_client import models
 
     before = rss_mb(server_pid or "self")
@@ -121,10 +121,12 @@ async def bench_client(n: int, vectors: np.ndarray, payloads: list[dict], qs, ma
     if server_pid is not None:  # until the optimizer built the index
         while (await client.get_collection("players")).status != models.CollectionStatus.GREEN:
             await asyncio.sleep(0.2)
-    await client.close()
-    gc.collect()
     started = time.perf_counter()
-    client = make_client()
+    if reopen:  # start-up: a new client on what is stored (an in-memory store cannot be reopened)
+        await client.close()
+        gc.collect()
+        started = time.perf_counter()
+        client = make_client()
 
     def flt(platform, country):
         return models.Filter(must=[models.FieldCondition(key="platform", match=models.MatchValue(value=platform)),
@@ -178,7 +180,7 @@ def main() -> None:
                         persistent = n <= args.local_persistent_max
                         r = asyncio.run(bench_client(n, vectors, payloads, qs, (lambda: AsyncQdrantClient(path=str(folder)))
                                                      if persistent else (lambda: AsyncQdrantClient(location=":memory:")),
-                                                     indexed=False))
+                                                     indexed=False, reopen=persistent))
                         label = "qdrant-client local mode" + ("" if persistent else " (in memory)")
                         if not persistent:
                             r["start_s"] = float("nan")  # an in-memory store starts empty: no start-up to measure
