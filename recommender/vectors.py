@@ -20,6 +20,7 @@ are translated into ``VectorStoreError`` here.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,7 @@ from recommender.settings import RecommenderSettings
 
 ID_NAMESPACE = uuid.UUID("6f1d2c1e-8a53-4f0e-9b0c-5d1f4a8e7c21")
 UPSERT_BATCH = 1_000
+UPSERT_IN_FLIGHT = 4  # batches written to a Qdrant server at once
 ITEM_INDEXES = ("game_id", "item_id", "kind", "price_band", "model_version")
 PLAYER_INDEXES = ("game_id", "player_id", "platform", "country", "model_version")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -188,12 +190,22 @@ class VectorStore:
 
     async def upsert(self, collection: str, ids: Sequence[str], vectors: np.ndarray,
                      payloads: Sequence[dict[str, Any]], progress: Any = None) -> None:
-        for part in _chunks(len(ids), UPSERT_BATCH):
-            await self._call(f"upsert into {collection}", self.client.upsert(
-                collection, points=models.Batch(ids=list(ids[part]), vectors=vectors[part].tolist(),
-                                                payloads=list(payloads[part])), wait=True))
-            if progress is not None:
-                progress.update(part.stop - part.start)
+        """Write points in batches of UPSERT_BATCH; to a server, UPSERT_IN_FLIGHT batches at a time (its
+        writes are parallel; one at a time, each batch waited a round trip and the server idled)."""
+        in_flight = 1 if self.embedded else UPSERT_IN_FLIGHT
+        gate = asyncio.Semaphore(in_flight)
+
+        async def one(part: slice) -> None:
+            async with gate:
+                await self._call(f"upsert into {collection}", self.client.upsert(
+                    collection, points=models.Batch(ids=list(ids[part]), vectors=vectors[part].tolist(),
+                                                    payloads=list(payloads[part])), wait=True))
+                if progress is not None:
+                    progress.update(part.stop - part.start)
+
+        parts = list(_chunks(len(ids), UPSERT_BATCH))
+        for start in range(0, len(parts), in_flight * 4):  # a bounded number of pending tasks
+            await asyncio.gather(*(one(part) for part in parts[start:start + in_flight * 4]))
 
     async def save_model_meta(self, game_id: str, model_id: str, meta: dict[str, Any]) -> None:
         await self.ensure_models_collection()
