@@ -1,8 +1,8 @@
 """The recommender API (FastAPI), built in one place:
 
     FastHits (recommender/fast.py): a cache hit of /v1/recommendations answered before FastAPI
-    lifespan: Qdrant client (local mode or server) -> Redis cache -> Recommender
-              [+ the fold-in consumer in this process, in Qdrant local mode: see FoldInConsumer]
+    lifespan: vector store (embedded: this process owns it; or a Qdrant server) -> Redis cache -> Recommender
+              [+ the fold-in consumer in this process on the embedded store: see FoldInConsumer]
     GET  /v1/recommendations/{player_id}?game_id=&k=&exclude_owned=true[&platform=&country=]
     GET  /v1/players/{player_id}/similar?game_id=&k=
     DELETE /v1/players/{player_id}?game_id=      admin: forget the player in every recommender store (audited)

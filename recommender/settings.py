@@ -37,8 +37,8 @@ class RecommenderSettings(BaseSettings):
     model_refresh_s: float = Field(5.0, gt=0, description="How often a process re-reads which model version is live.")
     fold_in_in_api: Literal["auto", "on", "off"] = Field(
         "auto",
-        description="Run the fold-in consumer inside `serve recommender`. auto = on in Qdrant local mode (one process "
-        "owns a local-mode folder), off with a Qdrant server (run `gamemetrics recommender worker`).",
+        description="Run the fold-in consumer inside `serve recommender`. auto = on with the embedded store (the service "
+        "owns it), off with a Qdrant server (run `gamemetrics recommender worker`).",
     )
 
     # the embedded store (GAMEMETRICS_QDRANT_URL empty) and its owner
