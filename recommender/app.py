@@ -99,7 +99,7 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
         own = services is None
         if own:
             store = VectorStore.open(settings, rec)
-            cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec)
+            cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec, one_process=store.embedded)
             app.state.services = Services(settings, rec, tokens, store, cache, Recommender(store, cache, rec))
         else:
             app.state.services = services
