@@ -235,6 +235,64 @@ async def local_mode_limit(sizes: list[int], factors: int, queries: int = 200) -
     return rows
 
 
+async def hit_cpu(settings, rec, requests: int = 3_000) -> dict[str, float]:
+    """CPU µs per cache hit in this process (the ASGI app called directly: no HTTP server, no client; the
+    Redis GET included), with the fast path (recommender/fast.py) and with it passed through to FastAPI."""
+    from gamemetrics.settings import TokenSettings
+    from gamemetrics.tokens import issue_token
+    from recommender import fast
+    from recommender.app import Services, create_app
+    from recommender.cache import AnswerCache
+    from recommender.service import Recommender
+    from recommender.vectors import VectorStore
+    from tests.recommender.helpers import train_simulated
+
+    tokens = TokenSettings(jwt_secret="bench-secret-bench-secret-bench-secret-0123")
+    store = VectorStore.open(settings, rec)
+    cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec, one_process=True)
+    out: dict[str, float] = {}
+    try:
+        trained = await train_simulated(store, "hitcpu", players=300, rec=rec)
+        services = Services(settings, rec, tokens, store, cache, Recommender(store, cache, rec))
+        app = create_app(settings, rec, tokens, services)
+        app.state.services = services
+        headers = {"Authorization": "Bearer " + issue_token(tokens, "analyst", ["hitcpu"], timedelta(hours=1))}
+        player = trained.matrix.player_ids[0]
+        real = fast.FastHits._hit
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+                 "path": f"/v1/recommendations/{player}", "raw_path": f"/v1/recommendations/{player}".encode(),
+                 "query_string": b"game_id=hitcpu", "root_path": "", "server": ("r", 80), "client": ("c", 1),
+                 "headers": [(b"host", b"r"), (b"authorization", headers["Authorization"].encode())]}
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        sent: list[dict] = []
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        for label in ("fast path", "FastAPI"):
+            if label == "FastAPI":
+                async def passthrough(self, scope):  # noqa: ANN001 - the bench's switch
+                    return None
+                fast.FastHits._hit = passthrough
+            for _ in range(50):
+                sent.clear()
+                await app(dict(scope), receive, send)
+            assert dict(sent[0]["headers"]).get(b"x-cache") == b"hit", sent
+            cpu = time.process_time()
+            for _ in range(requests):
+                await app(dict(scope), receive, send)
+            out[label] = (time.process_time() - cpu) / requests * 1e6
+            sent.clear()
+        fast.FastHits._hit = real
+        return out
+    finally:
+        await cache.close()
+        await store.close()
+
+
 def bench_mode(mode: str, base, rec, hist, args, server_url: str | None) -> list[str]:
     from gamemetrics.settings import TokenSettings
     from gamemetrics.tokens import issue_token
@@ -305,6 +363,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--limit-sizes", default="",
                         help="players collection sizes for the local-mode limit ('' to skip)")
+    parser.add_argument("--hit-cpu", action="store_true", help="only: CPU per cache hit, fast path vs FastAPI")
     parser.add_argument("--evaluate-only", action="store_true")
     parser.add_argument("--skip-evaluation", action="store_true")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
@@ -318,6 +377,12 @@ def main() -> None:
     rec = RecommenderSettings(factors=args.factors)
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (quiet machine: < 0.5)")
     configure_logging(load_settings(log_level="warning"))
+    if args.hit_cpu:
+        state = Path(tempfile.mkdtemp(prefix="bench-rec-hitcpu-"))
+        figures = asyncio.run(hit_cpu(load_settings(state_dir=state, database_schema="bench_rec_hitcpu"),
+                                      rec.model_copy(update={"factors": 16})))
+        print(" | ".join(f"{k}: {v:,.0f} µs CPU per hit" for k, v in figures.items()))
+        return
     started = time.perf_counter()
     hist = history(args.players, args.items)
     print(f"simulated {len(hist):,} events of {args.players:,} players in {time.perf_counter() - started:.1f} s",
