@@ -67,15 +67,24 @@ def admin_router(caller: Callable[..., Any], http_error: type[Exception]) -> API
     def services(request: Request) -> Any:
         return request.app.state.services
 
+    async def body_of(request: Request) -> Any:
+        try:
+            return orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise http_error(400, f"the body is not JSON: {exc}") from exc
+
     @router.post("/games/{game_id}/models/{model_id}/collections", summary="Create a model's collections")
     async def create_collections(request: Request, game_id: str, model_id: str,
                                  principal: Annotated[Principal, Depends(caller)]) -> dict[str, str]:
         admin(principal, "creating a model", game_id)
-        body = orjson.loads(await request.body())
+        body = await body_of(request)
+        factors = body.get("factors") if isinstance(body, dict) else None
+        if not isinstance(factors, int) or factors < 1:
+            raise http_error(400, f"the body must be {{\"factors\": <positive int>}}, not {body!r}"[:300])
         s = services(request)
-        await s.store.create_model_collections(game_id, model_id, int(body["factors"]))
+        await s.store.create_model_collections(game_id, model_id, factors)
         await s.audit(f"token:{principal.subject}", "recommender.model_create", game_id, None,
-                      {"model_id": model_id, "factors": int(body["factors"])})
+                      {"model_id": model_id, "factors": factors})
         return {"model_id": model_id}
 
     @router.post("/collections/{collection}/points", summary="Write points into a model's collection")
@@ -85,9 +94,12 @@ def admin_router(caller: Callable[..., Any], http_error: type[Exception]) -> API
         if not collection.startswith(s.store.names.namespace + "__") or collection.count("__") < 3:
             raise http_error(400, f"collection {collection!r} is not a model collection of this deployment "
                                   f"(namespace {s.store.names.namespace!r})")
-        body = orjson.loads(await request.body())
-        ids, payloads = body["ids"], body["payloads"]
-        vectors = np.asarray(body["vectors"], dtype=np.float32)
+        body = await body_of(request)
+        try:
+            ids, payloads = list(body["ids"]), list(body["payloads"])
+            vectors = np.asarray(body["vectors"], dtype=np.float32)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise http_error(400, f"the body must be {{ids, vectors, payloads}}: {exc}") from exc
         if not (len(ids) == len(payloads) == len(vectors)):
             raise http_error(400, f"ids ({len(ids)}), vectors ({len(vectors)}) and payloads ({len(payloads)}) differ in length")
         await s.store.upsert(collection, ids, vectors, payloads)
@@ -97,7 +109,7 @@ def admin_router(caller: Callable[..., Any], http_error: type[Exception]) -> API
     async def save_meta(request: Request, game_id: str, model_id: str,
                         principal: Annotated[Principal, Depends(caller)]) -> dict[str, str]:
         admin(principal, "saving a model", game_id)
-        await services(request).store.save_model_meta(game_id, model_id, orjson.loads(await request.body()))
+        await services(request).store.save_model_meta(game_id, model_id, await body_of(request))
         return {"model_id": model_id}
 
     @router.post("/games/{game_id}/models/{model_id}/live", summary="Make a model live (alias swap)")

@@ -69,6 +69,12 @@ def test_the_admin_api_refuses_anything_but_an_admin_token(rec_settings):
             outside = await client.post("/v1/admin/collections/someone_else__g1__players__m1/points",
                                         headers=token(["*"], role="admin"), content=b"{}")
             assert outside.status_code == 400 and "namespace" in outside.json()["detail"]
+            admin = token(["*"], role="admin")
+            not_json = await client.post(f"/v1/admin/collections/{s.store.names.alias('g1', 'players')}__m1/points",
+                                         headers=admin, content=b"{nope")
+            assert not_json.status_code == 400 and "not JSON" in not_json.json()["detail"]
+            no_factors = await client.post("/v1/admin/games/g1/models/m2/collections", headers=admin, json={})
+            assert no_factors.status_code == 400 and "factors" in no_factors.json()["detail"]
             assert audit_actions(rec_settings) == []
 
     asyncio.run(scenario())
