@@ -122,8 +122,10 @@ class EdgeClient:
         except BlockingIOError as exc:
             self._lock.close()
             raise LocalStorageBusy(
-                f"the embedded vector store {root} is held by another process (the recommender service owns it: "
-                "reach it through its admin API, or run a Qdrant server and set GAMEMETRICS_QDRANT_URL)") from exc
+                f"the embedded vector store {root} is held by another process (the recommender service owns it; "
+                "commands reach it through its admin API at GAMEMETRICS_RECOMMENDER_SERVICE_URL, default "
+                "http://127.0.0.1:8070: set it to where `serve recommender` listens; or run a Qdrant server and set "
+                "GAMEMETRICS_QDRANT_URL)") from exc
         self._shards: dict[str, qe.EdgeShard] = {}
         self._aliases: dict[str, str] = self._read_aliases()
 
