@@ -91,3 +91,21 @@ def test_open_store_goes_direct_to_a_server_and_to_a_free_embedded_store(rec_set
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_second_opener_of_the_embedded_store_is_told_who_owns_it(rec_settings, qdrant_mode):
+    if qdrant_mode == "server":
+        pytest.skip("a server has no owner process")
+    from recommender.errors import LocalStorageBusy
+
+    async def scenario():
+        owner = VectorStore.open(rec_settings, REC)
+        try:
+            with pytest.raises(LocalStorageBusy, match="GAMEMETRICS_RECOMMENDER_SERVICE_URL"):
+                VectorStore.open(rec_settings, REC)
+        finally:
+            await owner.close()
+        again = VectorStore.open(rec_settings, REC)  # free again once the owner closed it
+        await again.close()
+
+    asyncio.run(scenario())
