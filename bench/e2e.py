@@ -236,8 +236,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18180)
     parser.add_argument("--skip-floors", action="store_true")
     parser.add_argument("--recommender", action="store_true",
-                        help="also run `gamemetrics recommender worker` (Qdrant local mode, or GAMEMETRICS_QDRANT_URL) "
-                             "on a model trained for each game: measures what the fold-in costs landing")
+                        help="also run the fold-in (`gamemetrics recommender worker` with GAMEMETRICS_QDRANT_URL, else "
+                             "`serve recommender`, which owns the embedded store and folds in) on a model trained for "
+                             "each game: measures what the fold-in costs landing")
     parser.add_argument("--split-notifications", action="store_true",
                         help="workers with --no-notifications and one `gamemetrics notifications worker`, measured apart")
     parser.add_argument("--own-stack", action="store_true",
@@ -308,8 +309,9 @@ def main() -> None:
     workers = [spawn(["worker", *(["--no-notifications"] if args.split_notifications else [])],
                      GAMEMETRICS_WORKER_METRICS_PORT=str(METRICS_PORT_BASE + i)) for i in range(args.workers)]
     notifier = [spawn(["notifications", "worker"], GAMEMETRICS_WORKER_METRICS_PORT="0")] if args.split_notifications else []
-    recommender = ([spawn(["recommender", "worker"], GAMEMETRICS_RECOMMENDER_WORKER_METRICS_PORT="0")]
-                   if args.recommender else [])
+    # the fold-in: the Faust worker with a Qdrant server; on the embedded store, the service that owns it
+    fold_in = (["recommender", "worker"] if settings.qdrant_url else ["serve", "recommender", "--port", str(args.port + 1)])
+    recommender = ([spawn(fold_in, GAMEMETRICS_RECOMMENDER_WORKER_METRICS_PORT="0")] if args.recommender else [])
     url = f"http://127.0.0.1:{args.port}"
     try:
         wait_for_ingest(url)

@@ -1,16 +1,21 @@
 """Recommender benchmark and offline evaluation, on simulated players with latent tastes.
 
-    python -m bench.recommender [--players 100000] [--items 2000] [--qdrant local|server|both]
-                                [--requests 2000] [--concurrency 32] [--evaluate-only] [--record]
+    python -m bench.recommender [--players 100000] [--items 2000] [--qdrant embedded|local|server|both]
+                                [--grpc] [--write-vectors 1000000] [--requests 2000] [--concurrency 32]
+                                [--evaluate-only] [--skip-evaluation] [--record]
     (also: gamemetrics bench recommender ...)
 
-Prints, for Qdrant local mode and/or a Qdrant server (the bundle of ../shared/qdrant, started on
-free ports, or GAMEMETRICS_QDRANT_URL):
+Prints the load average (before and after: the figures mean something on a quiet machine only) and,
+for the embedded store (``embedded``: Qdrant's engine in-process, the default; ``local``: qdrant-client
+local mode) and/or a Qdrant server (the bundle of ../shared/qdrant, started on free ports, or
+GAMEMETRICS_QDRANT_URL; ``--grpc``: the service and the writes talk gRPC), ``both`` = embedded + server:
   - offline evaluation (time split at 7 days before the end): recall@10, NDCG@10, coverage of the
     model vs popularity vs random;
   - training: matrix + BM25 + SVD seconds, then writing the vectors into Qdrant (seconds);
-  - the API (`gamemetrics serve recommender`, a real process, over HTTP): p50/p99 of a cache miss and a
-    cache hit (one client), requests/s at --concurrency clients (hits), and misses/s;
+  - the API (`gamemetrics serve recommender`, a real process, over HTTP, from a minimal keep-alive client):
+    p50/p99 of a cache miss and a cache hit (one client), requests/s and p50/p99 at --concurrency
+    clients on hits, and on misses;
+  - --write-vectors N: writing N player points (payloads like training's) into a new collection, points/s;
   - fold-in updates/s (FoldIn.apply on processed batches of 100 players, 3 purchases each);
   - where local mode stops serving: p99 of a similar-players query (a scan of the players
     collection) by collection size.
@@ -79,39 +84,94 @@ async def publish_model(settings, rec, game_id: str, hist) -> tuple[object, floa
     return trained, fit_s, time.perf_counter() - started
 
 
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive client (GET, Content-Length bodies): the load generator must cost far
+    less than the server it measures, on the same 2 cores; httpx costs ~1 ms of CPU a request."""
+
+    def __init__(self, url: str, token: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+        self.headers = f"Host: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+
+    async def connect(self):
+        return await asyncio.open_connection(self.host, self.port)
+
+    async def get(self, conn, path: str) -> tuple[int, dict[str, str], bytes]:
+        reader, writer = conn
+        writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self.headers)
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        return int(head[0].split()[1]), headers, body
+
+
 async def load_api(url: str, game_id: str, token: str, players: list[str], concurrency: int) -> dict[str, float]:
-    headers = {"Authorization": f"Bearer {token}"}
+    client = RawClient(url, token)
     out: dict[str, float] = {}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30, limits=limits) as client:
-        async def one(player: str) -> tuple[float, str]:
-            started = time.perf_counter()
-            r = await client.get(f"/v1/recommendations/{player}", params={"game_id": game_id, "k": 10})
-            if r.status_code != 200:
-                raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
-            return time.perf_counter() - started, r.headers["X-Cache"]
 
-        half = len(players) // 2
-        misses = [await one(p) for p in players[:half]]  # first asks: misses
-        hits = [await one(p) for p in players[:half]]  # the same again: hits
-        out["miss_p50"], out["miss_p99"] = pct([t for t, _ in misses], 50), pct([t for t, _ in misses], 99)
-        out["hit_p50"], out["hit_p99"] = pct([t for t, _ in hits], 50), pct([t for t, _ in hits], 99)
-        out["hit_ratio"] = sum(c == "hit" for _, c in hits) / len(hits)
+    def path(player: str) -> str:
+        return f"/v1/recommendations/{player}?game_id={game_id}&k=10"
 
-        async def blast(chosen: list[str]) -> float:
-            queue = list(chosen)
+    async def one(conn, player: str) -> tuple[float, str]:
+        started = time.perf_counter()
+        status, headers, body = await client.get(conn, path(player))
+        if status != 200:
+            raise RuntimeError(f"{status}: {body[:200]!r}")
+        return time.perf_counter() - started, headers["x-cache"]
 
-            async def worker() -> None:
+    conn = await client.connect()
+    half = len(players) // 2
+    misses = [await one(conn, p) for p in players[:half]]  # first asks: misses
+    hits = [await one(conn, p) for p in players[:half]]  # the same again: hits
+    conn[1].close()
+    out["miss_p50"], out["miss_p99"] = pct([t for t, _ in misses], 50), pct([t for t, _ in misses], 99)
+    out["hit_p50"], out["hit_p99"] = pct([t for t, _ in hits], 50), pct([t for t, _ in hits], 99)
+    out["hit_ratio"] = sum(c == "hit" for _, c in hits) / len(hits)
+
+    async def blast(chosen: list[str], what: str) -> float:
+        queue = list(chosen)
+        times: list[float] = []
+
+        async def worker() -> None:
+            conn = await client.connect()
+            try:
                 while queue:
-                    await one(queue.pop())
+                    t, _ = await one(conn, queue.pop())
+                    times.append(t)
+            finally:
+                conn[1].close()
 
-            started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            return len(chosen) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        took = time.perf_counter() - started
+        out[f"{what}_loaded_p50"], out[f"{what}_loaded_p99"] = pct(times, 50), pct(times, 99)
+        return len(chosen) / took
 
-        out["hit_rps"] = await blast([random.choice(players[:half]) for _ in range(len(players) * 2)])
-        out["miss_rps"] = await blast(players[half:])
+    out["hit_rps"] = await blast([random.choice(players[:half]) for _ in range(len(players) * 5)], "hit")
+    out["miss_rps"] = await blast(players[half:], "miss")
     return out
+
+
+async def write_rate(settings, rec, n: int, history_items: int = 20) -> float:
+    """Vectors/s of writing ``n`` player points (64 dims, a payload like training's) into a new collection."""
+    from recommender.training import player_payload
+    from recommender.vectors import VectorStore, point_id
+
+    store = VectorStore.open(settings, rec)
+    rng = np.random.default_rng(0)
+    try:
+        await store.create_model_collections("bench-write", "mwrite", rec.factors)
+        collection = store.names.collection("bench-write", "players", "mwrite")
+        vectors = rng.standard_normal((n, rec.factors)).astype(np.float32)
+        history = {f"item-{i}": 1.0 / (i + 1) for i in range(history_items)}
+        ids = [point_id("bench-write", f"p{i}") for i in range(n)]
+        payloads = [player_payload("bench-write", f"p{i}", "mwrite", history, ["item-1"], ("ios", "DE"), NOW_MS)
+                    for i in range(n)]
+        started = time.perf_counter()
+        await store.upsert(collection, ids, vectors, payloads)
+        return n / (time.perf_counter() - started)
+    finally:
+        await store.close()
 
 
 async def fold_in_rate(settings, rec, game_id: str, players: list[str], items: list[str], rounds: int = 10) -> float:
@@ -175,6 +235,64 @@ async def local_mode_limit(sizes: list[int], factors: int, queries: int = 200) -
     return rows
 
 
+async def hit_cpu(settings, rec, requests: int = 3_000) -> dict[str, float]:
+    """CPU µs per cache hit in this process (the ASGI app called directly: no HTTP server, no client; the
+    Redis GET included), with the fast path (recommender/fast.py) and with it passed through to FastAPI."""
+    from gamemetrics.settings import TokenSettings
+    from gamemetrics.tokens import issue_token
+    from recommender import fast
+    from recommender.app import Services, create_app
+    from recommender.cache import AnswerCache
+    from recommender.service import Recommender
+    from recommender.vectors import VectorStore
+    from tests.recommender.helpers import train_simulated
+
+    tokens = TokenSettings(jwt_secret="bench-secret-bench-secret-bench-secret-0123")
+    store = VectorStore.open(settings, rec)
+    cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec, one_process=True)
+    out: dict[str, float] = {}
+    try:
+        trained = await train_simulated(store, "hitcpu", players=300, rec=rec)
+        services = Services(settings, rec, tokens, store, cache, Recommender(store, cache, rec))
+        app = create_app(settings, rec, tokens, services)
+        app.state.services = services
+        headers = {"Authorization": "Bearer " + issue_token(tokens, "analyst", ["hitcpu"], timedelta(hours=1))}
+        player = trained.matrix.player_ids[0]
+        real = fast.FastHits._hit
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+                 "path": f"/v1/recommendations/{player}", "raw_path": f"/v1/recommendations/{player}".encode(),
+                 "query_string": b"game_id=hitcpu", "root_path": "", "server": ("r", 80), "client": ("c", 1),
+                 "headers": [(b"host", b"r"), (b"authorization", headers["Authorization"].encode())]}
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        sent: list[dict] = []
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        for label in ("fast path", "FastAPI"):
+            if label == "FastAPI":
+                async def passthrough(self, scope):  # noqa: ANN001 - the bench's switch
+                    return None
+                fast.FastHits._hit = passthrough
+            for _ in range(50):
+                sent.clear()
+                await app(dict(scope), receive, send)
+            assert dict(sent[0]["headers"]).get(b"x-cache") == b"hit", sent
+            cpu = time.process_time()
+            for _ in range(requests):
+                await app(dict(scope), receive, send)
+            out[label] = (time.process_time() - cpu) / requests * 1e6
+            sent.clear()
+        fast.FastHits._hit = real
+        return out
+    finally:
+        await cache.close()
+        await store.close()
+
+
 def bench_mode(mode: str, base, rec, hist, args, server_url: str | None) -> list[str]:
     from gamemetrics.settings import TokenSettings
     from gamemetrics.tokens import issue_token
@@ -183,6 +301,9 @@ def bench_mode(mode: str, base, rec, hist, args, server_url: str | None) -> list
     state = Path(tempfile.mkdtemp(prefix=f"bench-rec-{mode}-"))
     settings = base.model_copy(update={"qdrant_url": server_url or "", "state_dir": state,
                                        "database_schema": f"bench_rec_{mode}"})
+    engine = "local" if mode == "local" else "edge"
+    rec = rec.model_copy(update={"embedded_engine": engine})
+    written = asyncio.run(write_rate(settings, rec, args.write_vectors)) if args.write_vectors else None
     game_id = f"bench-{mode}"
     trained, fit_s, publish_s = asyncio.run(publish_model(settings, rec, game_id, hist))
     players = list(trained.matrix.player_ids)
@@ -191,7 +312,9 @@ def bench_mode(mode: str, base, rec, hist, args, server_url: str | None) -> list
     secret = "bench-secret-bench-secret-bench-secret-0123"
     token = issue_token(TokenSettings(jwt_secret=secret), "analyst", [game_id], timedelta(hours=1))
     env = {"GAMEMETRICS_GRAPHQL_JWT_SECRET": secret, "GAMEMETRICS_RECOMMENDER_FACTORS": str(rec.factors),
-           "GAMEMETRICS_RECOMMENDER_FOLD_IN_IN_API": "off"}
+           "GAMEMETRICS_RECOMMENDER_FOLD_IN_IN_API": "off", "GAMEMETRICS_RECOMMENDER_EMBEDDED_ENGINE": engine,
+           "GAMEMETRICS_RECOMMENDER_QDRANT_PREFER_GRPC": str(rec.qdrant_prefer_grpc).lower(),
+           "GAMEMETRICS_RECOMMENDER_QDRANT_GRPC_PORT": str(rec.qdrant_grpc_port)}
     started = time.perf_counter()
     with running_service(["serve", "recommender"], settings, state / "recommender.log",
                          lambda r: r.status_code == 200, "/readyz", env) as url:
@@ -199,7 +322,14 @@ def bench_mode(mode: str, base, rec, hist, args, server_url: str | None) -> list
         figures = asyncio.run(load_api(url, game_id, token, chosen, args.concurrency))
     items = [i for i, k in zip(trained.matrix.item_ids, trained.matrix.item_kinds) if k == "item"]
     folds = asyncio.run(fold_in_rate(settings, rec, game_id, players, items))
-    label = "Qdrant local mode" if mode == "local" else f"Qdrant server 1.18.3 ({server_url})"
+    label = {"embedded": "embedded (qdrant-edge-py, in-process)", "local": "qdrant-client local mode"}.get(
+        mode, f"Qdrant server 1.18.3 ({server_url}, {'gRPC' if rec.qdrant_prefer_grpc else 'REST'})")
+    row = (f"| {label} | {figures['hit_p50']:.1f} / {figures['hit_p99']:.1f} ms | {figures['miss_p50']:.1f} / "
+           f"{figures['miss_p99']:.1f} ms | {figures['hit_rps']:,.0f} (p99 {figures['hit_loaded_p99']:.1f} ms), "
+           f"{figures['miss_rps']:,.0f} (p99 {figures['miss_loaded_p99']:.1f} ms) | {publish_s:.1f} s | "
+           + (f"{written:,.0f} points/s ({args.write_vectors / written:.0f} s) | " if written else "— | ")
+           + f"{folds:,.0f} |")
+    print(row)
     return [
         f"**{label}**, {len(players):,} players x {len(items):,} store items ({trained.matrix.shape[1]:,} columns):",
         f"- training: matrix + BM25 + SVD {fit_s:.1f} s (SVD {trained.metrics['train_seconds']:.1f} s), "
@@ -209,7 +339,16 @@ def bench_mode(mode: str, base, rec, hist, args, server_url: str | None) -> list
         f"- {args.concurrency} concurrent clients: {figures['hit_rps']:,.0f} requests/s on hits, "
         f"{figures['miss_rps']:,.0f} requests/s on misses",
         f"- fold-in: {folds:,.0f} player updates/s (batches of 100 players, 3 purchases each; upsert + invalidate + new top 10)",
+        *([f"- writing {args.write_vectors:,} player vectors: {written:,.0f} points/s ({args.write_vectors / written:.0f} s)"]
+          if written else []),
+        f"- {args.concurrency} clients, latency under load: hits p50 {figures['hit_loaded_p50']:.1f} / p99 "
+        f"{figures['hit_loaded_p99']:.1f} ms, misses p50 {figures['miss_loaded_p50']:.1f} / p99 {figures['miss_loaded_p99']:.1f} ms",
+        "", TABLE_HEAD, row,
     ]
+
+
+TABLE_HEAD = ("| store | hit p50 / p99 (1 client) | miss p50 / p99 (1 client) | 32 clients: hits/s, misses/s | "
+              "training's vector write | --write-vectors | fold-in updates/s |\n|---|---|---|---|---|---|---|")
 
 
 def main() -> None:
@@ -217,11 +356,14 @@ def main() -> None:
     parser.add_argument("--players", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=2_000)
     parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--qdrant", choices=["local", "server", "both"], default="both")
+    parser.add_argument("--qdrant", choices=["embedded", "local", "server", "both"], default="both")
+    parser.add_argument("--grpc", action="store_true", help="the server over gRPC (service and writes)")
+    parser.add_argument("--write-vectors", type=int, default=0, help="also time writing this many player vectors")
     parser.add_argument("--requests", type=int, default=2_000, help="distinct players asked (half misses then hits)")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--limit-sizes", default="10000,50000,100000,200000",
+    parser.add_argument("--limit-sizes", default="",
                         help="players collection sizes for the local-mode limit ('' to skip)")
+    parser.add_argument("--hit-cpu", action="store_true", help="only: CPU per cache hit, fast path vs FastAPI")
     parser.add_argument("--evaluate-only", action="store_true")
     parser.add_argument("--skip-evaluation", action="store_true")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
@@ -233,7 +375,14 @@ def main() -> None:
     from recommender.settings import RecommenderSettings
 
     rec = RecommenderSettings(factors=args.factors)
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (quiet machine: < 0.5)")
     configure_logging(load_settings(log_level="warning"))
+    if args.hit_cpu:
+        state = Path(tempfile.mkdtemp(prefix="bench-rec-hitcpu-"))
+        figures = asyncio.run(hit_cpu(load_settings(state_dir=state, database_schema="bench_rec_hitcpu"),
+                                      rec.model_copy(update={"factors": 16})))
+        print(" | ".join(f"{k}: {v:,.0f} µs CPU per hit" for k, v in figures.items()))
+        return
     started = time.perf_counter()
     hist = history(args.players, args.items)
     print(f"simulated {len(hist):,} events of {args.players:,} players in {time.perf_counter() - started:.1f} s",
@@ -247,7 +396,7 @@ def main() -> None:
         print("\n".join(eval_lines))
     if not args.evaluate_only:
         base = load_settings()
-        modes = ["local", "server"] if args.qdrant == "both" else [args.qdrant]
+        modes = ["embedded", "server"] if args.qdrant == "both" else [args.qdrant]
         server = None
         for mode in modes:
             url = None
@@ -263,8 +412,12 @@ def main() -> None:
                         continue
                     server = LocalQdrant(bundle, Path(tempfile.mkdtemp(prefix="bench-qdrant-")), free_port(), free_port())
                     url = server.start()
+            mode_rec = rec
+            if mode == "server" and args.grpc:
+                grpc_port = server.grpc_port if server is not None else rec.qdrant_grpc_port
+                mode_rec = rec.model_copy(update={"qdrant_prefer_grpc": True, "qdrant_grpc_port": grpc_port})
             try:
-                block = bench_mode(mode, base, rec, hist, args, url)
+                block = bench_mode(mode, base, mode_rec, hist, args, url)
             finally:
                 if server is not None and mode == "server":
                     server.stop()
@@ -278,6 +431,7 @@ def main() -> None:
             table += [f"| {n:,} | {load:,.0f} | {p50:.1f} | {p99:.1f} |" for n, load, p50, p99 in rows]
             print("\n".join(table))
             lines += table
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.record:
         append_results("Recommender (bench/recommender.py)", lines)
 

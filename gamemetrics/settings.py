@@ -54,7 +54,12 @@ class Settings(BaseSettings):
         description="PostgreSQL URL (libpq form, no driver suffix).",
     )
     redis_url: str = Field(f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0", description="Redis URL.")
-    qdrant_url: str = Field("", description="Qdrant server URL; empty = local mode under the state dir.")
+    qdrant_url: str = Field("", description="Qdrant server URL; empty = the embedded store, owned by the recommender service."
+                            " https:// = TLS.")
+    qdrant_api_key: SecretStr = Field(SecretStr(""), description="API key of the Qdrant server (its"
+                                      " QDRANT__SERVICE__API_KEY); empty = none.")
+    qdrant_ca_file: Path | None = Field(None, description="PEM file of the CA that signed the Qdrant server's TLS"
+                                        " certificate (https URLs); empty = system CAs.")
     schema_registry_url: str = Field(
         "", description="Confluent-compatible Schema Registry URL; empty = the catalog in schemas/."
     )

@@ -1,10 +1,13 @@
 """The recommender API (FastAPI), built in one place:
 
-    lifespan: Qdrant client (local mode or server) -> Redis cache -> Recommender
-              [+ the fold-in consumer in this process, in Qdrant local mode: see FoldInConsumer]
+    FastHits (recommender/fast.py): a cache hit of /v1/recommendations answered before FastAPI
+    lifespan: vector store (embedded: this process owns it; or a Qdrant server) -> Redis cache -> Recommender
+              [+ the fold-in consumer in this process on the embedded store: see FoldInConsumer]
     GET  /v1/recommendations/{player_id}?game_id=&k=&exclude_owned=true[&platform=&country=]
     GET  /v1/players/{player_id}/similar?game_id=&k=
-    DELETE /v1/players/{player_id}?game_id=      admin: forget the player in every recommender store
+    DELETE /v1/players/{player_id}?game_id=      admin: forget the player in every recommender store (audited)
+    /v1/admin/...                                admin: the store operations of training and export, run
+                                                 on this process's store (recommender.admin, recommender.port)
     GET  /healthz, /readyz (Qdrant answers), /metrics (Prometheus)
 
 Auth: ``Authorization: Bearer <token>``, the GraphQL API's tokens (``gamemetrics tokens create``):
@@ -17,6 +20,7 @@ import asyncio
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import structlog
@@ -29,9 +33,10 @@ from gamemetrics.errors import TokenNotPermitted, TokenRejected
 from gamemetrics.keys import require_strong
 from gamemetrics.settings import Settings, TokenSettings, token_keys
 from gamemetrics.redact import redact
-from gamemetrics.tokens import Principal, RevokedTokens, bearer_token, verify_token
+from gamemetrics.tokens import Principal, RevokedTokens, bearer_token
 from recommender.cache import AnswerCache
 from recommender.errors import NoModel, VectorStoreError
+from recommender.fast import FastHits, VerifiedTokens
 from recommender.service import Recommender
 from recommender.settings import RecommenderSettings
 from recommender.vectors import VectorStore
@@ -49,6 +54,17 @@ class Services:
     cache: AnswerCache
     recommender: Recommender
     revoked: RevokedTokens = field(default_factory=RevokedTokens)  # refreshed by the lifespan (store.tokens)
+    audit: Callable[[str, str, str | None, str | None, dict[str, Any]], Awaitable[None]] | None = None
+
+    tokens_cache: VerifiedTokens | None = None
+
+    def __post_init__(self) -> None:
+        if self.tokens_cache is None:
+            self.tokens_cache = VerifiedTokens(self.tokens, revoked=self.revoked)
+        if self.audit is None:
+            from recommender.admin import audit_writer
+
+            self.audit = audit_writer(self.settings)
 
 
 class HttpError(Exception):
@@ -66,7 +82,7 @@ async def _caller(request: Request, authorization: Annotated[str | None, Header(
     """The verified caller (async: a sync dependency would cost a thread-pool hop per request)."""
     services = _services(request)
     try:
-        return verify_token(services.tokens, bearer_token(authorization), revoked=services.revoked)
+        return services.tokens_cache.verify(bearer_token(authorization))
     except TokenRejected as exc:
         raise HttpError(401, str(exc)) from exc
 
@@ -78,17 +94,6 @@ def _check_game(principal: Principal, game_id: str) -> None:
         raise HttpError(403, str(exc)) from exc
 
 
-def audit_forget(settings: Settings, principal: Principal, game_id: str, player_id: str, counts: dict[str, int]) -> None:
-    """The audit row of a delete through this API (the player as their keyed hash, never the id)."""
-    from store import db
-    from store.audit import AuditLog
-    from store.privacy import PlayerHasher
-
-    with db.connect(settings, autocommit=True) as conn:
-        AuditLog.of(settings).append(conn, f"token:{principal.subject}", "recommender.forget", game_id,
-                                     PlayerHasher.of(settings)(game_id, player_id), counts)
-
-
 def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettings,
                services: Services | None = None, exposition: MetricsExposition = MetricsExposition()) -> FastAPI:
     """The app; ``services`` given (tests, benchmarks) = use those clients instead of opening new ones."""
@@ -98,7 +103,7 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
         own = services is None
         if own:
             store = VectorStore.open(settings, rec)
-            cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec)
+            cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec, one_process=store.embedded)
             app.state.services = Services(settings, rec, tokens, store, cache, Recommender(store, cache, rec))
         else:
             app.state.services = services
@@ -126,6 +131,8 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
 
     app = FastAPI(title="GameMetrics recommender", version="1", lifespan=lifespan,
                   description="Store offers and similar players from play history: Qdrant vectors behind a Redis cache.")
+
+    app.add_middleware(FastHits, owner=app)  # cache hits of /v1/recommendations answered before FastAPI
 
     @app.exception_handler(HttpError)
     async def http_error(_: Request, exc: HttpError) -> JSONResponse:
@@ -187,8 +194,12 @@ def create_app(settings: Settings, rec: RecommenderSettings, tokens: TokenSettin
 
         s = _services(request)
         counts = await forget_with(s.store, s.cache, game_id, player_id)
-        await asyncio.to_thread(audit_forget, s.settings, principal, game_id, player_id, counts)
+        await s.audit(f"token:{principal.subject}", "recommender.forget", game_id, player_id, counts)
         return counts
+
+    from recommender.admin import admin_router
+
+    app.include_router(admin_router(_caller, HttpError))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

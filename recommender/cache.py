@@ -15,7 +15,7 @@ so an erase removes the player's keys by name and purges the answers naming them
 Invalidating a player after new play (the worker) or forgetting them is one DEL, and a model
 swap needs no invalidation at all (the new version's fields are new). Stampede protection: within
 a process, concurrent misses of one field share one computation (a future per field); across
-processes the first takes the field's lock (``HSETNX {key}:locks field``, expiring after
+processes (not on the embedded store, whose service is the only one) the first takes the field's lock (``HSETNX {key}:locks field``, expiring after
 ``cache_lock_ms``) and the others poll the hash for up to
 ``cache_wait_ms`` before computing themselves. Redis errors never reach the caller: the request is
 answered from Qdrant and the cache is bypassed for ``redis_retry_s`` (so a dead Redis costs one
@@ -59,8 +59,12 @@ def player_keys(namespace: str, game_id: str, player_id: str) -> list[str]:
 
 
 class AnswerCache:
-    def __init__(self, client: aioredis.Redis | None, namespace: str, rec: RecommenderSettings) -> None:
+    def __init__(self, client: aioredis.Redis | None, namespace: str, rec: RecommenderSettings,
+                 one_process: bool = False) -> None:
+        """``one_process``: this process is the only one that computes answers (the owner of the embedded
+        store), so the cross-process lock (one Redis round trip per miss) is skipped."""
         self._redis = client
+        self._one_process = one_process
         self._namespace = namespace
         self._ttl_s = rec.cache_ttl_s
         self._lock_ms = rec.cache_lock_ms
@@ -70,10 +74,10 @@ class AnswerCache:
         self._inflight: dict[tuple[str, str], asyncio.Future[tuple[bytes, Source]]] = {}
 
     @classmethod
-    def connect(cls, redis_url: str, namespace: str, rec: RecommenderSettings) -> AnswerCache:
+    def connect(cls, redis_url: str, namespace: str, rec: RecommenderSettings, one_process: bool = False) -> AnswerCache:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=rec.redis_timeout_s,
                                          socket_connect_timeout=rec.redis_timeout_s, retry_on_timeout=False)
-        return cls(client, namespace, rec)
+        return cls(client, namespace, rec, one_process)
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -145,6 +149,10 @@ class AnswerCache:
             self._failed("lock", exc)
             return True
 
+    async def peek(self, game_id: str, player_id: str, field: str) -> bytes | None:
+        """The cached answer if there is one (None when Redis is down too); nothing is counted or computed."""
+        return await self._get(self.key(game_id, player_id), field)
+
     async def get_or_compute(self, game_id: str, player_id: str, field: str,
                              compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, Source]:
         """The cached answer, or ``compute()``'s, stored; and where it came from. Concurrent callers of
@@ -182,7 +190,7 @@ class AnswerCache:
 
     async def _compute_once(self, key: str, field: str,
                             compute: Callable[[], Awaitable[bytes]]) -> tuple[bytes, Source]:
-        if not await self._lock(key, field):  # another process is computing: wait for its answer
+        if not self._one_process and not await self._lock(key, field):  # another process computes: wait for it
             deadline = time.monotonic() + self._wait_s
             while time.monotonic() < deadline and self.available:
                 await asyncio.sleep(POLL_S)

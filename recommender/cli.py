@@ -55,22 +55,26 @@ def train(
 ) -> None:
     """Train a model per game from its last GAMEMETRICS_RECOMMENDER_WINDOW_DAYS of events and make it live.
 
-    Safe to run from cron: the API and the worker switch to the new model atomically (alias swap);
+    Safe to run from cron: the API and the worker switch to the new model atomically (alias swap).
+    With the embedded store and `serve recommender` running, the vectors are written through the
+    service's admin API (it owns the store; GAMEMETRICS_RECOMMENDER_SERVICE_URL);
     a game without enough interactions is reported and skipped. Prints one JSON line per game.
     """
     from gamemetrics import metric_defs as m
     from recommender.errors import NotEnoughData
     from recommender.settings import RecommenderSettings
+    from gamemetrics.settings import TokenSettings
+    from recommender.port import open_store
     from recommender.training import train_game
-    from recommender.vectors import VectorStore
 
     settings = command_settings()
     rec = RecommenderSettings()
+    tokens = TokenSettings()
     failed = False
 
     async def run() -> None:
         nonlocal failed
-        store = VectorStore.open(settings, rec)
+        store = open_store(settings, rec, tokens, subject="recommender-train")
         try:
             for game_id in _games(settings, game):
                 try:
@@ -110,6 +114,10 @@ def worker(loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "wa
 
     settings = command_settings()
     rec = RecommenderSettings()
+    if not settings.qdrant_url:
+        fail(GameMetricsError(
+            "the embedded vector store (GAMEMETRICS_QDRANT_URL empty) is owned by `gamemetrics serve recommender`, "
+            "which folds new play in itself: run that. This worker is for a Qdrant server (set GAMEMETRICS_QDRANT_URL)."))
     if rec.worker_metrics_port:
         try:
             start_http_server(rec.worker_metrics_port, addr="127.0.0.1")
@@ -152,13 +160,14 @@ def evaluate(
 @app.command("models")
 def models_(game: Annotated[str, typer.Option(help="The game.")], output: OutputOption = None) -> None:
     """List a game's model versions (the live one marked), with their window and metrics."""
+    from gamemetrics.settings import TokenSettings
+    from recommender.port import open_store
     from recommender.settings import RecommenderSettings
-    from recommender.vectors import VectorStore
 
     settings = command_settings()
 
     async def run() -> None:
-        store = VectorStore.open(settings, RecommenderSettings())
+        store = open_store(settings, RecommenderSettings(), TokenSettings(), subject="recommender-models")
         try:
             live = await store.live_model_id(game)
             models = await store.list_models(game)
@@ -179,7 +188,8 @@ def forget(
     player_id: Annotated[str, typer.Argument(help="The player to forget.")],
     game: Annotated[str, typer.Option(help="The player's game.")],
 ) -> None:
-    """Remove a player from every recommender store (Qdrant points of every model version, Redis); prints the counts."""
+    """Remove a player from every recommender store (Qdrant points of every model version, Redis); prints the counts.
+    With the embedded store and `serve recommender` running, the service does it (admin API, audited)."""
     from recommender.forget import forget_player
 
     try:

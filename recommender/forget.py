@@ -12,8 +12,10 @@ aggregates over all players; the next training no longer sees them.
     forget_player(settings, game_id, player_id, rec=None) -> dict[str, int]     (opens its own clients)
     forget_with(store, cache, game_id, player_id) -> dict[str, int]              (the caller's clients)
 
-In Qdrant local mode the folder is held by the running recommender service: call its
-``DELETE /v1/players/{player_id}?game_id=`` (admin token) instead, which runs ``forget_with``.
+The embedded store is held by the running recommender service: ``forget_player`` and
+``export_player`` then go through its admin API (``recommender.port.open_store``: the service runs
+``forget_with`` on its own store and audits it); with a Qdrant server, or when no service runs,
+they open the store themselves.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import asyncio
 
 import structlog
 
-from gamemetrics.settings import Settings
+from gamemetrics.settings import Settings, TokenSettings
 from recommender.cache import AnswerCache
+from recommender.port import ServiceStore, open_store
 from recommender.settings import RecommenderSettings
 from recommender.vectors import VectorStore
 
@@ -38,34 +41,40 @@ async def forget_with(store: VectorStore, cache: AnswerCache, game_id: str, play
     return counts
 
 
-def forget_player(settings: Settings, game_id: str, player_id: str,
-                  rec: RecommenderSettings | None = None) -> dict[str, int]:
+def forget_player(settings: Settings, game_id: str, player_id: str, rec: RecommenderSettings | None = None,
+                  tokens: TokenSettings | None = None) -> dict[str, int]:
     """Remove ``player_id`` of ``game_id`` from Qdrant (every model version) and Redis; the counts.
 
-    Raises ``recommender.errors.VectorStoreError`` (``LocalStorageBusy`` in local mode while the
-    service runs) or a Redis error rather than report an erase that did not happen."""
+    Raises ``recommender.errors.VectorStoreError`` (the store or its owning service refused or could not
+    be reached) or a Redis error rather than report an erase that did not happen."""
     rec = rec or RecommenderSettings()
+    tokens = tokens or TokenSettings()
 
     async def run() -> dict[str, int]:
-        store = VectorStore.open(settings, rec)
-        cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec)
+        store = open_store(settings, rec, tokens, subject="gdpr-erase")
         try:
-            return await forget_with(store, cache, game_id, player_id)
+            if isinstance(store, ServiceStore):
+                return await store.forget(game_id, player_id)
+            cache = AnswerCache.connect(settings.redis_url, store.names.namespace, rec)
+            try:
+                return await forget_with(store, cache, game_id, player_id)
+            finally:
+                await cache.close()
         finally:
-            await cache.close()
             await store.close()
 
     return asyncio.run(run())
 
 
-def export_player(settings: Settings, game_id: str, player_id: str,
-                  rec: RecommenderSettings | None = None) -> list[dict]:
+def export_player(settings: Settings, game_id: str, player_id: str, rec: RecommenderSettings | None = None,
+                  tokens: TokenSettings | None = None) -> list[dict]:
     """What the recommender holds on the player (interaction history, owned items, segment per model
     version), for a GDPR export; the mirror of ``forget_player``."""
     rec = rec or RecommenderSettings()
+    tokens = tokens or TokenSettings()
 
     async def run() -> list[dict]:
-        store = VectorStore.open(settings, rec)
+        store = open_store(settings, rec, tokens, subject="gdpr-export")
         try:
             return await store.player_payloads(game_id, player_id)
         finally:

@@ -58,10 +58,22 @@ class Recommender:
         self._models[game_id] = fresh
         return fresh
 
+    def fresh_model(self, game_id: str) -> LiveModel | None:
+        """The game's live model as last read, if read within model_refresh_s (no I/O: the fast path's)."""
+        known = self._models.get(game_id)
+        if known is not None and time.monotonic() - known.read_at < self.rec.model_refresh_s:
+            return known
+        return None
+
+    @staticmethod
+    def field_of(model_id: str, k: int, exclude_owned: bool, platform: str | None, country: str | None) -> str:
+        """The cache field of a recommendations query (one definition: the app and the fast path use it)."""
+        return f"{model_id}|rec|k={k}|x={int(exclude_owned)}|p={platform or ''}|c={country or ''}"
+
     async def recommend(self, game_id: str, player_id: str, k: int, exclude_owned: bool = True,
                         platform: str | None = None, country: str | None = None) -> tuple[bytes, Source]:
         model = await self.live_model(game_id)
-        field = f"{model.model_id}|rec|k={k}|x={int(exclude_owned)}|p={platform or ''}|c={country or ''}"
+        field = self.field_of(model.model_id, k, exclude_owned, platform, country)
 
         async def compute() -> bytes:
             return orjson.dumps(await self._recommend(model, game_id, player_id, k, exclude_owned, platform, country))

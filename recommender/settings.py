@@ -37,9 +37,24 @@ class RecommenderSettings(BaseSettings):
     model_refresh_s: float = Field(5.0, gt=0, description="How often a process re-reads which model version is live.")
     fold_in_in_api: Literal["auto", "on", "off"] = Field(
         "auto",
-        description="Run the fold-in consumer inside `serve recommender`. auto = on in Qdrant local mode (one process "
-        "owns a local-mode folder), off with a Qdrant server (run `gamemetrics recommender worker`).",
+        description="Run the fold-in consumer inside `serve recommender`. auto = on with the embedded store (the service "
+        "owns it), off with a Qdrant server (run `gamemetrics recommender worker`).",
     )
+
+    # the embedded store (GAMEMETRICS_QDRANT_URL empty) and its owner
+    embedded_engine: Literal["edge", "local"] = Field(
+        "edge",
+        description="Engine of the embedded store: edge = Qdrant's engine in-process (qdrant-edge-py, "
+        "<state dir>/qdrant-edge), local = qdrant-client's local mode (<state dir>/qdrant; small games only: "
+        "see bench/RESULTS.md).",
+    )
+    service_url: str = Field(
+        "http://127.0.0.1:8070",
+        description="The recommender service that owns the embedded vector store: `recommender train`, forget and "
+        "export reach the store through its admin API while it runs (directly when it does not).",
+    )
+    admin_token_ttl_s: int = Field(900, gt=0, description="Lifetime of the admin token a command mints for the service's admin API.")
+    admin_upsert_batch: int = Field(2_000, gt=0, description="Points per admin upsert request (training through the service).")
 
     # Qdrant
     qdrant_timeout_s: float = Field(10.0, gt=0, description="Timeout of a Qdrant request.")

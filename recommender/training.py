@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import structlog
@@ -29,8 +29,11 @@ from gamemetrics.settings import Settings
 from recommender.interactions import ITEM, Columns, InteractionMatrix, build_matrix, columns, from_rows
 from recommender.model import FactorModel, popularity, price_band, train
 from recommender.settings import RecommenderSettings
-from recommender.vectors import VectorStore, point_id
+from recommender.vectors import point_id
 from store.tombstones import erased_since_read
+
+if TYPE_CHECKING:  # the store the writes go to: direct, or through the service that owns it (recommender.port)
+    from recommender.port import StorePort
 
 log = structlog.get_logger("recommender.training")
 
@@ -88,7 +91,7 @@ def player_payload(game_id: str, player_id: str, model_id: str, history: dict[st
     }
 
 
-async def publish(store: VectorStore, trained: TrainedModel, rec: RecommenderSettings, show_progress: bool = False,
+async def publish(store: StorePort, trained: TrainedModel, rec: RecommenderSettings, show_progress: bool = False,
                   erased: Callable[[list[str]], set[str]] | None = None) -> None:
     """Steps (3)-(5): write the collections and metadata, swap the aliases, drop old versions. ``erased``: the
     players erased since the data was read, dropped from the new collections before the swap (an erase after
@@ -144,7 +147,7 @@ def load_columns(settings: Settings, game_id: str, since: datetime) -> tuple[Col
     return columns(from_rows(rows)), segments
 
 
-async def train_game(settings: Settings, rec: RecommenderSettings, store: VectorStore, game_id: str,
+async def train_game(settings: Settings, rec: RecommenderSettings, store: StorePort, game_id: str,
                      now: datetime | None = None, show_progress: bool = False) -> TrainedModel:
     """Train and publish one game's model from its landed events."""
     now = now or datetime.now(timezone.utc)

@@ -12,13 +12,15 @@ A new model is written to new collections, then both aliases move to them in one
 neither. Point ids are uuid5 of (game, item or player id): the worker and ``forget`` address a
 player without a lookup.
 
-The same code runs on Qdrant local mode (``GAMEMETRICS_QDRANT_URL`` empty: a folder under the state
-dir, held by one process at a time) and on a Qdrant server. Client errors are translated into
-``VectorStoreError`` here.
+The same code runs on the embedded store (``GAMEMETRICS_QDRANT_URL`` empty: a folder under the state
+dir, held by one process at a time, the recommender service; Qdrant's engine in-process by
+default, ``recommender.edge``, or qdrant-client's local mode) and on a Qdrant server. Client errors
+are translated into ``VectorStoreError`` here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -35,6 +37,7 @@ from recommender.settings import RecommenderSettings
 
 ID_NAMESPACE = uuid.UUID("6f1d2c1e-8a53-4f0e-9b0c-5d1f4a8e7c21")
 UPSERT_BATCH = 1_000
+UPSERT_IN_FLIGHT = 4  # batches written to a Qdrant server at once
 ITEM_INDEXES = ("game_id", "item_id", "kind", "price_band", "model_version")
 PLAYER_INDEXES = ("game_id", "player_id", "platform", "country", "model_version")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -91,14 +94,16 @@ class ItemVectors:
     vectors: np.ndarray
 
 
-def open_client(settings: Settings, rec: RecommenderSettings) -> AsyncQdrantClient:
-    """A client on the Qdrant server of ``GAMEMETRICS_QDRANT_URL``, else on local mode under the state dir."""
+def open_client(settings: Settings, rec: RecommenderSettings) -> Any:
+    """A client on the Qdrant server of ``GAMEMETRICS_QDRANT_URL``, else on the embedded store under the
+    state dir: Qdrant's engine in-process (``recommender.edge``, the default) or qdrant-client's local mode."""
     try:
         if settings.qdrant_url:
-            # the bundled server is 1.18; a newer client only warns about the minor-version gap
-            return AsyncQdrantClient(url=settings.qdrant_url, timeout=int(rec.qdrant_timeout_s) or 1,
-                                     prefer_grpc=rec.qdrant_prefer_grpc, grpc_port=rec.qdrant_grpc_port,
-                                     check_compatibility=False)
+            return AsyncQdrantClient(**server_client_options(settings, rec))
+        if rec.embedded_engine == "edge":
+            from recommender.edge import EdgeClient
+
+            return EdgeClient(settings.state_dir.expanduser().resolve() / "qdrant-edge")
         path = settings.state_dir.expanduser().resolve() / "qdrant"
         path.mkdir(parents=True, exist_ok=True)
         return AsyncQdrantClient(path=str(path))
@@ -109,6 +114,25 @@ def open_client(settings: Settings, rec: RecommenderSettings) -> AsyncQdrantClie
         ) from exc
 
 
+def server_client_options(settings: Settings, rec: RecommenderSettings) -> dict[str, Any]:
+    """The ``AsyncQdrantClient`` options of the server of ``GAMEMETRICS_QDRANT_URL``: its API key, TLS
+    (an https URL; ``qdrant_ca_file`` verifies the server against a private CA), gRPC if preferred."""
+    options: dict[str, Any] = {
+        "url": settings.qdrant_url, "timeout": int(rec.qdrant_timeout_s) or 1, "prefer_grpc": rec.qdrant_prefer_grpc,
+        "grpc_port": rec.qdrant_grpc_port,
+        # the bundled server is 1.18; a newer client only warns about the minor-version gap
+        "check_compatibility": False,
+    }
+    key = settings.qdrant_api_key.get_secret_value()
+    if key:
+        options["api_key"] = key
+    if settings.qdrant_url.startswith("https://"):
+        options["https"] = True
+        if settings.qdrant_ca_file is not None:
+            options["verify"] = str(settings.qdrant_ca_file)  # REST (httpx); gRPC uses the system CAs
+    return options
+
+
 def _chunks(n: int, size: int) -> Iterator[slice]:
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
@@ -117,14 +141,17 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
 class VectorStore:
     """The recommender's collections of one deployment (``namespace``) on one Qdrant client."""
 
-    def __init__(self, client: AsyncQdrantClient, namespace: str, local: bool) -> None:
+    def __init__(self, client: Any, namespace: str, local: bool, embedded: bool | None = None) -> None:
         self.client = client
         self.names = Names(namespace)
-        self.local = local
+        self.local = local  # qdrant-client local mode: no payload indexes, filters applied here
+        self.embedded = local if embedded is None else embedded  # one process's store (edge or local mode)
 
     @classmethod
     def open(cls, settings: Settings, rec: RecommenderSettings) -> VectorStore:
-        return cls(open_client(settings, rec), safe_name(settings.database_schema), not settings.qdrant_url)
+        embedded = not settings.qdrant_url
+        return cls(open_client(settings, rec), safe_name(settings.database_schema),
+                   embedded and rec.embedded_engine == "local", embedded)
 
     async def close(self) -> None:
         await self.client.close()
@@ -164,12 +191,22 @@ class VectorStore:
 
     async def upsert(self, collection: str, ids: Sequence[str], vectors: np.ndarray,
                      payloads: Sequence[dict[str, Any]], progress: Any = None) -> None:
-        for part in _chunks(len(ids), UPSERT_BATCH):
-            await self._call(f"upsert into {collection}", self.client.upsert(
-                collection, points=models.Batch(ids=list(ids[part]), vectors=vectors[part].tolist(),
-                                                payloads=list(payloads[part])), wait=True))
-            if progress is not None:
-                progress.update(part.stop - part.start)
+        """Write points in batches of UPSERT_BATCH; to a server, UPSERT_IN_FLIGHT batches at a time (its
+        writes are parallel; one at a time, each batch waited a round trip and the server idled)."""
+        in_flight = 1 if self.embedded else UPSERT_IN_FLIGHT
+        gate = asyncio.Semaphore(in_flight)
+
+        async def one(part: slice) -> None:
+            async with gate:
+                await self._call(f"upsert into {collection}", self.client.upsert(
+                    collection, points=models.Batch(ids=list(ids[part]), vectors=vectors[part].tolist(),
+                                                    payloads=list(payloads[part])), wait=True))
+                if progress is not None:
+                    progress.update(part.stop - part.start)
+
+        parts = list(_chunks(len(ids), UPSERT_BATCH))
+        for start in range(0, len(parts), in_flight * 4):  # a bounded number of pending tasks
+            await asyncio.gather(*(one(part) for part in parts[start:start + in_flight * 4]))
 
     async def save_model_meta(self, game_id: str, model_id: str, meta: dict[str, Any]) -> None:
         await self.ensure_models_collection()

@@ -8,6 +8,7 @@ without ``GAMEMETRICS_QDRANT_URL`` the recommender uses Qdrant local mode under 
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -26,11 +27,14 @@ def find_bundle(root: Path = REPO_ROOT) -> Path | None:
 
 
 class LocalQdrant:
-    def __init__(self, bundle: Path, data_dir: Path, http_port: int, grpc_port: int) -> None:
+    def __init__(self, bundle: Path, data_dir: Path, http_port: int, grpc_port: int,
+                 config: dict[str, str] | None = None) -> None:
+        """``config``: Qdrant's own ``QDRANT__*`` variables (e.g. ``QDRANT__SERVICE__API_KEY``)."""
         self.bundle = bundle
         self.data_dir = data_dir
         self.http_port = http_port
         self.grpc_port = grpc_port
+        self.config = dict(config or {})
 
     @property
     def url(self) -> str:
@@ -39,7 +43,7 @@ class LocalQdrant:
     def _run(self, *args: str) -> str:
         try:
             done = subprocess.run(["bash", str(self.bundle / "start.sh"), *args], capture_output=True, text=True,
-                                  timeout=START_TIMEOUT_S + 30, check=True)
+                                  timeout=START_TIMEOUT_S + 30, check=True, env={**os.environ, **self.config})
         except subprocess.CalledProcessError as exc:
             raise StackError(f"qdrant {' '.join(args)} failed: {(exc.stderr or exc.stdout).strip()[-2000:]}") from exc
         except subprocess.TimeoutExpired as exc:

@@ -1,6 +1,7 @@
-"""Fixtures of the recommender tests: Qdrant in local mode AND a real Qdrant server.
+"""Fixtures of the recommender tests: the embedded store AND a real Qdrant server.
 
-``qdrant_mode`` is parametrised over ``local`` (qdrant-client local mode in a tmp folder) and
+``qdrant_mode`` is parametrised over ``embedded`` (the default embedded engine, Qdrant's engine
+in-process, in a tmp state dir) and
 ``server`` (the Qdrant bundle of ``../shared/qdrant``, started once for the session on free ports
 under a tmp folder and stopped at the end). Without the bundle the server variants are skipped,
 saying so; CI has it.
@@ -38,7 +39,7 @@ def qdrant_server(tmp_path_factory) -> Iterator[str | None]:
         server.stop()
 
 
-@pytest.fixture(params=["local", "server"])
+@pytest.fixture(params=["embedded", "server"])
 def qdrant_mode(request, qdrant_server) -> str:
     if request.param == "server" and qdrant_server is None:
         pytest.skip("no Qdrant server bundle (../shared/qdrant/qdrant-*-linux-x86_64.tar.gz with start.sh) beside "
@@ -48,7 +49,7 @@ def qdrant_mode(request, qdrant_server) -> str:
 
 @pytest.fixture
 def rec_settings(isolated: Settings, qdrant_mode: str, qdrant_server: str | None, tmp_path: Path) -> Settings:
-    """The test's isolated settings, pointed at local mode in a tmp state dir or at the server."""
+    """The test's isolated settings, pointed at the embedded store in a tmp state dir or at the server."""
     if qdrant_mode == "server":
         return isolated.model_copy(update={"qdrant_url": qdrant_server, "state_dir": tmp_path / "state"})
     return isolated.model_copy(update={"qdrant_url": "", "state_dir": tmp_path / "state"})

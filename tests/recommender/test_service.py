@@ -241,3 +241,30 @@ def test_fold_in_of_a_replayed_batch_changes_nothing(rec_settings):
             assert "item-1" in after.owned
 
     run(scenario())
+
+
+def test_the_owner_of_the_embedded_store_skips_the_cross_process_lock(isolated):
+    """Another process's lock makes a shared-store API wait up to cache_wait_ms for its answer; the one
+    process that owns the embedded store has no one to wait for and computes at once."""
+    rec = REC.model_copy(update={"cache_wait_ms": 1_000})
+
+    async def miss_seconds(one_process: bool) -> float:
+        cache = AnswerCache.connect(isolated.redis_url, f"lock-{int(one_process)}-{time.time_ns()}", rec,
+                                    one_process=one_process)
+        try:
+            key = cache.key("g1", "p1")
+            client = redis.Redis.from_url(isolated.redis_url)
+            client.hset(key + ":locks", "f", b"1")  # a recompute of another process in progress
+            client.close()
+
+            async def compute() -> bytes:
+                return b"{}"
+
+            started = time.perf_counter()
+            assert await cache.get_or_compute("g1", "p1", "f", compute) == (b"{}", "miss")
+            return time.perf_counter() - started
+        finally:
+            await cache.close()
+
+    assert run(miss_seconds(one_process=False)) >= 1.0
+    assert run(miss_seconds(one_process=True)) < 0.5
