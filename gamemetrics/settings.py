@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         SecretStr("gamemetrics-local-audit-key"),
         description="HMAC key of the audit log's hash chain: who can write the table cannot forge the chain.",
     )
+    secret_box_key: SecretStr = Field(
+        SecretStr("gamemetrics-local-secret-box-key"),
+        description="Key that encrypts the secrets we must be able to read back (GameAnalytics secret keys, "
+        "store/secret_box.py). Set your own in production; changing it makes the stored secrets unreadable.",
+    )
     avro_codec: Literal["auto", "native", "fastavro"] = Field(
         "auto",
         description="Avro codec of the hot paths: auto = the compiled gamemetrics_avro when installed, "

@@ -43,15 +43,19 @@ from gamemetrics.settings import Settings
 from gamemetrics.tracing import Tracing, kafka_headers
 from ingest.auth import ApiKeyResolver
 from ingest.batching import group_by_player
+from ingest.compat import CompatRoutes
+from ingest.cors import with_cors
 from ingest.body import check_media_type, parse_envelope, read_body
+from ingest.validate_only import wants_validate_only
 from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
 from ingest.errors import AuthError, IngestError, KafkaUnavailable, RateLimited
+from ingest.ga_keys import GameKeyResolver
 from ingest.privacy import IpHasher, edge_country
 from ingest.ratelimit import Budget, FailureBudget, LeasePolicy, RateLimiter
 from ingest.settings import IngestSettings
-from ingest.steps import FLUSH_INTERVAL_S, StepClock
+from ingest.steps import FLUSH_INTERVAL_S, StepClock, StepTimer
 from ingest.suppression import SuppressionList
-from ingest.validation import TimeLimits, reason_field, validate_batch
+from ingest.validation import Rejection, TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroSerializer, PlainCodec
@@ -65,8 +69,10 @@ log = structlog.get_logger("ingest")
 def _api_key(request: Request) -> str:
     auth = request.headers.get("authorization", "")
     key = auth[7:].strip() if auth[:7].lower() == "bearer " else request.headers.get("x-api-key", "").strip()
+    if not key:  # navigator.sendBeacon cannot set headers: the key then travels in the query
+        key = request.query_params.get("api_key", "").strip()
     if not key:
-        raise AuthError("missing API key: send `Authorization: Bearer <api key>` or `X-API-Key`")
+        raise AuthError("missing API key: send `Authorization: Bearer <api key>`, `X-API-Key` or `?api_key=`")
     return key
 
 
@@ -105,6 +111,7 @@ class _Running:
     auth_failures: FailureBudget
     limiter: RateLimiter
     suppressions: SuppressionList
+    ga_keys: GameKeyResolver
 
 
 SERVER_SPAN = "POST /v1/events"
@@ -178,6 +185,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
                 lease=LeasePolicy(ingest.rate_limit_lease_s, ingest.rate_limit_lease_ttl_s),
             ),
             suppressions=SuppressionList(settings),
+            ga_keys=GameKeyResolver(settings, ttl_s=ingest.ga_key_cache_ttl_s, retry_after_s=ingest.retry_after_s),
         )
         running.append(parts)
         flusher = asyncio.create_task(flush_steps())
@@ -188,6 +196,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
         await parts.limiter.close()
         await parts.suppressions.close()
         await parts.keys.close()
+        await parts.ga_keys.close()
         parts.producer.close()
         exposition.process_exit()
 
@@ -238,36 +247,37 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
             span.set_attribute("http.response.status_code", response.status_code)
             return response
 
-    async def accept_events(request: Request) -> Response:
-        """POST /v1/events; every refusal raises an IngestError."""
-        timer = clock.timer()
+    async def authenticate(request: Request, timer: StepTimer, api_key: str) -> str:
+        """The API key's game (cached per process); AuthError / RateLimited / KeyStoreUnavailable otherwise."""
         parts = running[0]
-        keys, limiter, producer = parts.keys, parts.limiter, parts.producer
-        received_at_ms = int(time.time() * 1000)
-        gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
-        api_key = _api_key(request)
-        hit, game_id = keys.cached(api_key)
+        hit, game_id = parts.keys.cached(api_key)
         if game_id is None:
             timer.lap("auth")
-            game_id = await _game_for(request, keys, parts.auth_failures, api_key, hit)
+            game_id = await _game_for(request, parts.keys, parts.auth_failures, api_key, hit)
             timer.skip()
         timer.lap("auth")
-        chunks = timer.chunks("body", request.stream())
-        body = await read_body(chunks, gzipped, ingest.max_body_bytes, request.headers.get("content-length"))
-        envelope = parse_envelope(body, False, ingest.max_body_bytes, ingest.max_events)
-        timer.lap("body")
-        if envelope.events:
-            decision = limiter.take_now(game_id, len(envelope.events))
+        return game_id
+
+    async def accept_batch(request: Request, timer: StepTimer, game_id: str, events: list[Any], sent_at_ms: int | None,
+                           received_at_ms: int, validate_only: bool = False) -> tuple[list[dict[str, Any]], list[Rejection]]:
+        """The shared path of every ingest endpoint once the game and its raw events are known (ours, or
+        translated by ingest.segment / ingest.gameanalytics): rate limit -> validate (skew correction from
+        ``sent_at_ms``) -> GDPR suppression -> edge country -> group per player -> encode -> produce and
+        await Kafka's acks. ``validate_only``: no budget spent and nothing produced, the verdicts only."""
+        parts = running[0]
+        limiter, producer = parts.limiter, parts.producer
+        if events and not validate_only:
+            decision = limiter.take_now(game_id, len(events))
             if decision is None:  # no lease left: one Redis call for a new one
                 timer.lap("ratelimit")
-                decision = await limiter.take(game_id, len(envelope.events))
+                decision = await limiter.take(game_id, len(events))
                 timer.skip()
             if not decision.allowed:
                 raise RateLimited(
                     f"game {game_id} is over its budget of {ingest.rate_limit_events_per_s:g} events/s", decision.retry_after_s
                 )
         timer.lap("ratelimit")
-        accepted, rejected = validate_batch(envelope.events, received_at_ms, envelope.sent_at_ms, limits)
+        accepted, rejected = validate_batch(events, received_at_ms, sent_at_ms, limits)
         timer.lap("validate")
         accepted, rejected = await parts.suppressions.refuse(game_id, accepted, rejected)  # GDPR suppression
         timer.skip()
@@ -275,9 +285,10 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
             for event in accepted:
                 event["country"] = event["country"] or country
         timer.lap("validate")
-        if accepted:
+        messages: list[tuple[bytes, bytes]] = []
+        if accepted and not validate_only:
             client_ip = request.client.host if request.client else None
-            batches = group_by_player(accepted, game_id, received_at_ms, envelope.sent_at_ms, hash_ip(client_ip))
+            batches = group_by_player(accepted, game_id, received_at_ms, sent_at_ms, hash_ip(client_ip))
             messages = [(key, serializer.encode(b)) for key, b in batches]
             timer.lap("encode")
             started = time.perf_counter()
@@ -294,7 +305,9 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
             timer.skip()
             produce_seconds.observe(time.perf_counter() - started)
         ok_requests.inc()
-        batch_events.observe(len(envelope.events))
+        if validate_only:
+            return accepted, rejected
+        batch_events.observe(len(events))
         if accepted:
             events_accepted.inc(len(accepted))
         for rejection in rejected:
@@ -302,9 +315,25 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
         if tracer is not None:
             get_current_span().set_attributes({"gamemetrics.game_id": game_id, "gamemetrics.events.accepted": len(accepted),
                                                "gamemetrics.events.rejected": len(rejected),
-                                               "gamemetrics.kafka.messages": len(messages) if accepted else 0})
+                                               "gamemetrics.kafka.messages": len(messages)})
+        return accepted, rejected
+
+    async def accept_events(request: Request) -> Response:
+        """POST /v1/events; every refusal raises an IngestError."""
+        timer = clock.timer()
+        received_at_ms = int(time.time() * 1000)
+        gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
+        game_id = await authenticate(request, timer, _api_key(request))
+        chunks = timer.chunks("body", request.stream())
+        body = await read_body(chunks, gzipped, ingest.max_body_bytes, request.headers.get("content-length"))
+        envelope = parse_envelope(body, False, ingest.max_body_bytes, ingest.max_events)
+        timer.lap("body")
+        validate_only = wants_validate_only(request)
+        accepted, rejected = await accept_batch(request, timer, game_id, envelope.events, envelope.sent_at_ms,
+                                                received_at_ms, validate_only)
         response = Response(
-            orjson.dumps({"accepted": len(accepted), "rejected": [r.as_json() for r in rejected]}),
+            orjson.dumps({"accepted": len(accepted), "rejected": [r.as_json() for r in rejected],
+                          **({"validate_only": True} if validate_only else {})}),
             media_type="application/json",
         )
         timer.lap("respond")
@@ -340,13 +369,18 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
 
     app.openapi = openapi  # type: ignore[method-assign]
 
+    compat = CompatRoutes(ingest, clock.timer, authenticate, accept_batch, lambda: running[0].ga_keys)
+
     async def front(scope: Scope, receive: Receive, send: Send) -> None:
         # POST /v1/events straight to its handler: FastAPI's routing, dependency and middleware
         # layers cost ~120 µs of CPU per request here (bench/RESULTS.md, ingest fast path); the
         # FastAPI route above stays, for the OpenAPI document and for every other method and path.
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/v1/events":
-            try:
-                response = await traced_accept(Request(scope, receive))
+        handler = None
+        if scope["type"] == "http" and scope["method"] == "POST" and (
+            scope["path"] == "/v1/events" or (handler := compat.handler(scope["path"])) is not None
+        ):
+            try:  # Segment's and GameAnalytics' paths (ingest.compat) answer their own refusals
+                response = await (traced_accept if handler is None else handler)(Request(scope, receive))
             except IngestError as exc:
                 response = refusal(exc)
             except ClientDisconnect:
@@ -359,4 +393,4 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
         else:
             await app(scope, receive, send)
 
-    return front
+    return with_cors(front, ingest)
