@@ -70,6 +70,16 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "==> apt-get install chromium"
   apt_install chromium
 fi
+# The client-compatibility tests (tests/clients) drive the official Segment Node and GameAnalytics JS
+# SDKs, pinned in tests/clients/js/package-lock.json, from the npm registry.
+if ! command -v npm >/dev/null; then
+  echo "==> apt-get install nodejs npm"
+  apt_install nodejs npm
+fi
+if [ ! -f tests/clients/js/node_modules/.package-lock.json ] || [ tests/clients/js/package-lock.json -nt tests/clients/js/node_modules/.package-lock.json ]; then
+  echo "==> npm ci (tests/clients/js)"
+  (cd tests/clients/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
 # Deployment checks (helm/, deploy/, Containerfile): podman builds and runs the image in the tests
 # (../shared/CONTAINERS.md: root podman with runc; mmdebstrap makes the base image); the chart and
 # workflow tools come pinned from the Go module proxy (scripts/tools.sh, cached outside the work
