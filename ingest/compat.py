@@ -93,8 +93,10 @@ class CompatRoutes:
             return await self._segment(request)
         except IngestError as exc:
             m.INGEST_REQUESTS.labels(str(exc.status)).inc()
-            status = 400 if isinstance(exc, PayloadTooLarge) else exc.status  # Segment answers its limits with a 400
-            return _json({"success": False, "code": type(exc).__name__, "message": str(exc)}, status, _retry_after(exc))
+            message, status = str(exc), exc.status
+            if isinstance(exc, PayloadTooLarge):  # Segment answers its limits with a 400
+                message, status = f"{message} (Segment's limits: 500 KB per batch, 32 KB per message)", 400
+            return _json({"success": False, "code": type(exc).__name__, "message": message}, status, _retry_after(exc))
 
     async def _segment(self, request: Request) -> Response:
         timer = self.timer()
