@@ -27,6 +27,8 @@ context.campaign/referrer/library (library name kept), userId and anonymousId bo
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -37,19 +39,22 @@ import orjson
 from ingest.validation import Rejection
 
 SEGMENT_NAMESPACE = uuid.UUID("5b0a4f8e-4c1e-5f43-9a8e-23d3f1c2a617")
+_NAMESPACE_BYTES = SEGMENT_NAMESPACE.bytes
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # RFC 4122 variant bits
 TYPES = ("track", "identify", "page", "screen", "group", "alias")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_.:-]+")
 MAX_NAME = 64
+_FLAT = (str, int, float, bool)
 MAX_TEXT = 1024
+# context.<object>.<field> -> property, carried when a string or number
 CONTEXT_PROPERTIES = (
-    (("locale",), "context_locale"),
-    (("timezone",), "context_timezone"),
-    (("app", "build"), "context_app_build"),
-    (("os", "version"), "context_os_version"),
-    (("device", "model"), "context_device_model"),
-    (("device", "manufacturer"), "context_device_manufacturer"),
-    (("library", "name"), "context_library"),
+    ("app", "build", "context_app_build"),
+    ("os", "version", "context_os_version"),
+    ("device", "model", "context_device_model"),
+    ("device", "manufacturer", "context_device_manufacturer"),
+    ("library", "name", "context_library"),
 )
+CONTEXT_TOP = (("locale", "context_locale"), ("timezone", "context_timezone"))
 
 
 @dataclass(frozen=True)
@@ -75,14 +80,21 @@ def write_key(authorization: str | None, body_key: Any) -> str | None:
     return body_key.strip() if isinstance(body_key, str) and body_key.strip() else None
 
 
+def uuid5(name: str) -> str:
+    """``str(uuid.uuid5(SEGMENT_NAMESPACE, name))`` in a third of its time (on the hot path)."""
+    h = hashlib.sha1(_NAMESPACE_BYTES + name.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
 def event_id(message: dict[str, Any]) -> str:
     """Deterministic: the same message sent again gets the same id, so it is stored once."""
     message_id = message.get("messageId")
     if isinstance(message_id, str) and message_id:
-        return str(uuid.uuid5(SEGMENT_NAMESPACE, message_id))
-    return str(uuid.uuid5(SEGMENT_NAMESPACE, orjson.dumps(message, option=orjson.OPT_SORT_KEYS).decode()))
+        return uuid5(message_id)
+    return uuid5(orjson.dumps(message, option=orjson.OPT_SORT_KEYS).decode())
 
 
+@functools.lru_cache(maxsize=4096)  # a game has few event names; each is worked out once
 def custom_name(name: str) -> str:
     """``Level Up!`` -> ``custom.Level_Up_``: the characters a custom type allows, at most 64."""
     return "custom." + (_NOT_NAME.sub("_", name.strip())[:MAX_NAME] or "unnamed")
@@ -90,8 +102,10 @@ def custom_name(name: str) -> str:
 
 def flatten(values: Any, into: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Segment properties/traits (nested) -> our flat properties: ``a.b`` keys, arrays as JSON text."""
-    if not isinstance(values, dict):
+    if type(values) is not dict:
         return into
+    if not prefix and not into and all(type(v) in _FLAT for v in values.values()):
+        return dict(values)  # the common case: already flat
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
@@ -103,12 +117,24 @@ def flatten(values: Any, into: dict[str, Any], prefix: str = "") -> dict[str, An
     return into
 
 
-def _at(values: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(values, dict):
-            return None
-        values = values.get(key)
-    return values
+def _context(context: Any, properties: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(app_version, platform) from Segment's context; its other carried fields into ``properties``."""
+    if type(context) is not dict or not context:
+        return None, None
+    for name, prop in CONTEXT_TOP:
+        value = context.get(name)
+        if type(value) is str:
+            properties.setdefault(prop, value)
+    for section, name, prop in CONTEXT_PROPERTIES:
+        values = context.get(section)
+        if type(values) is dict:
+            value = values.get(name)
+            if type(value) in (str, int, float):
+                properties.setdefault(prop, value)
+    app, os_ = context.get("app"), context.get("os")
+    version = _text(app.get("version")) if type(app) is dict else None
+    os_name = _text(os_.get("name")) if type(os_) is dict else None
+    return version, os_name.lower() if os_name else None
 
 
 def _text(value: Any) -> str | None:
@@ -167,20 +193,15 @@ def translate_message(message: Any, kind: str | None, received_at: str | None) -
         properties["group_id"] = str(message.get("groupId", ""))
     else:
         event_type, properties = "custom.alias", {"previous_id": str(message.get("previousId", ""))}
-    context = message.get("context")
-    for path, prop in CONTEXT_PROPERTIES:
-        value = _at(context, path)
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            properties.setdefault(prop, value)
-    os_name = _text(_at(context, ("os", "name")))
+    app_version, platform = _context(message.get("context"), properties)
     ts = message.get("timestamp") or message.get("originalTimestamp") or message.get("sentAt") or received_at
     return {
         "event_id": event_id(message),
         "event_type": event_type,
         "player_id": player,
         "ts": ts,
-        "app_version": _text(_at(context, ("app", "version"))),
-        "platform": os_name.lower() if os_name else None,
+        "app_version": app_version,
+        "platform": platform,
         "properties": properties,
     }
 
