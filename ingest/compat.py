@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -101,7 +100,7 @@ class CompatRoutes:
     async def _segment(self, request: Request) -> Response:
         timer = self.timer()
         received_at_ms = int(time.time() * 1000)
-        kind = SEGMENT_PATHS[request.url.path]
+        kind = SEGMENT_PATHS[request.scope["path"]]
         gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
         limit = self.ingest.segment_max_batch_bytes if kind is None else self.ingest.segment_max_event_bytes
         body = await read_body(timer.chunks("body", request.stream()), gzipped, limit, request.headers.get("content-length"))
@@ -130,8 +129,7 @@ class CompatRoutes:
         max_event = self.ingest.segment_max_event_bytes
         # a message can only pass 32 KB in a body that does: sizes are measured only then
         sizes = [len(orjson.dumps(message)) for message in messages] if len(body) > max_event else None
-        received_at = datetime.fromtimestamp(received_at_ms / 1000, timezone.utc).isoformat()
-        translated = segment.translate(messages, kind, received_at, sizes, max_event)
+        translated = segment.translate(messages, kind, received_at_ms, sizes, max_event)
         timer.lap("body")
         validate_only = wants_validate_only(request)
         accepted, rejected = await self.accept(request, timer, game_id, translated.events, sent_at_ms, received_at_ms,
@@ -159,7 +157,7 @@ class CompatRoutes:
     async def _gameanalytics(self, request: Request) -> Response:
         timer = self.timer()
         received_at_ms = int(time.time() * 1000)
-        path = request.url.path
+        path = request.scope["path"]
         if path == GA_REMOTE_CONFIGS_INIT:
             game_key, action = request.query_params.get("game_key", ""), "init"
         else:

@@ -161,9 +161,9 @@ def _typed_track(name: str, props: dict[str, Any]) -> tuple[str, dict[str, Any]]
     return custom, flat
 
 
-def translate_message(message: Any, kind: str | None, received_at: str | None) -> dict[str, Any] | str:
+def translate_message(message: Any, kind: str | None, received_at: int | str | None) -> dict[str, Any] | str:
     """One Segment message -> one raw event, or why it cannot be one. ``kind``: the type the
-    endpoint implies (/v1/track) when the message has none; ``received_at``: the fallback time."""
+    endpoint implies (/v1/track) when the message has none; ``received_at``: the fallback time (epoch ms)."""
     if not isinstance(message, dict):
         return f"must be a JSON object, got {type(message).__name__}"
     kind = message.get("type", kind)
@@ -206,7 +206,7 @@ def translate_message(message: Any, kind: str | None, received_at: str | None) -
     }
 
 
-def translate(messages: list[Any], kind: str | None, received_at: str, sizes: list[int] | None = None,
+def translate(messages: list[Any], kind: str | None, received_at: int | str, sizes: list[int] | None = None,
               max_event_bytes: int = 32 * 1024) -> Translated:
     """A batch's messages -> raw events; a message over ``max_event_bytes`` (its JSON size in
     ``sizes``) is refused on its own, as Segment does, never the batch."""
