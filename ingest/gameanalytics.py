@@ -46,9 +46,11 @@ from ingest.validation import Rejection
 
 GAME_KEY = re.compile(r"[A-Za-z0-9]{32}")
 MAX_TEXT = 1024
-COMMON = ("user_id", "client_ts", "session_id", "platform", "build", "category", "event_id", "event_uuid", "v")
+COMMON = frozenset(("user_id", "client_ts", "session_id", "platform", "build", "category", "event_id", "event_uuid", "v"))
 DROPPED = frozenset(("ios_idfa", "ios_idfv", "google_aid", "google_aid_src", "oaid", "limit_ad_tracking",
                      "custom_fields", "impression_data"))
+_NOT_PROPERTIES = COMMON | DROPPED
+_FLAT = (str, int, float, bool)
 _PROGRESSION = {"start": "start", "complete": "complete", "fail": "fail"}
 
 
@@ -70,17 +72,15 @@ class Translated:
 
 def _extra(event: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
     for key, value in event.items():
-        if key in COMMON or key in DROPPED or key in properties:
-            continue
-        if isinstance(value, str | int | float | bool):
+        if key not in _NOT_PROPERTIES and type(value) in _FLAT and key not in properties:
             properties[key] = value
     fields = event.get("custom_fields")
-    if isinstance(fields, dict):
+    if type(fields) is dict:
         for key, value in fields.items():
-            if isinstance(value, str | int | float | bool):
+            if type(value) in _FLAT:
                 properties.setdefault(key, value)
     impression = event.get("impression_data")
-    if isinstance(impression, dict):
+    if type(impression) is dict:
         for key, value in impression.items():
             if isinstance(value, str | int | float | bool):
                 properties[f"impression_data.{key}"] = value
