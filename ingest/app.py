@@ -369,7 +369,8 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    compat = CompatRoutes(ingest, clock.timer, authenticate, accept_batch, lambda: running[0].ga_keys)
+    compat = CompatRoutes(ingest, clock.timer, authenticate, accept_batch, lambda: running[0].ga_keys,
+                          lambda: running[0].auth_failures)
 
     async def front(scope: Scope, receive: Receive, send: Send) -> None:
         # POST /v1/events straight to its handler: FastAPI's routing, dependency and middleware

@@ -29,8 +29,9 @@ from starlette.responses import Response
 from gamemetrics import metric_defs as m
 from ingest import gameanalytics, segment
 from ingest.body import check_media_type, gunzip, read_body
-from ingest.errors import AuthError, EnvelopeError, IngestError, PayloadTooLarge
+from ingest.errors import AuthError, EnvelopeError, IngestError, PayloadTooLarge, RateLimited
 from ingest.ga_keys import GameKeyResolver
+from ingest.ratelimit import FailureBudget
 from ingest.settings import IngestSettings
 from ingest.steps import StepTimer
 from ingest.validate_only import wants_validate_only
@@ -76,6 +77,8 @@ class CompatRoutes:
     authenticate: Authenticate
     accept: Accept
     ga_keys: Callable[[], GameKeyResolver]
+    auth_failures: Callable[[], FailureBudget]
+    """Per client address: refused GameAnalytics keys/HMACs, as for refused API keys (ingest.app)."""
 
     def handler(self, path: str) -> Callable[[Request], Awaitable[Response]] | None:
         """The handler of a POST to ``path``, None when it is not a Segment or GameAnalytics path."""
@@ -168,14 +171,23 @@ class CompatRoutes:
         raw = await read_body(timer.chunks("body", request.stream()), False, self.ingest.max_body_bytes,
                               request.headers.get("content-length"))
         timer.lap("body")
+        address = request.client.host if request.client else "unknown"
+        failures = self.auth_failures()
+        decision = failures.check(address)
+        if not decision.allowed:  # checked before PostgreSQL is asked, as for API keys
+            m.INGEST_AUTH_THROTTLED.inc()
+            raise RateLimited(f"too many refused game keys or signatures from {address}", decision.retry_after_s)
         if not gameanalytics.GAME_KEY.fullmatch(game_key):
+            failures.spend(address)
             raise AuthError("game key: 32 characters [A-Za-z0-9] required")
         timer.lap("auth")
         key = await self.ga_keys().lookup(game_key)
         timer.skip()
         if key is None:
+            failures.spend(address)
             raise AuthError("unknown game key")
         if not gameanalytics.signature_ok(key.secret_key, raw, request.headers.get("authorization")):
+            failures.spend(address)
             raise AuthError("Authorization is not the body's HMAC-SHA256 under the game's secret key")
         timer.lap("auth")
         body = gunzip(raw, self.ingest.max_body_bytes) if gzipped else raw

@@ -212,3 +212,12 @@ def test_ga_retry_is_an_empty_body_503(service, ga_game):
     assert first.status_code == 200 and first.json()["accepted"] == 300
     spent = ga_post(service, path, ga_game.secret_key, orjson.dumps([ga_event() for _ in range(50)]))
     assert spent.status_code == 503 and spent.content == b"" and int(spent.headers["retry-after"]) > 0
+
+
+def test_ga_refused_signatures_are_throttled_per_address(service, ga_game):
+    """Last in the module: it spends this address's budget of refusals (20 at once, then 1/s)."""
+    body = orjson.dumps([ga_event()])
+    statuses = [ga_post(service, f"/v2/{ga_game.game_key}/events", "x" * 40, body).status_code for _ in range(30)]
+    assert statuses[0] == 401 and statuses[-1] == 503
+    throttled = ga_post(service, f"/v2/{ga_game.game_key}/events", ga_game.secret_key, body)
+    assert throttled.status_code == 503 and throttled.content == b""  # even a good signature waits: checked first
