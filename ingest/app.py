@@ -43,6 +43,7 @@ from gamemetrics.settings import Settings
 from gamemetrics.tracing import Tracing, kafka_headers
 from ingest.auth import ApiKeyResolver
 from ingest.batching import group_by_player
+from ingest import segment
 from ingest.compat import CompatRoutes
 from ingest.cors import with_cors
 from ingest.body import check_media_type, parse_envelope, read_body
@@ -338,6 +339,10 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
         )
         timer.lap("respond")
         return response
+
+    @app.get("/v1/projects/{write_key}/settings", include_in_schema=False)
+    async def segment_settings(write_key: str) -> dict[str, Any]:  # Segment SDKs' cdnHost (ingest.segment)
+        return segment.project_settings(write_key)
 
     @app.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:

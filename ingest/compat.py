@@ -44,7 +44,8 @@ Accept = Callable[[Request, StepTimer, str, list[Any], "int | None", int, bool],
                   Awaitable[tuple[list[dict[str, Any]], list[Rejection]]]]
 
 SEGMENT_PATHS: dict[str, str | None] = {
-    "/v1/batch": None, "/v1/import": None, "/v1/track": "track", "/v1/identify": "identify", "/v1/page": "page",
+    "/v1/batch": None, "/v1/b": None, "/v1/import": None,  # /v1/b: analytics-csharp, -kotlin, -swift
+    "/v1/track": "track", "/v1/identify": "identify", "/v1/page": "page",
     "/v1/screen": "screen", "/v1/group": "group", "/v1/alias": "alias",
 }
 GA_REMOTE_CONFIGS_INIT = "/remote_configs/v1/init"

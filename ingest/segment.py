@@ -67,6 +67,14 @@ class Translated:
     """Messages that could not be translated (no player, too large, not an object)."""
 
 
+def project_settings(write_key: str) -> dict[str, Any]:
+    """What Segment's mobile and C# SDKs fetch from their CDN host at start
+    (GET /v1/projects/{write key}/settings): only the Segment destination, on the host they were
+    given (no ``apiHost`` here, so theirs stays). No key is checked: it echoes what it was given."""
+    return {"integrations": {"Segment.io": {"apiKey": write_key}}, "plan": {"track": {}, "identify": {}},
+            "edgeFunction": {}, "analyticsNextEnabled": False}
+
+
 def write_key(authorization: str | None, body_key: Any) -> str | None:
     """The write key: HTTP Basic's user name (Segment's SDKs send ``base64(key + ":")``), else the body's writeKey."""
     if authorization and authorization[:6].lower() == "basic ":

@@ -214,6 +214,15 @@ def test_ga_retry_is_an_empty_body_503(service, ga_game):
     assert spent.status_code == 503 and spent.content == b"" and int(spent.headers["retry-after"]) > 0
 
 
+def test_segment_mobile_and_csharp_paths(service, isolated_module):
+    """analytics-csharp/-kotlin/-swift post to {apiHost}/b and read {cdnHost}/projects/{key}/settings."""
+    _, key = new_key(isolated_module)
+    settings = httpx.get(f"{service}/v1/projects/{key}/settings")
+    assert settings.status_code == 200 and settings.json()["integrations"]["Segment.io"]["apiKey"] == key
+    response = httpx.post(f"{service}/v1/b", json={"batch": [a_track()]}, headers=basic(key))
+    assert response.status_code == 200 and response.json() == {"success": True, "accepted": 1}
+
+
 def test_ga_refused_signatures_are_throttled_per_address(service, ga_game):
     """Last in the module: it spends this address's budget of refusals (20 at once, then 1/s)."""
     body = orjson.dumps([ga_event()])
