@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gamemetrics import metric_defs as m
@@ -157,6 +157,12 @@ class CompatRoutes:
             if exc.status in RETRY_STATUSES:  # an empty body: the JS SDK keeps the events and sends them again
                 return Response(b"", status_code=503, headers=_retry_after(exc))
             return _json({"error": str(exc)}, exc.status)
+        except ClientDisconnect:
+            raise
+        except Exception:  # our fault: the SDK must keep its events (an answer with a body would drop them)
+            log.exception("gameanalytics_request_failed")
+            m.INGEST_REQUESTS.labels("500").inc()
+            return Response(b"", status_code=503, headers={"Retry-After": str(self.ingest.retry_after_s)})
 
     async def _gameanalytics(self, request: Request) -> Response:
         timer = self.timer()
