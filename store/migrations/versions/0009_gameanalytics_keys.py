@@ -13,7 +13,7 @@ Create Date: 2026-12-06
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
