@@ -2,6 +2,7 @@
 confluent-kafka producer floor measured in the same run.
 
     python bench/ingest.py [--batch-sizes 1,10,100] [--duration 15] [--ingest-workers 2] [--record]
+                           [--protocols ours,segment,gameanalytics]
 
 Brings up (or reuses) the local stack, starts its own ingest service (N processes, a rate limit
 high enough not to be what is measured) unless --url/--api-key name one, and drives it from
@@ -27,28 +28,102 @@ from operations.loadgen import percentile  # noqa: E402
 BODIES_PER_CLIENT = 2000
 
 
-def make_bodies(batch_size: int, count: int, seed: int) -> list[bytes]:
+def iso(ms: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def as_segment(events: list[dict], sent_at_ms: int) -> dict:
+    """The simulator's events as a Segment /v1/batch body, as analytics-python would send them."""
+    batch = []
+    for e in events:
+        props = dict(e["properties"])
+        name = e["event_type"]
+        if name == "purchase":
+            name, props = "Order Completed", {"order_id": e["event_id"], "revenue": props["amount"],
+                                              "currency": props["currency"], "products": [{"product_id": props["item_id"]}]}
+        batch.append({"type": "track", "messageId": e["event_id"], "userId": e["player_id"], "event": name,
+                      "timestamp": iso(e["ts"]), "properties": props,
+                      "context": {"app": {"version": e["app_version"]}, "os": {"name": e["platform"]},
+                                  "library": {"name": "analytics-python", "version": "2.4.0"}}})
+    return {"batch": batch, "sentAt": iso(sent_at_ms)}
+
+
+def as_gameanalytics(events: list[dict]) -> list[dict]:
+    """The simulator's events as a GameAnalytics /v2/{game_key}/events body, as its JS SDK would send them."""
+    out = []
+    for e in events:
+        props = e["properties"]
+        ga = {"v": 2, "event_uuid": e["event_id"], "user_id": e["player_id"], "client_ts": e["ts"] // 1000,
+              "sdk_version": "javascript 4.4.7", "os_version": f"{e['platform']} 10", "manufacturer": "unknown",
+              "device": "unknown", "platform": e["platform"], "session_id": e["session_id"], "session_num": 1,
+              "build": e["app_version"]}
+        kind = e["event_type"]
+        if kind == "session_start":
+            ga["category"] = "user"
+        elif kind == "progression":
+            ga.update(category="progression", event_id=f"{props['status'].capitalize()}:level{props['level']}")
+        elif kind == "resource":
+            ga.update(category="resource", event_id=f"{props['flow'].capitalize()}:{props['currency']}:loot:chest",
+                      amount=props["amount"])
+        elif kind == "purchase":
+            ga.update(category="business", event_id=f"iap:{props['item_id']}", amount=round(props["amount"] * 100),
+                      currency=props["currency"], transaction_num=1)
+        else:
+            ga.update(category="design", event_id=kind.replace("_", ":"), custom_fields=dict(props))
+        out.append(ga)
+    return out
+
+
+def make_bodies(batch_size: int, count: int, seed: int, protocol: str = "ours") -> list[bytes]:
     import orjson
 
     from operations.simulate import Simulator
 
     sim = Simulator(players=5000, seed=seed)
     now = int(time.time() * 1000)
-    return [orjson.dumps({"sent_at": now, "events": sim.next_events(batch_size, now)}) for _ in range(count)]
+    bodies = []
+    for _ in range(count):
+        events = sim.next_events(batch_size, now)
+        if protocol == "segment":
+            bodies.append(orjson.dumps(as_segment(events, now)))
+        elif protocol == "gameanalytics":
+            bodies.append(orjson.dumps(as_gameanalytics(events)))
+        else:
+            bodies.append(orjson.dumps({"sent_at": now, "events": events}))
+    return bodies
+
+
+def target(protocol: str, key: str) -> tuple[str, dict[str, str], str | None]:
+    """(path, headers, GameAnalytics secret or None) of ``protocol``; ``key``: the API key, or for
+    gameanalytics ``game_key:secret_key`` (each body is then signed before the clock starts)."""
+    import base64
+
+    if protocol == "segment":
+        return "/v1/batch", {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}, None
+    if protocol == "gameanalytics":
+        game_key, secret = key.split(":", 1)
+        return f"/v2/{game_key}/events", {}, secret
+    return "/v1/events", {"Authorization": f"Bearer {key}"}, None
 
 
 def client_process(url: str, key: str, batch_size: int, duration: float, concurrency: int, seed: int,
-                   ready: mp.Queue, go, out: mp.Queue) -> None:
+                   ready: mp.Queue, go, out: mp.Queue, protocol: str = "ours") -> None:
     import aiohttp
 
-    bodies = make_bodies(batch_size, BODIES_PER_CLIENT, seed)
+    from ingest.gameanalytics import signature
+
+    bodies = make_bodies(batch_size, BODIES_PER_CLIENT, seed, protocol)
+    path, auth, secret = target(protocol, key)
+    signatures = [signature(secret, b) for b in bodies] if secret else None
     ready.put(seed)
     go.wait()
 
     async def run() -> tuple[int, int, list[float]]:
         latencies: list[float] = []
         errors = 0
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        headers = {**auth, "Content-Type": "application/json"}
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(url, headers=headers, connector=connector) as session:
             deadline = time.perf_counter() + duration
@@ -59,9 +134,10 @@ def client_process(url: str, key: str, batch_size: int, duration: float, concurr
                 i = offset
                 while time.perf_counter() < deadline:
                     body = bodies[i % len(bodies)]
+                    extra = {"Authorization": signatures[i % len(bodies)]} if signatures else None
                     i += concurrency
                     started = time.perf_counter()
-                    async with session.post("/v1/events", data=body) as response:
+                    async with session.post(path, data=body, headers=extra) as response:
                         await response.read()
                         if response.status == 200:
                             latencies.append(time.perf_counter() - started)
@@ -77,14 +153,14 @@ def client_process(url: str, key: str, batch_size: int, duration: float, concurr
 
 
 def drive(url: str, key: str, batch_size: int, duration: float, clients: int, concurrency: int,
-          server_pid: int | None = None) -> dict:
+          server_pid: int | None = None, protocol: str = "ours") -> dict:
     """Closed-loop load for ``duration`` s; with ``server_pid``, also the CPU its process tree used
     meanwhile (sampled once every client has built its bodies, so body generation is not counted)."""
     out: mp.Queue = mp.Queue()
     ready: mp.Queue = mp.Queue()
     go = mp.Event()
     procs = [
-        mp.Process(target=client_process, args=(url, key, batch_size, duration, concurrency, seed, ready, go, out))
+        mp.Process(target=client_process, args=(url, key, batch_size, duration, concurrency, seed, ready, go, out, protocol))
         for seed in range(clients)
     ]
     for p in procs:
@@ -193,7 +269,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18080, help="port of the ingest started here")
     parser.add_argument("--skip-floor", action="store_true", help="do not measure the raw producer floor")
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
+    parser.add_argument("--protocols", default="ours",
+                        help="bodies to send, comma separated: ours (/v1/events), segment (/v1/batch), gameanalytics "
+                        "(/v2/{game_key}/events; needs the ingest started here)")
     args = parser.parse_args()
+    protocols = args.protocols.split(",")
+    if args.url and "gameanalytics" in protocols:
+        parser.error("--protocols gameanalytics needs the ingest started here (its game's GameAnalytics key pair)")
 
     from operations.demo import wait_for_ingest
     from gamemetrics.envvars import settings_env
@@ -206,6 +288,7 @@ def main() -> None:
     # benchmark never writes to the deployment's topics
     suffix = "" if args.port == 18080 else f"-{args.port}"
     url, key = args.url, args.api_key
+    ga_pair = ""
     if url and not args.skip_floor:
         parser.error("--url measures a running ingest: add --skip-floor (the floor needs a deployment of its own)")
     if not url:
@@ -227,14 +310,23 @@ def main() -> None:
         started_here = True
         server_pid = services.running(name)
         wait_for_ingest(url)
-        with db.connect(settings) as conn:
-            key = create_game(conn, f"bench-{uuid.uuid4().hex[:6]}").api_key
+        from store.gameanalytics import issue_key_pair
+        from store.secret_box import SecretBox
+
+        with db.connect(settings, autocommit=True) as conn:
+            game = create_game(conn, f"bench-{uuid.uuid4().hex[:6]}")
+            pair = issue_key_pair(conn, game.game_id, SecretBox(settings.secret_box_key.get_secret_value()))
+            key = game.api_key
+            ga_pair = f"{pair.game_key}:{pair.secret_key}"
     sizes = [int(s) for s in args.batch_sizes.split(",")]
+    keys = {"ours": key, "segment": key, "gameanalytics": ga_pair}
     rows = []
     try:
-        for size in sizes:
-            drive(url, key, size, 2.0, args.clients, args.concurrency)  # warm-up
-            http = drive(url, key, size, args.duration, args.clients, args.concurrency, server_pid)
+        for size, protocol in [(size, protocol) for size in sizes for protocol in protocols]:
+            key = keys[protocol]
+            drive(url, key, size, 2.0, args.clients, args.concurrency, protocol=protocol)  # warm-up
+            http = drive(url, key, size, args.duration, args.clients, args.concurrency, server_pid, protocol)
+            http["protocol"] = protocol
             load = os.getloadavg()[0]
             floor = (
                 {"batch": size, "messages_s": float("nan"), "events_s": float("nan")} if args.skip_floor
@@ -242,7 +334,7 @@ def main() -> None:
             )
             rows.append((http, floor, load))
             print(
-                f"batch {size:>4}: {http['events_s']:>10,.0f} events/s {http['requests_s']:>8,.0f} req/s "
+                f"{protocol:>13} batch {size:>4}: {http['events_s']:>10,.0f} events/s {http['requests_s']:>8,.0f} req/s "
                 f"p50 {http['p50_ms']:6.1f} ms p99 {http['p99_ms']:6.1f} ms errors {http['errors']} | "
                 f"raw producer floor {floor['events_s']:>10,.0f} events/s ({floor['messages_s']:,.0f} msg/s)",
                 flush=True,
@@ -268,13 +360,13 @@ def main() -> None:
             f"{args.ingest_workers} --server {args.server} --clients {args.clients} --concurrency {args.concurrency}`; 2 cores, Kafka, "
             "PostgreSQL, Redis, ingest and client on the same machine.",
             "",
-            "| events/request | events/s | requests/s | p50 ms | p99 ms | errors | ingest CPU µs/event | µs/request "
+            "| body | events/request | events/s | requests/s | p50 ms | p99 ms | errors | ingest CPU µs/event | µs/request "
             "| load avg | raw producer floor events/s |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for http, floor, load in rows:
             lines.append(
-                f"| {http['batch']} | {http['events_s']:,.0f} | {http['requests_s']:,.0f} | {http['p50_ms']:.1f} | "
+                f"| {http['protocol']} | {http['batch']} | {http['events_s']:,.0f} | {http['requests_s']:,.0f} | {http['p50_ms']:.1f} | "
                 f"{http['p99_ms']:.1f} | {http['errors']} | {http['cpu_us_event']:.1f} | {http['cpu_us_request']:.0f} "
                 f"| {load:.2f} | {floor['events_s']:,.0f} |"
             )

@@ -7,7 +7,8 @@ tests) leaves it at ``local``, where the defaults are what make it work out of t
 
 Each process checks the keys it holds: every process the privacy and audit keys
 (``gamemetrics.commands.command_settings``), the APIs the JWT secret, the retention/GDPR jobs and the
-GraphQL API the receipt key and the S3 secret (``retention.settings.gdpr_keys``).
+GraphQL API the receipt key and the S3 secret (``retention.settings.gdpr_keys``), the ingest service the
+secret-box key (``gamemetrics.settings.secret_box_keys``).
 
     require_strong(env, [Key("GAMEMETRICS_PRIVACY_KEY", settings.privacy_key, LOCAL_PRIVACY_KEY), ...])
 """
@@ -28,6 +29,7 @@ PUBLIC_VALUES = frozenset({
     "gamemetrics-local-secret", "gamemetrics-development-secret-do-not-use-in-production",
     "compose-development-secret-change-me-0123456789", "compose-development-privacy-key-change-me",
     "compose-development-audit-key-change-me", "gamemetrics-dev-secret", "gamemetrics-dev",
+    "compose-development-secret-box-key-change-me",
 })
 
 

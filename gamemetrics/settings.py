@@ -21,6 +21,7 @@ LOCAL_REDIS_PORT = 56379
 
 LOCAL_PRIVACY_KEY = "gamemetrics-local-privacy-key"
 LOCAL_AUDIT_KEY = "gamemetrics-local-audit-key"
+LOCAL_SECRET_BOX_KEY = "gamemetrics-local-secret-box-key"
 
 Environment = Literal["local", "production"]
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
     audit_key: SecretStr = Field(
         SecretStr(LOCAL_AUDIT_KEY),
         description="HMAC key of the audit log's hash chain: who can write the table cannot forge the chain.",
+    )
+    secret_box_key: SecretStr = Field(
+        SecretStr(LOCAL_SECRET_BOX_KEY),
+        description="Key that encrypts the secrets we must be able to read back (GameAnalytics secret keys, "
+        "store/secret_box.py). Set your own in production; changing it makes the stored secrets unreadable.",
     )
     avro_codec: Literal["auto", "native", "fastavro"] = Field(
         "auto",
@@ -186,6 +192,14 @@ def core_keys(settings: Settings) -> list:
 
     return [Key("GAMEMETRICS_PRIVACY_KEY", settings.privacy_key, LOCAL_PRIVACY_KEY),
             Key("GAMEMETRICS_AUDIT_KEY", settings.audit_key, LOCAL_AUDIT_KEY)]
+
+
+def secret_box_keys(settings: Settings) -> list:
+    """The key that seals stored third-party secrets, for ``gamemetrics.keys.require_strong`` (checked by the
+    processes that open or seal them: the ingest service, ``gamemetrics games gameanalytics-keys``)."""
+    from gamemetrics.keys import Key
+
+    return [Key("GAMEMETRICS_SECRET_BOX_KEY", settings.secret_box_key, LOCAL_SECRET_BOX_KEY)]
 
 
 def token_keys(settings: TokenSettings) -> list:

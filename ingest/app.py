@@ -46,20 +46,26 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gamemetrics import metric_defs as m
 from gamemetrics.exposition import MetricsExposition
 from gamemetrics.redact import redact
-from gamemetrics.settings import Settings
+from gamemetrics.keys import require_strong
+from gamemetrics.settings import Settings, secret_box_keys
 from gamemetrics.tracing import Tracing, kafka_headers
 from ingest.auth import ApiKeyResolver
 from ingest.batching import group_by_player
+from ingest import segment
+from ingest.compat import CompatRoutes
+from ingest.cors import with_cors
 from ingest.body import check_media_type, parse_envelope, read_body
+from ingest.validate_only import wants_validate_only
 from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
 from ingest.errors import AuthError, IngestError, KafkaUnavailable, RateLimited
+from ingest.ga_keys import GameKeyResolver
 from ingest.native import native_ingest
 from ingest.privacy import IpHasher, edge_country
 from ingest.ratelimit import Budget, FailureBudget, LeasePolicy, RateLimiter
 from ingest.settings import IngestSettings
-from ingest.steps import FLUSH_INTERVAL_S, StepClock
+from ingest.steps import FLUSH_INTERVAL_S, StepClock, StepTimer
 from ingest.suppression import SuppressionList
-from ingest.validation import TimeLimits, reason_field, validate_batch
+from ingest.validation import Rejection, TimeLimits, reason_field, validate_batch
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroSerializer, PlainCodec
@@ -73,8 +79,10 @@ log = structlog.get_logger("ingest")
 def _api_key(request: Request) -> str:
     auth = request.headers.get("authorization", "")
     key = auth[7:].strip() if auth[:7].lower() == "bearer " else request.headers.get("x-api-key", "").strip()
+    if not key:  # navigator.sendBeacon cannot set headers: the key then travels in the query
+        key = request.query_params.get("api_key", "").strip()
     if not key:
-        raise AuthError("missing API key: send `Authorization: Bearer <api key>` or `X-API-Key`")
+        raise AuthError("missing API key: send `Authorization: Bearer <api key>`, `X-API-Key` or `?api_key=`")
     return key
 
 
@@ -113,6 +121,7 @@ class _Running:
     auth_failures: FailureBudget
     limiter: RateLimiter
     suppressions: SuppressionList
+    ga_keys: GameKeyResolver
 
 
 SERVER_SPAN = "POST /v1/events"
@@ -172,6 +181,8 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        for problem in require_strong(settings.env, secret_box_keys(settings)):  # production: InsecureKey, no start
+            log.warning("insecure_setting", problem=problem)
         parts = _Running(
             producer=EventProducer(
                 settings.kafka_bootstrap_servers,
@@ -188,6 +199,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
                 lease=LeasePolicy(ingest.rate_limit_lease_s, ingest.rate_limit_lease_ttl_s),
             ),
             suppressions=SuppressionList(settings),
+            ga_keys=GameKeyResolver(settings, ttl_s=ingest.ga_key_cache_ttl_s, retry_after_s=ingest.retry_after_s),
         )
         running.append(parts)
         flusher = asyncio.create_task(flush_steps())
@@ -198,6 +210,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
         await parts.limiter.close()
         await parts.suppressions.close()
         await parts.keys.close()
+        await parts.ga_keys.close()
         parts.producer.close()
         exposition.process_exit()
 
@@ -248,38 +261,21 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
             span.set_attribute("http.response.status_code", response.status_code)
             return response
 
-    async def accept_events(request: Request) -> Response:
-        """POST /v1/events; every refusal raises an IngestError."""
-        timer = clock.timer()
+    async def authenticate(request: Request, timer: StepTimer, api_key: str) -> str:
+        """The API key's game (cached per process); AuthError / RateLimited / KeyStoreUnavailable otherwise."""
         parts = running[0]
-        keys, limiter, producer = parts.keys, parts.limiter, parts.producer
-        received_at_ms = int(time.time() * 1000)
-        gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
-        api_key = _api_key(request)
-        hit, game_id = keys.cached(api_key)
+        hit, game_id = parts.keys.cached(api_key)
         if game_id is None:
             timer.lap("auth")
-            game_id = await _game_for(request, keys, parts.auth_failures, api_key, hit)
+            game_id = await _game_for(request, parts.keys, parts.auth_failures, api_key, hit)
             timer.skip()
         timer.lap("auth")
-        chunks = timer.chunks("body", request.stream())
-        body = await read_body(chunks, gzipped, ingest.max_body_bytes, request.headers.get("content-length"))
-        country = edge_country(request.headers.get(ingest.country_header)) if ingest.country_header else None
-        outcome = None
-        if native is not None:  # parse, validate, suppress, group and encode in one call ("validate")
-            timer.lap("body")
-            suppressed = await parts.suppressions.predicate(game_id)  # GDPR suppression
-            timer.skip()
-            client_ip = request.client.host if request.client else None
-            outcome = native.run(body, game_id, received_at_ms, hash_ip(client_ip), country, suppressed)
-            timer.lap("validate")
-        if outcome is not None:
-            event_count = outcome.events
-        else:  # no native call, or an envelope it leaves to the Python path (which raises its error)
-            envelope = parse_envelope(body, False, ingest.max_body_bytes, ingest.max_events)
-            event_count = len(envelope.events)
-            timer.lap("body")
+        return game_id
+
+    async def take_budget(timer: StepTimer, game_id: str, event_count: int) -> None:
+        """Spend ``event_count`` of the game's rate budget or raise RateLimited."""
         if event_count:
+            limiter = running[0].limiter
             decision = limiter.take_now(game_id, event_count)
             if decision is None:  # no lease left: one Redis call for a new one
                 timer.lap("ratelimit")
@@ -290,30 +286,14 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
                     f"game {game_id} is over its budget of {ingest.rate_limit_events_per_s:g} events/s", decision.retry_after_s
                 )
         timer.lap("ratelimit")
-        if outcome is not None:
-            messages, rejected, accepted_count = outcome.messages, outcome.rejected, event_count - len(outcome.rejected)
-            if outcome.suppressed:
-                m.INGEST_EVENTS_SUPPRESSED.inc(outcome.suppressed)
-        else:
-            accepted, rejected = validate_batch(envelope.events, received_at_ms, envelope.sent_at_ms, limits)
-            timer.lap("validate")
-            accepted, rejected = await parts.suppressions.refuse(game_id, accepted, rejected)  # GDPR suppression
-            timer.skip()
-            if country:
-                for event in accepted:
-                    event["country"] = event["country"] or country
-            timer.lap("validate")
-            accepted_count = len(accepted)
-            messages = []
-            if accepted:
-                client_ip = request.client.host if request.client else None
-                batches = group_by_player(accepted, game_id, received_at_ms, envelope.sent_at_ms, hash_ip(client_ip))
-                messages = [(key, serializer.encode(b)) for key, b in batches]
-                timer.lap("encode")
+
+    async def deliver(timer: StepTimer, game_id: str, messages: list[tuple[bytes, bytes]], event_count: int,
+                      accepted_count: int, rejected: list[Rejection]) -> None:
+        """Produce the encoded batches and await Kafka's acks (KafkaUnavailable otherwise); count the request."""
         if messages:
             started = time.perf_counter()
             try:
-                acknowledged = _produce(producer, tracer, topic, messages)
+                acknowledged = _produce(running[0].producer, tracer, topic, messages)
                 timer.lap("produce")
                 await acknowledged
             except ProduceError as exc:
@@ -334,12 +314,81 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
             get_current_span().set_attributes({"gamemetrics.game_id": game_id, "gamemetrics.events.accepted": accepted_count,
                                                "gamemetrics.events.rejected": len(rejected),
                                                "gamemetrics.kafka.messages": len(messages)})
+
+    async def accept_batch(request: Request, timer: StepTimer, game_id: str, events: list[Any], sent_at_ms: int | None,
+                           received_at_ms: int, validate_only: bool = False) -> tuple[list[dict[str, Any]], list[Rejection]]:
+        """The shared Python path of every ingest endpoint once the game and its raw events are known (ours, or
+        translated by ingest.segment / ingest.gameanalytics): rate limit -> validate (skew correction from
+        ``sent_at_ms``) -> GDPR suppression -> edge country -> group per player -> encode -> produce and
+        await Kafka's acks. ``validate_only``: no budget spent and nothing produced, the verdicts only.
+        (POST /v1/events takes the native call instead when the crate is built: ``ingest.native``.)"""
+        parts = running[0]
+        if validate_only:
+            timer.lap("ratelimit")
+        else:
+            await take_budget(timer, game_id, len(events))
+        accepted, rejected = validate_batch(events, received_at_ms, sent_at_ms, limits)
+        timer.lap("validate")
+        accepted, rejected = await parts.suppressions.refuse(game_id, accepted, rejected)  # GDPR suppression
+        timer.skip()
+        if ingest.country_header and (country := edge_country(request.headers.get(ingest.country_header))):
+            for event in accepted:
+                event["country"] = event["country"] or country
+        timer.lap("validate")
+        if validate_only:
+            ok_requests.inc()
+            return accepted, rejected
+        messages: list[tuple[bytes, bytes]] = []
+        if accepted:
+            client_ip = request.client.host if request.client else None
+            batches = group_by_player(accepted, game_id, received_at_ms, sent_at_ms, hash_ip(client_ip))
+            messages = [(key, serializer.encode(b)) for key, b in batches]
+            timer.lap("encode")
+        await deliver(timer, game_id, messages, len(events), len(accepted), rejected)
+        return accepted, rejected
+
+    async def accept_events(request: Request) -> Response:
+        """POST /v1/events; every refusal raises an IngestError."""
+        timer = clock.timer()
+        received_at_ms = int(time.time() * 1000)
+        gzipped = check_media_type(request.headers.get("content-type"), request.headers.get("content-encoding"))
+        game_id = await authenticate(request, timer, _api_key(request))
+        chunks = timer.chunks("body", request.stream())
+        body = await read_body(chunks, gzipped, ingest.max_body_bytes, request.headers.get("content-length"))
+        validate_only = wants_validate_only(request)
+        outcome = None
+        if native is not None and not validate_only:  # parse, validate, suppress, group and encode in one call
+            timer.lap("body")
+            suppressed = await running[0].suppressions.predicate(game_id)  # GDPR suppression
+            timer.skip()
+            client_ip = request.client.host if request.client else None
+            country = edge_country(request.headers.get(ingest.country_header)) if ingest.country_header else None
+            outcome = native.run(body, game_id, received_at_ms, hash_ip(client_ip), country, suppressed)
+            timer.lap("validate")
+        if outcome is not None:
+            await take_budget(timer, game_id, outcome.events)
+            if outcome.suppressed:
+                m.INGEST_EVENTS_SUPPRESSED.inc(outcome.suppressed)
+            rejected = outcome.rejected
+            accepted_count = outcome.events - len(rejected)
+            await deliver(timer, game_id, outcome.messages, outcome.events, accepted_count, rejected)
+        else:  # no native call, validate-only, or an envelope the native call leaves to Python (which raises its error)
+            envelope = parse_envelope(body, False, ingest.max_body_bytes, ingest.max_events)
+            timer.lap("body")
+            accepted, rejected = await accept_batch(request, timer, game_id, envelope.events, envelope.sent_at_ms,
+                                                    received_at_ms, validate_only)
+            accepted_count = len(accepted)
         response = Response(
-            orjson.dumps({"accepted": accepted_count, "rejected": [r.as_json() for r in rejected]}),
+            orjson.dumps({"accepted": accepted_count, "rejected": [r.as_json() for r in rejected],
+                          **({"validate_only": True} if validate_only else {})}),
             media_type="application/json",
         )
         timer.lap("respond")
         return response
+
+    @app.get("/v1/projects/{write_key}/settings", include_in_schema=False)
+    async def segment_settings(write_key: str) -> dict[str, Any]:  # Segment SDKs' cdnHost (ingest.segment)
+        return segment.project_settings(write_key)
 
     @app.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
@@ -371,13 +420,19 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
 
     app.openapi = openapi  # type: ignore[method-assign]
 
+    compat = CompatRoutes(ingest, clock.timer, authenticate, accept_batch, lambda: running[0].ga_keys,
+                          lambda: running[0].auth_failures)
+
     async def front(scope: Scope, receive: Receive, send: Send) -> None:
         # POST /v1/events straight to its handler: FastAPI's routing, dependency and middleware
         # layers cost ~120 µs of CPU per request here (bench/RESULTS.md, ingest fast path); the
         # FastAPI route above stays, for the OpenAPI document and for every other method and path.
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/v1/events":
-            try:
-                response = await traced_accept(Request(scope, receive))
+        handler = None
+        if scope["type"] == "http" and scope["method"] == "POST" and (
+            scope["path"] == "/v1/events" or (handler := compat.handler(scope["path"])) is not None
+        ):
+            try:  # Segment's and GameAnalytics' paths (ingest.compat) answer their own refusals
+                response = await (traced_accept if handler is None else handler)(Request(scope, receive))
             except IngestError as exc:
                 response = refusal(exc)
             except ClientDisconnect:
@@ -390,4 +445,4 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
         else:
             await app(scope, receive, send)
 
-    return front
+    return with_cors(front, ingest)

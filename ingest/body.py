@@ -27,7 +27,8 @@ def check_media_type(content_type: str | None, content_encoding: str | None) -> 
     """True when the body is gzip-encoded; raises UnsupportedMediaType for anything but JSON."""
     if content_type:
         media = content_type.split(";", 1)[0].strip().lower()
-        if media != "application/json" and not media.endswith("+json"):
+        # text/plain: what navigator.sendBeacon sends a string as (and a CORS "simple" request: no preflight)
+        if media != "application/json" and not media.endswith("+json") and media != "text/plain":
             raise UnsupportedMediaType(f"Content-Type {media!r} is not supported; send application/json")
     encoding = (content_encoding or "identity").strip().lower()
     if encoding not in ("identity", "gzip"):

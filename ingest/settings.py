@@ -51,6 +51,16 @@ class IngestSettings(BaseSettings):
     country_header: str = Field(
         "", description="Header set by a trusted edge (e.g. CF-IPCountry) whose ISO country fills events without one."
     )
+    cors_origins: tuple[str, ...] = Field(
+        ("*",), description='Origins browsers may post from (JSON list, e.g. ["https://game.example"]); "*" = any: '
+        "the key authenticates, not the origin."
+    )
+    cors_max_age_s: int = Field(86_400, ge=0, description="How long a browser caches a CORS preflight answer.")
+    segment_max_event_bytes: int = Field(32 * 1024, gt=0, description="Segment API: largest message (Segment's 32 KB).")
+    segment_max_batch_bytes: int = Field(500 * 1024, gt=0, description="Segment API: largest batch body (Segment's 500 KB).")
+    ga_key_cache_ttl_s: float = Field(
+        60.0, ge=0, description="How long a GameAnalytics game key's game and secret are cached per process."
+    )
 
 
 def load_ingest_settings(**overrides: object) -> IngestSettings:

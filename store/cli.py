@@ -1,6 +1,7 @@
 """Commands of the store, mounted by ``operations.cli``:
 
     gamemetrics games create|rotate-key|list     games and their API keys
+    gamemetrics games gameanalytics-keys         a game's GameAnalytics-format key pair
     gamemetrics currencies set|list              the currency table revenue is converted with
     gamemetrics verify                           rollups against a GROUP BY over player_events
     gamemetrics migrate                          the Alembic migrations and the time partitions ahead
@@ -33,17 +34,44 @@ def _audit(settings, conn, action: str, game_id: str, detail: dict) -> None:
 
 @games_app.command("create")
 def games_create(name: Annotated[str, typer.Argument(help="Display name of the game.")]) -> None:
-    """Create a game; prints {"game_id": ..., "api_key": ...}. The key is shown only once."""
+    """Create a game; prints {"game_id": ..., "api_key": ..., "gameanalytics": {"game_key": ..., "secret_key": ...}}.
+    The API key is shown only once; the GameAnalytics pair again by `games gameanalytics-keys`."""
+    from store.gameanalytics import issue_key_pair
     from store.games import create_game
+    from store.secret_box import SecretBox
 
     try:
         settings = command_settings()
+        box = SecretBox.of(settings)  # before anything is written: production refuses a default key
         with db.connect(settings, autocommit=True) as conn:
             game = create_game(conn, name)
+            pair = issue_key_pair(conn, game.game_id, box)
             _audit(settings, conn, "games.create", game.game_id, {"name": name})
     except GameMetricsError as exc:
         fail(exc)
-    typer.echo(json.dumps({"game_id": game.game_id, "api_key": game.api_key}))
+    typer.echo(json.dumps({"game_id": game.game_id, "api_key": game.api_key, "gameanalytics": pair.as_json()}))
+
+
+@games_app.command("gameanalytics-keys")
+def games_gameanalytics_keys(
+    game_id: Annotated[str, typer.Argument(help="The game whose GameAnalytics key pair to print.")],
+    new: Annotated[bool, typer.Option("--new", help="Issue a new pair (the old one stops at once).")] = False,
+) -> None:
+    """Print the game's GameAnalytics-format key pair as JSON, issuing one if it has none (or --new)."""
+    from store.gameanalytics import issue_key_pair, key_pair
+    from store.secret_box import SecretBox
+
+    try:
+        settings = command_settings()
+        box = SecretBox.of(settings)
+        with db.connect(settings, autocommit=True) as conn:
+            pair = None if new else key_pair(conn, game_id, box)
+            if pair is None:
+                pair = issue_key_pair(conn, game_id, box)
+                _audit(settings, conn, "games.gameanalytics_keys", game_id, {"new": True})
+    except GameMetricsError as exc:
+        fail(exc)
+    typer.echo(json.dumps({"game_id": game_id, "gameanalytics": pair.as_json()}))
 
 
 @games_app.command("rotate-key")

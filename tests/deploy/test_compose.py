@@ -28,7 +28,8 @@ PENDING_PREFIXES = ("GAMEMETRICS_S3_", "GAMEMETRICS_RECOMMENDER_", "GAMEMETRICS_
 
 
 # the keys compose requires (it has no defaults for them): what an operator sets before `up`
-KEYS = {name: "k" * 40 for name in ("GRAPHQL_JWT_SECRET", "PRIVACY_KEY", "AUDIT_KEY", "GDPR_RECEIPT_KEY", "S3_SECRET_KEY")}
+KEYS = {name: "k" * 40 for name in ("GRAPHQL_JWT_SECRET", "PRIVACY_KEY", "AUDIT_KEY", "GDPR_RECEIPT_KEY", "S3_SECRET_KEY",
+                                     "SECRET_BOX_KEY")}
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,6 @@ def test_compose_is_production_and_has_no_default_key(compose):
     assert env["GAMEMETRICS_ENV"] == "production"
     for var, name in (("GAMEMETRICS_GRAPHQL_JWT_SECRET", "GRAPHQL_JWT_SECRET"), ("GAMEMETRICS_PRIVACY_KEY", "PRIVACY_KEY"),
                       ("GAMEMETRICS_AUDIT_KEY", "AUDIT_KEY"), ("GAMEMETRICS_GDPR_RECEIPT_KEY", "GDPR_RECEIPT_KEY"),
-                      ("GAMEMETRICS_S3_SECRET_ACCESS_KEY", "S3_SECRET_KEY")):
+                      ("GAMEMETRICS_S3_SECRET_ACCESS_KEY", "S3_SECRET_KEY"), ("GAMEMETRICS_SECRET_BOX_KEY", "SECRET_BOX_KEY")):
         assert re.fullmatch(r"\$\{" + name + r":\?[^}]+\}", env[var]), f"{var} = {env[var]!r}: no default allowed"
     assert compose["services"]["s3"]["environment"]["ROOT_SECRET_KEY"].startswith("${S3_SECRET_KEY:?")

@@ -172,6 +172,7 @@ volumes:
 {{- $vars = append $vars (list "GAMEMETRICS_NOTIFY_SMTP_PASSWORD" $k.notifySmtpPassword true) }}
 {{- end }}
 {{- if has "gdpr" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_GDPR_RECEIPT_KEY" $k.gdprReceiptKey false) }}{{ end }}
+{{- if has "secretbox" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_SECRET_BOX_KEY" $k.secretBoxKey false) }}{{ end }}
 {{- range $vars }}
 - name: {{ index . 0 }}
   valueFrom:
