@@ -13,11 +13,15 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Ports of the embedded local stack. They are off the well-known ports so a system PostgreSQL,
-# Redis or Kafka on the same machine never collides with the project's own.
-LOCAL_KAFKA_PORT = 59092
-LOCAL_KAFKA_CONTROLLER_PORT = 59093
-LOCAL_POSTGRES_PORT = 55432
-LOCAL_REDIS_PORT = 56379
+# Redis or Kafka on the same machine never collides with the project's own, and below Linux's
+# ephemeral range (32768-60999, net.ipv4.ip_local_port_range): a port in that range can be taken by
+# a client's outgoing connection while the service is down, and the service then fails to restart
+# ("Address already in use"). Until 2026-12 they were 59092/59093/55432/56379 (and S3 59000);
+# docs/operations/local-stack-ports.md says what `stack up` does with a state folder made then.
+LOCAL_KAFKA_PORT = 19092
+LOCAL_KAFKA_CONTROLLER_PORT = 19093
+LOCAL_POSTGRES_PORT = 15432
+LOCAL_REDIS_PORT = 16379
 
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LOCAL_S3_PORT = 59000
+LOCAL_S3_PORT = 19000  # below the ephemeral range, like the others (gamemetrics/settings.py)
 
 
 class S3Settings(BaseSettings):

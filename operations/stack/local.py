@@ -10,6 +10,11 @@ TimescaleDB: when the extension is installed into the local PostgreSQL, ``up`` s
 ``shared_preload_libraries = 'timescaledb'`` and says so; GAMEMETRICS_STORE_BACKEND (auto | native
 | timescaledb, see store/settings.py) chooses, and ``timescaledb`` fails clearly when it is absent.
 An external database is used as it is: hypertable when it can run TimescaleDB (``auto``).
+
+Ports: the local services listen below Linux's ephemeral range (gamemetrics/settings.py). A state
+folder whose services still run on the ports of before (59092, 55432, 56379, 59000) is refused by
+``up`` with the command that moves them (``stack down && stack up``: every generated config naming a
+port is rewritten at start, data kept); see docs/operations/local-stack-ports.md.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ class LocalStack:
         from streams.topics import ensure_topics
 
         s = self.settings
+        self.check_ports()
         if self.own_kafka:
             started = self.kafka.start()
             self.say(f"kafka {KAFKA_VERSION}: {'started' if started else 'already running'} on {s.kafka_bootstrap_servers}")
@@ -122,6 +128,34 @@ class LocalStack:
         kind = "a TimescaleDB hypertable" if backend == "timescaledb" else "native daily partitions"
         self.say(f"migrations: schema {s.database_schema} at head (player_events: {kind})")
         return self.environment()
+
+    def moved_ports(self) -> list[tuple[str, int, int, str]]:
+        """(service, port it runs on, port it should run on, variable to keep it there) of each of our running
+        services that listens elsewhere than this stack's port: a state folder started before the ports moved."""
+        own = [("kafka", self.own_kafka, self.kafka, "GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{port}"),
+               ("postgresql", self.own_postgres, self.postgres,
+                "GAMEMETRICS_DATABASE_URL=postgresql://gamemetrics@127.0.0.1:{port}/gamemetrics"),
+               ("redis", self.own_redis, self.redis, "GAMEMETRICS_REDIS_URL=redis://127.0.0.1:{port}/0"),
+               ("s3", self.own_s3, self.s3, "GAMEMETRICS_S3_ENDPOINT_URL=http://127.0.0.1:{port}")]
+        moved = []
+        for name, ours, service, variable in own:
+            running = service.running_port() if ours else None
+            if running is not None and running != service.port:
+                moved.append((name, running, service.port, variable.format(port=running)))
+        return moved
+
+    def check_ports(self) -> None:
+        """Refuse to go on with services of this state folder running on other ports, saying what to do."""
+        moved = self.moved_ports()
+        if not moved:
+            return
+        where = "; ".join(f"{name} runs on port {running}, the stack's port is {wanted}" for name, running, wanted, _ in moved)
+        keep = " ".join(variable for *_, variable in moved)
+        raise StackError(
+            f"this state folder's services were started on other ports ({where}): the local ports moved out of Linux's"
+            " ephemeral range. `gamemetrics stack down && gamemetrics stack up` restarts them on the new ports (the"
+            f" generated configs are rewritten at start; data is kept), or keep them where they are with {keep}"
+        )
 
     def _s3_up(self) -> None:
         from retention.errors import ObjectStoreError

@@ -8,7 +8,8 @@ Authentication is ``trust`` on 127.0.0.1 only: a developer's local stack, never 
 TimescaleDB: when its extension is installed into this PostgreSQL (``timescaledb.control`` under
 ``pg_config --sharedir``/extension, e.g. by ``gamemetrics stack install`` from the bundle) the
 cluster is started with ``shared_preload_libraries = 'timescaledb'``, written to its own include
-file ``gamemetrics-preload.conf`` on every start. A cluster that is already running keeps the
+file ``gamemetrics-preload.conf`` on every start (with ``port``, so a cluster made with another port
+moves to this one on its next start). A cluster that is already running keeps the
 libraries it was started with (:meth:`LocalPostgres.preloaded` says which).
 """
 
@@ -176,7 +177,10 @@ class LocalPostgres:
                 out.write(INCLUDE_LINE + "\n")
         libraries = ",".join(self.preload())
         target = self.data / PRELOAD_FILE
-        lines = ["# written by `gamemetrics stack up` on every start", f"shared_preload_libraries = '{libraries}'"]
+        # the port too: this file is included last, so it wins over the `port =` that initdb's config got
+        # (a state folder made with the old default port, 55432, moves to self.port on its next start)
+        lines = ["# written by `gamemetrics stack up` on every start", f"port = {self.port}",
+                 f"shared_preload_libraries = '{libraries}'"]
         if "timescaledb" in self.preload():
             lines.append("timescaledb.telemetry_level = 'off'  # a developer's stack reports nothing home")
         target.write_text("\n".join(lines) + "\n")
@@ -225,6 +229,16 @@ class LocalPostgres:
                 return False
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
             return True
+
+    def running_port(self) -> int | None:
+        """The port the running cluster listens on (line 4 of postmaster.pid); None when it is down."""
+        if not self.running():
+            return None
+        try:
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return None
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
 
     def stop(self) -> bool:
         if not self.running():

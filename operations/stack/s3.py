@@ -83,6 +83,13 @@ class LocalS3:
     def running_pid(self) -> int | None:
         return procs.read_pid(self.pid_file)
 
+    def running_port(self) -> int | None:
+        """The port the running server was started with (its command line); None when it is down."""
+        pid = self.running_pid()
+        value = procs.cmdline_option(pid, "--port") if pid is not None else None
+        port = (value or "").rpartition(":")[2]
+        return int(port) if port.isdigit() else None
+
     def start(self) -> bool:
         """Start the server unless it runs; True when started now."""
         if self.running_pid() is not None:
