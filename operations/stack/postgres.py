@@ -76,15 +76,17 @@ def timescaledb_installed(bin_dir: Path) -> bool:
 class LocalPostgres:
     def __init__(
         self, root: Path, port: int = LOCAL_POSTGRES_PORT, bin_dir: Path | None = None,
-        preload: tuple[str, ...] | None = None,
+        preload: tuple[str, ...] | None = None, extra_conf: str = "",
     ) -> None:
         """``bin_dir``: the server binaries (default: the newest Debian PostgreSQL); ``preload``: the
-        ``shared_preload_libraries`` to start with (default: timescaledb when it is installed)."""
+        ``shared_preload_libraries`` to start with (default: timescaledb when it is installed);
+        ``extra_conf``: more settings for the include file (e.g. WAL archiving to pgBackRest)."""
         self.root = root
         self.port = port
         self.note = root / "DATA_DIR"
         self._bin_dir = bin_dir
         self._preload = preload
+        self.extra_conf = extra_conf
 
     @property
     def url(self) -> str:
@@ -183,6 +185,8 @@ class LocalPostgres:
                  f"shared_preload_libraries = '{libraries}'"]
         if "timescaledb" in self.preload():
             lines.append("timescaledb.telemetry_level = 'off'  # a developer's stack reports nothing home")
+        if self.extra_conf:
+            lines.append(self.extra_conf.strip())
         target.write_text("\n".join(lines) + "\n")
         if _as_root():
             shutil.chown(target, OS_USER, OS_USER)
@@ -240,10 +244,11 @@ class LocalPostgres:
             return None
         return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
 
-    def stop(self) -> bool:
+    def stop(self, mode: str = "fast") -> bool:
+        """``mode``: pg_ctl's shutdown mode; ``immediate`` does not wait for the archiver (a crash, for drills)."""
         if not self.running():
             return False
-        procs.run(self._user_cmd([self._pg("pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w"]), "stopping PostgreSQL")
+        procs.run(self._user_cmd([self._pg("pg_ctl"), "stop", "-D", str(self.data), "-m", mode, "-w"]), "stopping PostgreSQL")
         return True
 
     def purge(self) -> None:
