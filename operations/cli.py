@@ -16,6 +16,7 @@ import typer
 
 from gamemetrics.commands import command_settings, fail, say
 from gamemetrics.errors import GameMetricsError
+from operations.backup.cli import app as backup_app
 from graphql_api.cli import serve_graphql, tokens_app
 from ingest.cli import serve_ingest
 from processors.cli import dlq_app, worker
@@ -51,6 +52,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(archive_app, name="archive")
 app.add_typer(gdpr_app, name="gdpr")
 app.add_typer(audit_app, name="audit")
+app.add_typer(backup_app, name="backup")
 
 
 @stack_app.command("install")
@@ -72,8 +74,13 @@ SECURE_OPTION = typer.Option(
 )
 
 
+BACKUP_OPTION = typer.Option(
+    "--backup", help="PostgreSQL archives its WAL to pgBackRest (S3 bucket gamemetrics-backup, encrypted); remembered."
+)
+
+
 @stack_app.command("up")
-def stack_up(secure: Annotated[bool, SECURE_OPTION] = False) -> None:
+def stack_up(secure: Annotated[bool, SECURE_OPTION] = False, backup: Annotated[bool, BACKUP_OPTION] = False) -> None:
     """Start Kafka (KRaft), PostgreSQL and Redis, create the topics, run the migrations (idempotent).
 
     Services named by GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS, GAMEMETRICS_DATABASE_URL or
@@ -86,7 +93,7 @@ def stack_up(secure: Annotated[bool, SECURE_OPTION] = False) -> None:
     from store.settings import StoreSettings
 
     try:
-        env = LocalStack(command_settings(), say, StoreSettings(), secure=secure).up()
+        env = LocalStack(command_settings(), say, StoreSettings(), secure=secure, backup=backup).up()
     except GameMetricsError as exc:
         fail(exc)
     say("stack is up; use it from another shell with:")

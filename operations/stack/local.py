@@ -23,6 +23,7 @@ import shutil
 from urllib.parse import urlsplit
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gamemetrics.settings import Settings
 from operations.stack.install import install
@@ -35,6 +36,10 @@ from retention.settings import S3Settings
 from operations.errors import StackError
 from store.settings import StoreSettings
 from operations.stack.settings import StackSettings
+
+if TYPE_CHECKING:
+    from operations.backup.pgbackrest import PgBackRest
+    from operations.backup.settings import BackupSettings
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,11 @@ class ServiceStatus:
 class LocalStack:
     def __init__(
         self, settings: Settings, say: Callable[[str], None] = lambda _msg: None, store: StoreSettings | None = None,
-        s3: S3Settings | None = None, secure: bool = False,
+        s3: S3Settings | None = None, secure: bool = False, backup: bool = False,
     ) -> None:
-        """``secure``: run the secured broker instead (SASL_SSL, SCRAM-SHA-512, ACLs; same port, own data)."""
+        """``secure``: run the secured broker instead (SASL_SSL, SCRAM-SHA-512, ACLs; same port, own data).
+        ``backup``: PostgreSQL archives its WAL to pgBackRest (operations/backup), whose repository is a
+        bucket of the S3 server, served over TLS on a second port; remembered in the state folder."""
         self.settings = settings
         self.say = say
         self.store = store or StoreSettings(backend="auto")
@@ -68,6 +75,24 @@ class LocalStack:
         s3s = self.s3_settings
         self.s3 = LocalS3(self.paths.s3, access_key=s3s.access_key_id,
                           secret_key=s3s.secret_access_key.get_secret_value(), region=s3s.region)
+        self.backup_marker = self.paths.postgres / "BACKUP"
+        self.backup = backup or self.backup_marker.exists()
+
+    def backup_settings(self) -> "BackupSettings":
+        from operations.backup.settings import BackupSettings
+
+        s3 = self.s3_settings
+        return BackupSettings(s3_access_key_id=s3.access_key_id, s3_secret_access_key=s3.secret_access_key,
+                              s3_region=s3.region, s3_ca_file=self.s3_tls().tls().ca_file)
+
+    def s3_tls(self) -> LocalS3:
+        """The S3 server's second listener, over TLS (pgBackRest's repository): same data, own pid and log."""
+        from operations.backup.settings import LOCAL_S3_TLS_PORT
+
+        tls = LocalS3(self.paths.s3 / "tls", port=LOCAL_S3_TLS_PORT, access_key=self.s3.access_key,
+                      secret_key=self.s3.secret_key, region=self.s3.region, tls_dir=self.paths.s3 / "tls")
+        tls.bin_dir, tls.data, tls.meta = self.s3.bin_dir, self.s3.data, self.s3.meta
+        return tls
 
     # which services are ours to run
     @property
@@ -105,6 +130,7 @@ class LocalStack:
             started = self.kafka.start()
             self.say(f"kafka {KAFKA_VERSION}: {'started' if started else 'already running'} on {s.kafka_bootstrap_servers}")
         self.kafka.wait_ready(s.kafka_bootstrap_servers)
+        tool = self._backup_prepare() if self.backup else None
         if self.own_postgres:
             self.start_postgres()
         self.postgres.wait_ready(s.database_url)
@@ -127,7 +153,44 @@ class LocalStack:
         backend = upgrade(s, backend=self.store.backend)
         kind = "a TimescaleDB hypertable" if backend == "timescaledb" else "native daily partitions"
         self.say(f"migrations: schema {s.database_schema} at head (player_events: {kind})")
+        if tool is not None:
+            self._backup_up(tool)
         return self.environment()
+
+    def _backup_prepare(self) -> "PgBackRest":
+        """Before PostgreSQL starts: the TLS listener of the S3 server, pgBackRest's config and the archiving
+        settings in PostgreSQL's include file."""
+        from operations.backup.local import backed_up
+
+        if not (self.own_postgres and self.own_s3):
+            raise StackError("stack up --backup backs up the local PostgreSQL to the local S3 server; for others run"
+                             " pgBackRest where the database runs (docs/operations/disaster-recovery.md)")
+        tls = self.s3_tls()
+        started = tls.start()
+        tls.wait_ready()
+        self.say(f"s3 over TLS (pgBackRest's repository): {'started' if started else 'already running'} on {tls.endpoint_url}")
+        self.backup_marker.parent.mkdir(parents=True, exist_ok=True)
+        self.backup_marker.write_text("WAL archived to pgBackRest (stack up --backup)\n")
+        return backed_up(self.postgres, self.backup_settings())
+
+    def _backup_up(self, tool: "PgBackRest") -> None:
+        import psycopg
+
+        from retention.objects import ObjectStore
+
+        settings = tool.settings
+        bucket = self.s3_settings.model_copy(update={"bucket": settings.s3_bucket})
+        ObjectStore(bucket).ensure_bucket()  # the plain listener, same data: the bucket is the TLS one's too
+        with psycopg.connect(self.postgres.url, connect_timeout=5) as conn:
+            archiving = conn.execute("SHOW archive_mode").fetchone()[0] == "on"
+        if not archiving:
+            self.say("postgresql: WAL archiving starts at its next restart (`gamemetrics stack down && gamemetrics"
+                     " stack up`); no backup can be taken until then")
+            return
+        tool.stanza_create()
+        tool.check()
+        self.say(f"backup: pgBackRest stanza {settings.stanza} in s3://{settings.s3_bucket}{settings.s3_path},"
+                 f" WAL archived (config {tool.config_file}); `gamemetrics backup run --type full` takes a backup")
 
     def moved_ports(self) -> list[tuple[str, int, int, str]]:
         """(service, port it runs on, port it should run on, variable to keep it there) of each of our running
@@ -304,6 +367,8 @@ class LocalStack:
             self.say(f"redis: {'stopped' if self.redis.stop() else 'not running'}")
         if self.own_s3:
             self.say(f"s3: {'stopped' if self.s3.stop() else 'not running'}")
+            if self.s3_tls().stop():
+                self.say("s3 over TLS: stopped")
         if self.own_postgres:
             self.say(f"postgresql: {'stopped' if self.postgres.stop() else 'not running'}")
         if purge:

@@ -87,9 +87,13 @@ def post_all(url: str, api_key: str, batch: list[dict], size: int = 50) -> None:
         assert response.status_code == 200 and response.json()["accepted"] == len(batch[i:i + size]), response.text
 
 
-def gamemetrics_verify(settings) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "operations", "verify"], env={**os.environ, **settings_env(settings)},
+def gamemetrics(settings, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "operations", *args], env={**os.environ, **settings_env(settings)},
                           capture_output=True, text=True, timeout=300)
+
+
+def gamemetrics_verify(settings) -> subprocess.CompletedProcess:
+    return gamemetrics(settings, "verify")
 
 
 def test_pitr_drill_restores_exactly_what_landed_by_t_and_kafka_refills_the_rest(isolated, tmp_path, tls_s3):
@@ -121,7 +125,10 @@ def test_pitr_drill_restores_exactly_what_landed_by_t_and_kafka_refills_the_rest
             post_all(url, game.api_key, after)
             wait_for(lambda: row_count(settings, game.game_id) == 250, 120, "the next 100 events landed")
             wait_for(lambda: group_caught_up(settings), 60, "the worker to commit them")
-        tool.check()  # forces a WAL switch and waits until it is archived: the WAL past T is in the repository
+        checked = gamemetrics(settings, "backup", "check", "--config", str(tool.config_file))
+        assert checked.returncode == 0, checked.stderr  # a WAL switch, archived: the WAL past T is in the repository
+        listed = gamemetrics(settings, "backup", "list", "--config", str(tool.config_file))
+        assert [line.split()[1] for line in listed.stdout.splitlines()] == ["full", "incr"], listed.stdout + listed.stderr
         assert [b.type for b in tool.info()] == ["full", "incr"]
         assert incremental.repo_size < full.repo_size and incremental.started > full.stopped
 
@@ -154,8 +161,9 @@ def test_pitr_drill_restores_exactly_what_landed_by_t_and_kafka_refills_the_rest
             [p for p in objects if p.read_bytes()[:8] != b"Salted__"][:5]
 
         # retention: one full kept; a new full expires the old one and the incremental built on it
-        newest = tool.backup("full")
-        assert [b.label for b in tool.info()] == [newest.label]
+        ran = gamemetrics(settings, "backup", "run", "--type", "full", "--config", str(tool.config_file))
+        assert ran.returncode == 0 and " full: " in ran.stdout, ran.stdout + ran.stderr
+        assert [(b.label, b.type) for b in tool.info()] == [(ran.stdout.split()[0], "full")]
     finally:
         for cluster in (restored, primary):
             if cluster is not None:
