@@ -22,6 +22,7 @@ LOCAL_KAFKA_PORT = 19092
 LOCAL_KAFKA_CONTROLLER_PORT = 19093
 LOCAL_POSTGRES_PORT = 15432
 LOCAL_REDIS_PORT = 16379
+LOCAL_POSTGRES_REPLICA_PORT = 15433  # `stack up --replica`
 
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         f"postgresql://gamemetrics@127.0.0.1:{LOCAL_POSTGRES_PORT}/gamemetrics",
         description="PostgreSQL URL (libpq form, no driver suffix).",
+    )
+    database_read_url: str = Field(
+        "", description="PostgreSQL URL of a streaming replica for read-only queries (the GraphQL API's); empty ="
+        " database_url. Reads there lag the primary by the replica's replay lag."
     )
     redis_url: str = Field(f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0", description="Redis URL.")
     qdrant_url: str = Field("", description="Qdrant server URL; empty = local mode under the state dir.")
@@ -101,6 +106,11 @@ class Settings(BaseSettings):
     def explicitly_set(self, field: str) -> bool:
         """True when ``field`` came from the environment (or the caller), not from the default."""
         return field in self.model_fields_set
+
+    @property
+    def read_database_url(self) -> str:
+        """Where read-only queries go: the replica when one is configured, else the primary."""
+        return self.database_read_url or self.database_url
 
     @property
     def sqlalchemy_url(self) -> str:

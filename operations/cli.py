@@ -79,8 +79,14 @@ BACKUP_OPTION = typer.Option(
 )
 
 
+REPLICA_OPTION = typer.Option(
+    "--replica", help="A streaming replica of PostgreSQL on port 15433 (GAMEMETRICS_DATABASE_READ_URL); remembered."
+)
+
+
 @stack_app.command("up")
-def stack_up(secure: Annotated[bool, SECURE_OPTION] = False, backup: Annotated[bool, BACKUP_OPTION] = False) -> None:
+def stack_up(secure: Annotated[bool, SECURE_OPTION] = False, backup: Annotated[bool, BACKUP_OPTION] = False,
+             replica: Annotated[bool, REPLICA_OPTION] = False) -> None:
     """Start Kafka (KRaft), PostgreSQL and Redis, create the topics, run the migrations (idempotent).
 
     Services named by GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS, GAMEMETRICS_DATABASE_URL or
@@ -93,7 +99,7 @@ def stack_up(secure: Annotated[bool, SECURE_OPTION] = False, backup: Annotated[b
     from store.settings import StoreSettings
 
     try:
-        env = LocalStack(command_settings(), say, StoreSettings(), secure=secure, backup=backup).up()
+        env = LocalStack(command_settings(), say, StoreSettings(), secure=secure, backup=backup, replica=replica).up()
     except GameMetricsError as exc:
         fail(exc)
     say("stack is up; use it from another shell with:")

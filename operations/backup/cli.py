@@ -88,7 +88,7 @@ def check(config: Annotated[Path | None, CONFIG_OPTION] = None) -> None:
 @app.command("restore")
 def restore(
     to: Annotated[str, typer.Option("--to", help="Recover up to this time (ISO, with zone); default: all archived WAL.")] = "",
-    port: Annotated[int, typer.Option(help="Port of the restored cluster (a NEW cluster beside the running one).")] = 15433,
+    port: Annotated[int, typer.Option(help="Port of the restored cluster (a NEW cluster beside the running one).")] = 15434,
     into: Annotated[Path | None, typer.Option("--into", help="Directory of the new cluster (default: <state>/restores/<time>).")] = None,
 ) -> None:
     """Restore the local stack's backups into a NEW PostgreSQL cluster (fresh data directory, its own port),

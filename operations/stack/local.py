@@ -25,12 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gamemetrics.settings import Settings
+from gamemetrics.settings import LOCAL_POSTGRES_REPLICA_PORT, Settings
 from operations.stack.install import install
 from operations.stack.kafka import KAFKA_VERSION, LocalKafka
 from operations.stack.paths import StackPaths
 from operations.stack.postgres import LocalPostgres
 from operations.stack.redis import LocalRedis
+from operations.stack.replica import LocalReplica
 from operations.stack.s3 import VERSITYGW_VERSION, LocalS3
 from retention.settings import S3Settings
 from operations.errors import StackError
@@ -54,11 +55,13 @@ class ServiceStatus:
 class LocalStack:
     def __init__(
         self, settings: Settings, say: Callable[[str], None] = lambda _msg: None, store: StoreSettings | None = None,
-        s3: S3Settings | None = None, secure: bool = False, backup: bool = False,
+        s3: S3Settings | None = None, secure: bool = False, backup: bool = False, replica: bool = False,
     ) -> None:
         """``secure``: run the secured broker instead (SASL_SSL, SCRAM-SHA-512, ACLs; same port, own data).
         ``backup``: PostgreSQL archives its WAL to pgBackRest (operations/backup), whose repository is a
-        bucket of the S3 server, served over TLS on a second port; remembered in the state folder."""
+        bucket of the S3 server, served over TLS on a second port; remembered in the state folder.
+        ``replica``: a streaming replica of the local PostgreSQL on its own port (operations/stack/replica.py),
+        GAMEMETRICS_DATABASE_READ_URL in the environment printed; remembered in the state folder."""
         self.settings = settings
         self.say = say
         self.store = store or StoreSettings(backend="auto")
@@ -77,6 +80,9 @@ class LocalStack:
                           secret_key=s3s.secret_access_key.get_secret_value(), region=s3s.region)
         self.backup_marker = self.paths.postgres / "BACKUP"
         self.backup = backup or self.backup_marker.exists()
+        self.replica_marker = self.paths.postgres / "REPLICA"
+        self.with_replica = replica or self.replica_marker.exists()
+        self.replica = LocalReplica(self.paths.postgres / "replica", self.postgres, LOCAL_POSTGRES_REPLICA_PORT)
 
     def backup_settings(self) -> "BackupSettings":
         from operations.backup.settings import BackupSettings
@@ -136,6 +142,11 @@ class LocalStack:
         self.postgres.wait_ready(s.database_url)
         if self.own_postgres and self.postgres.ensure_database():
             self.say("postgresql: created database gamemetrics")
+        if self.own_postgres and self.with_replica:
+            self.replica_marker.write_text("a streaming replica (stack up --replica)\n")
+            started = self.replica.start()
+            self.replica.wait_ready(self.replica.url)
+            self.say(f"postgresql replica: {'started' if started else 'already running'} on 127.0.0.1:{self.replica.port}")
         if self.own_postgres:
             self.check_preloaded()
         if self.own_redis:
@@ -198,6 +209,8 @@ class LocalStack:
         own = [("kafka", self.own_kafka, self.kafka, "GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{port}"),
                ("postgresql", self.own_postgres, self.postgres,
                 "GAMEMETRICS_DATABASE_URL=postgresql://gamemetrics@127.0.0.1:{port}/gamemetrics"),
+               ("postgresql replica", self.own_postgres, self.replica,
+                "GAMEMETRICS_DATABASE_READ_URL=postgresql://gamemetrics@127.0.0.1:{port}/gamemetrics"),
                ("redis", self.own_redis, self.redis, "GAMEMETRICS_REDIS_URL=redis://127.0.0.1:{port}/0"),
                ("s3", self.own_s3, self.s3, "GAMEMETRICS_S3_ENDPOINT_URL=http://127.0.0.1:{port}")]
         moved = []
@@ -287,6 +300,8 @@ class LocalStack:
             "GAMEMETRICS_S3_ENDPOINT_URL": self.s3_settings.endpoint_url,
             "GAMEMETRICS_STATE_DIR": str(self.paths.root),
         }
+        if self.own_postgres and self.with_replica:
+            env["GAMEMETRICS_DATABASE_READ_URL"] = self.replica.url
         if self.secure and self.own_kafka:  # the admin's; each service has its own env file
             env.update(self._kafka_env("admin"))
         return env
@@ -370,8 +385,11 @@ class LocalStack:
             if self.s3_tls().stop():
                 self.say("s3 over TLS: stopped")
         if self.own_postgres:
+            if self.replica.stop():
+                self.say("postgresql replica: stopped")
             self.say(f"postgresql: {'stopped' if self.postgres.stop() else 'not running'}")
         if purge:
+            self.replica.purge()
             self.postgres.purge()
             for path in (self.kafka.data, self.redis.data, self.s3.data, self.s3.meta, self.paths.run):
                 shutil.rmtree(path, ignore_errors=True)
