@@ -39,6 +39,19 @@ def api_count(settings, event_id: str) -> int:
     return asyncio.run(ask())
 
 
+def api_replica_lag(settings) -> float | None:
+    from graphql_api.analytics.pipeline import replica_lag_seconds
+
+    async def ask() -> float | None:
+        database = Database(settings, 1, 5.0)
+        try:
+            return await replica_lag_seconds(database)
+        finally:
+            await database.close()
+
+    return asyncio.run(ask())
+
+
 def test_landed_event_is_queryable_on_the_replica_and_the_api_reads_there(isolated, tmp_path):
     import httpx
 
@@ -77,8 +90,12 @@ def test_landed_event_is_queryable_on_the_replica_and_the_api_reads_there(isolat
                 assert count_on(primary.url, settings.database_schema, second) == 1
                 assert api_count(read, second) == 0  # the API reads the (paused) replica, not the primary
                 assert api_count(settings, second) == 1  # without a read URL it reads the primary
+                time.sleep(0.5)
+                assert api_replica_lag(read) > 0  # the pipeline panel's replica lag: received, not replayed
+                assert api_replica_lag(settings) is None  # reads on the primary: no replica lag to show
                 conn.execute("SELECT pg_wal_replay_resume()")
             wait_for(lambda: api_count(read, second) == 1, 30, "the API to see the event once replay resumed")
+            wait_for(lambda: api_replica_lag(read) == 0.0, 30, "the replica lag back to 0")
         lag = replication_lag(primary.url)
         assert len(lag) == 1 and lag[0][1] < 30
 
