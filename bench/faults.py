@@ -16,6 +16,13 @@ injects each fault, then undoes it:
     restart-postgres  pg_ctl stop -m fast, then start
     stop-redis        stop Redis for --hold-s (ingest falls back to its per-process rate limit)
     freeze-broker     SIGSTOP Kafka for --hold-s, then SIGCONT
+    promote-replica   the failover drill (issue 26): the primary crashes (pg_ctl stop -m immediate) and
+                      its streaming replica is promoted. The drill's PostgreSQL then runs with a
+                      synchronous replica (synchronous_standby_names = '*': a commit returns once the
+                      replica has it, so a failover loses no acknowledged row) and every service
+                      reaches it through a libpq multi-host URL with target_session_attrs=read-write
+                      (what a Kubernetes Service such as CloudNativePG's -rw does there): they find
+                      the promoted replica on their own. Must come last: the old primary stays down.
 
 Per fault it prints what clients saw (status counts, retries, slowest request including its
 retries), the stall (longest time in the phase with events waiting and none landing) and the
@@ -48,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import append_results  # noqa: E402
 
 FAULTS = ("kill-worker", "restart-broker", "restart-postgres", "stop-redis", "freeze-broker")
+EXTRA_FAULTS = ("promote-replica",)  # asked for by name: it changes the drill's PostgreSQL
 MAX_GAP_S = 15.0
 DRAIN_TIMEOUT_S = 300.0  # the drain ends after this long without one more event landing
 DRAIN_MAX_S = 3600.0
@@ -64,11 +72,12 @@ class DrillStack:
     postgres: object
     redis: object
     settings: object
+    replica: object = None
     ingest_url: str = ""
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, root: Path) -> "DrillStack":
+    def start(cls, root: Path, replica: bool = False) -> "DrillStack":
         from gamemetrics.settings import load_settings
         from operations.stack.kafka import LocalKafka
         from operations.stack.local import LocalStack
@@ -82,22 +91,33 @@ class DrillStack:
             raise SystemExit("the Kafka jars are missing: run `gamemetrics stack install` first")
         kafka = LocalKafka(root / "kafka", port=free_port(), controller_port=free_port())
         kafka.use_libs_of(shared_kafka)
-        postgres = LocalPostgres(root / "postgres", port=free_port())
+        from operations.stack.replica import LocalReplica
+
+        postgres = LocalPostgres(root / "postgres", port=free_port(),
+                                 extra_conf="synchronous_standby_names = '*'" if replica else "")
+        standby = LocalReplica(root / "replica", postgres, port=free_port()) if replica else None
         redis = LocalRedis(root / "redis", port=free_port())
         kafka.start()
         postgres.start()
         redis.start()
         kafka.wait_ready(kafka.bootstrap_servers)
         postgres.wait_ready(postgres.url)
+        database_url = postgres.url
+        if standby is not None:  # before the first commit (CREATE DATABASE too): a synchronous primary waits for it
+            standby.start()
+            standby.wait_ready(standby.url)
         postgres.ensure_database()
+        if standby is not None:
+            database_url = (f"postgresql://gamemetrics@127.0.0.1:{postgres.port},127.0.0.1:{standby.port}/gamemetrics"
+                            "?target_session_attrs=read-write&connect_timeout=2")
         redis.wait_ready(redis.url)
         settings = load_settings(
-            kafka_bootstrap_servers=kafka.bootstrap_servers, database_url=postgres.url, redis_url=redis.url,
+            kafka_bootstrap_servers=kafka.bootstrap_servers, database_url=database_url, redis_url=redis.url,
             state_dir=root / "state", topic_prefix="drill.", database_schema="drill", log_format="json",
         )
         ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
-        upgrade(settings)
-        return cls(root, kafka, postgres, redis, settings)
+        upgrade(settings.model_copy(update={"database_url": postgres.url}))  # SQLAlchemy: one host
+        return cls(root, kafka, postgres, redis, settings, standby)
 
     def spawn(self, name: str, args: list[str], extra: dict[str, str] | None = None) -> subprocess.Popen:
         from gamemetrics.envvars import settings_env
@@ -148,7 +168,10 @@ class DrillStack:
             os.kill(kafka_pid, signal.SIGCONT)  # never leave it frozen
         self.kafka.stop()
         self.redis.stop()
-        self.postgres.stop()
+        if self.replica is not None:
+            self.replica.stop(mode="immediate")
+            self.replica.purge()
+        self.postgres.stop(mode="immediate" if self.replica is not None else "fast")
         self.postgres.purge()
 
 
@@ -202,7 +225,14 @@ def faults(stack: DrillStack, hold_s: float) -> dict[str, tuple[Callable[[], Non
         finally:
             os.kill(pid, signal.SIGCONT)
 
-    return {"kill-worker": (kill_worker, lambda: stack.start_worker(0)), "restart-broker": (restart_broker, nothing),
+    def promote_replica() -> None:
+        stack.postgres.stop(mode="immediate")  # the primary's host is gone
+        started = time.monotonic()
+        stack.replica.promote()
+        print(f"  replica promoted in {time.monotonic() - started:.2f}s", flush=True)
+
+    return {"promote-replica": (promote_replica, nothing),
+            "kill-worker": (kill_worker, lambda: stack.start_worker(0)), "restart-broker": (restart_broker, nothing),
             "restart-postgres": (restart_postgres, nothing), "stop-redis": (stop_redis, nothing),
             "freeze-broker": (freeze_broker, nothing)}
 
@@ -424,15 +454,17 @@ def main() -> None:
     parser.add_argument("--steady-s", type=float, default=20.0, help="Seconds of steady load before each fault and at the end.")
     parser.add_argument("--hold-s", type=float, default=8.0, help="How long a fault lasts where it has a duration.")
     parser.add_argument("--workers", type=int, default=2, help="Landing worker processes.")
-    parser.add_argument("--faults", default=",".join(FAULTS), help=f"Comma-separated, in order; of {', '.join(FAULTS)}.")
+    parser.add_argument("--faults", default=",".join(FAULTS), help=f"Comma-separated, in order; of {', '.join(FAULTS + EXTRA_FAULTS)}.")
     parser.add_argument("--max-gap-s", type=float, default=MAX_GAP_S, help="Fail when a landing gap is longer.")
     parser.add_argument("--keep", action="store_true", help="Keep the drill's state directory (logs) at the end.")
     parser.add_argument("--record", action="store_true", help="Append the results to bench/RESULTS.md.")
     args = parser.parse_args()
     chosen = [f.strip() for f in args.faults.split(",") if f.strip()]
-    unknown = sorted(set(chosen) - set(FAULTS))
+    unknown = sorted(set(chosen) - set(FAULTS + EXTRA_FAULTS))
     if unknown:
-        parser.error(f"unknown faults {', '.join(unknown)}; choose from {', '.join(FAULTS)}")
+        parser.error(f"unknown faults {', '.join(unknown)}; choose from {', '.join(FAULTS + EXTRA_FAULTS)}")
+    if "promote-replica" in chosen and chosen[-1] != "promote-replica":
+        parser.error("promote-replica must come last (the old primary stays down)")
 
     from store import db
     from store.games import create_game
@@ -440,7 +472,7 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="gamemetrics-drill-"))
     print(f"drill: own stack under {root} (Kafka, PostgreSQL, Redis on free ports)", flush=True)
-    stack = DrillStack.start(root)
+    stack = DrillStack.start(root, replica="promote-replica" in chosen)
     lines: list[str] = []
     problems: list[str] = []
     try:

@@ -13,11 +13,16 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Ports of the embedded local stack. They are off the well-known ports so a system PostgreSQL,
-# Redis or Kafka on the same machine never collides with the project's own.
-LOCAL_KAFKA_PORT = 59092
-LOCAL_KAFKA_CONTROLLER_PORT = 59093
-LOCAL_POSTGRES_PORT = 55432
-LOCAL_REDIS_PORT = 56379
+# Redis or Kafka on the same machine never collides with the project's own, and below Linux's
+# ephemeral range (32768-60999, net.ipv4.ip_local_port_range): a port in that range can be taken by
+# a client's outgoing connection while the service is down, and the service then fails to restart
+# ("Address already in use"). Until 2026-12 they were 59092/59093/55432/56379 (and S3 59000);
+# docs/operations/local-stack-ports.md says what `stack up` does with a state folder made then.
+LOCAL_KAFKA_PORT = 19092
+LOCAL_KAFKA_CONTROLLER_PORT = 19093
+LOCAL_POSTGRES_PORT = 15432
+LOCAL_REDIS_PORT = 16379
+LOCAL_POSTGRES_REPLICA_PORT = 15433  # `stack up --replica`
 
 LOCAL_PRIVACY_KEY = "gamemetrics-local-privacy-key"
 LOCAL_AUDIT_KEY = "gamemetrics-local-audit-key"
@@ -53,6 +58,10 @@ class Settings(BaseSettings):
     database_url: str = Field(
         f"postgresql://gamemetrics@127.0.0.1:{LOCAL_POSTGRES_PORT}/gamemetrics",
         description="PostgreSQL URL (libpq form, no driver suffix).",
+    )
+    database_read_url: str = Field(
+        "", description="PostgreSQL URL of a streaming replica for read-only queries (the GraphQL API's); empty ="
+        " database_url. Reads there lag the primary by the replica's replay lag."
     )
     redis_url: str = Field(f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0", description="Redis URL.")
     qdrant_url: str = Field("", description="Qdrant server URL; empty = the embedded store, owned by the recommender service."
@@ -117,6 +126,11 @@ class Settings(BaseSettings):
     def explicitly_set(self, field: str) -> bool:
         """True when ``field`` came from the environment (or the caller), not from the default."""
         return field in self.model_fields_set
+
+    @property
+    def read_database_url(self) -> str:
+        """Where read-only queries go: the replica when one is configured, else the primary."""
+        return self.database_read_url or self.database_url
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,10 +1,11 @@
-"""PostgreSQL for the API: a pool (psycopg_pool) of read-only, autocommit connections in UTC.
+"""PostgreSQL for the API: a pool (psycopg_pool) of read-only, autocommit connections in UTC, to the
+streaming replica when GAMEMETRICS_DATABASE_READ_URL names one (else to the primary).
 
 Every query the API runs for a reader goes through :meth:`Database.fetch`, on connections that
 refuse writes (``default_transaction_read_only``), stop long statements (``statement_timeout``),
 compute dates in UTC (``TimeZone``) and skip JIT compilation (``jit``: measured at 3 s of a 4 s
 funnel over 10 M events, compiling plans that span many partitions; these queries never gain it back). The admin mutations write through
-:meth:`Database.write`, on a connection of their own.
+:meth:`Database.write`, on a connection of their own to the primary.
 
 Driver errors are translated by :func:`store.connections.translate`: unavailable (down, restarting,
 no free connection within ``ACQUIRE_TIMEOUT_S``) -> ``Unavailable``; a cancelled statement ->
@@ -39,7 +40,7 @@ class Database:
         self._settings = settings
         self._timeout_ms = int(statement_timeout_s * 1000)
         self._pool = AsyncConnectionPool(
-            settings.database_url, min_size=1, max_size=size, open=False, timeout=ACQUIRE_TIMEOUT_S,
+            settings.read_database_url, min_size=1, max_size=size, open=False, timeout=ACQUIRE_TIMEOUT_S,
             kwargs={"autocommit": True, "options": db.search_path_option(settings.database_schema)},
             configure=self._configure, check=AsyncConnectionPool.check_connection, name="graphql-api",
         )

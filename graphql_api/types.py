@@ -276,6 +276,11 @@ class Pipeline:
     last_landed_at: datetime | None = strawberry.field(description="When that event was landed.")
     dead_letters_total: int
     dead_letters: list[DeadLetterCount] = strawberry.field(description="Records of system.dlq by error type (whole deployment).")
+    replica_lag_seconds: float | None = strawberry.field(
+        default=None,
+        description="How far the read replica the API queries is behind the primary (0 when it has replayed all it"
+        " received); null when reads go to the primary (no GAMEMETRICS_DATABASE_READ_URL).",
+    )
 
 
 # --- live -------------------------------------------------------------------------------------

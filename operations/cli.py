@@ -19,6 +19,7 @@ from gamemetrics.commands import (
     OutputOption, apply_conventions, command_settings, duration_option, emit, fail, progress_enabled, say, version_text,
 )
 from gamemetrics.errors import GameMetricsError
+from operations.backup.cli import app as backup_app
 from graphql_api.cli import serve_graphql, tokens_app
 from ingest.cli import serve_ingest
 from processors.cli import dlq_app, worker
@@ -72,6 +73,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(archive_app, name="archive")
 app.add_typer(gdpr_app, name="gdpr")
 app.add_typer(audit_app, name="audit")
+app.add_typer(backup_app, name="backup")
 
 
 @stack_app.command("install")
@@ -106,8 +108,19 @@ SECURE_OPTION = typer.Option(
 )
 
 
+BACKUP_OPTION = typer.Option(
+    "--backup", help="PostgreSQL archives its WAL to pgBackRest (S3 bucket gamemetrics-backup, encrypted); remembered."
+)
+
+
+REPLICA_OPTION = typer.Option(
+    "--replica", help="A streaming replica of PostgreSQL on port 15433 (GAMEMETRICS_DATABASE_READ_URL); remembered."
+)
+
+
 @stack_app.command("up")
-def stack_up(secure: Annotated[bool, SECURE_OPTION] = False) -> None:
+def stack_up(secure: Annotated[bool, SECURE_OPTION] = False, backup: Annotated[bool, BACKUP_OPTION] = False,
+             replica: Annotated[bool, REPLICA_OPTION] = False) -> None:
     """Start Kafka (KRaft), PostgreSQL and Redis, create the topics, run the migrations (idempotent).
 
     Services named by GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS, GAMEMETRICS_DATABASE_URL or
@@ -120,7 +133,7 @@ def stack_up(secure: Annotated[bool, SECURE_OPTION] = False) -> None:
     from store.settings import StoreSettings
 
     try:
-        env = LocalStack(command_settings(), say, StoreSettings(), secure=secure).up()
+        env = LocalStack(command_settings(), say, StoreSettings(), secure=secure, backup=backup, replica=replica).up()
     except GameMetricsError as exc:
         fail(exc)
     say("stack is up; use it from another shell with:")

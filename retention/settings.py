@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gamemetrics.keys import Key
 
-LOCAL_S3_PORT = 59000
+LOCAL_S3_PORT = 19000  # below the ephemeral range, like the others (gamemetrics/settings.py)
 LOCAL_S3_SECRET = "gamemetrics-local-secret"
 LOCAL_RECEIPT_KEY = "gamemetrics-local-receipt-key"
 S3_SECRET_MIN_BYTES = 16  # S3 secrets are provider-made (AWS: 40 characters); MinIO refuses fewer than 8

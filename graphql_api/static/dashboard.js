@@ -171,7 +171,7 @@ const FUNNEL = `query Funnel($gameId: String!, $steps: [FunnelStepInput!]!, $fro
   }
 }`;
 
-const PIPELINE = `{ pipeline { consumerLag lastLandedEventTime lastLandedAt deadLettersTotal deadLetters { errorType count } } }`;
+const PIPELINE = `{ pipeline { consumerLag lastLandedEventTime lastLandedAt deadLettersTotal deadLetters { errorType count } replicaLagSeconds } }`;
 
 async function refresh() {
   if (!state.game) return;
@@ -300,6 +300,7 @@ function drawPipeline(p) {
     stat("Consumer lag", fmt.int(p.consumerLag), "messages not yet landed"),
     stat("Last landed", ago(p.lastLandedAt), p.lastLandedEventTime ? `event time ${p.lastLandedEventTime.slice(0, 19).replace("T", " ")}` : ""),
     stat("Dead letters", fmt.int(p.deadLettersTotal), dlq),
+    ...(p.replicaLagSeconds == null ? [] : [stat("Replica lag", `${p.replicaLagSeconds.toFixed(1)} s`, "reads behind the primary")]),
   );
   $("pipeline-note").textContent = "landing workers · whole deployment";
 }

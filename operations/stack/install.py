@@ -1,6 +1,6 @@
 """``gamemetrics stack install``: put on this machine what the local stack needs. Idempotent.
 
-Debian packages (PostgreSQL, Redis, a JRE and Maven when missing) with apt-get, and the Apache
+Debian packages (PostgreSQL, Redis, pgBackRest, a JRE and Maven when missing) with apt-get, and the Apache
 Kafka broker jars from Maven Central with mvn, and TimescaleDB from its bundle when there is one
 (``GAMEMETRICS_STACK_TIMESCALEDB_BUNDLE``, default ``<repo>/../shared/timescaledb``).
 """
@@ -29,6 +29,8 @@ def missing_debian_packages() -> list[str]:
         missing.append("openjdk-17-jre-headless")
     if shutil.which("mvn") is None:
         missing.append("maven")
+    if shutil.which("pgbackrest") is None:  # backups and point-in-time restore (gamemetrics backup)
+        missing.append("pgbackrest")
     return missing
 
 
@@ -42,7 +44,7 @@ def install(kafka: LocalKafka, say: Callable[[str], None], stack: StackSettings 
         procs.run(["apt-get", "update", "-qq"], "apt-get update", env=env)
         procs.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], "apt-get install", env=env)
     else:
-        say("Debian packages: PostgreSQL, Redis, Java and Maven are present")
+        say("Debian packages: PostgreSQL, Redis, pgBackRest, Java and Maven are present")
     if kafka.installed():
         say(f"Apache Kafka jars: present in {kafka.libs}")
     else:

@@ -156,6 +156,21 @@ class LocalKafka:
     def running_pid(self) -> int | None:
         return procs.read_pid(self.pid_file)
 
+    def running_port(self) -> int | None:
+        """The client port of the running broker (the ``listeners=`` its config, rewritten at every start,
+        gave it); None when it is down."""
+        if self.running_pid() is None:
+            return None
+        try:
+            text = self.config.read_text()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if line.startswith("listeners="):
+                port = line.split(",")[0].rpartition(":")[2]
+                return int(port) if port.isdigit() else None
+        return None
+
     def _java(self, *args: str) -> list[str]:
         return ["java", *JVM_HEAP, "-cp", f"{self.libs}/*", f"-Dlog4j.configuration=file:{self.log4j}", *args]
 

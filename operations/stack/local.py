@@ -10,6 +10,11 @@ TimescaleDB: when the extension is installed into the local PostgreSQL, ``up`` s
 ``shared_preload_libraries = 'timescaledb'`` and says so; GAMEMETRICS_STORE_BACKEND (auto | native
 | timescaledb, see store/settings.py) chooses, and ``timescaledb`` fails clearly when it is absent.
 An external database is used as it is: hypertable when it can run TimescaleDB (``auto``).
+
+Ports: the local services listen below Linux's ephemeral range (gamemetrics/settings.py). A state
+folder whose services still run on the ports of before (59092, 55432, 56379, 59000) is refused by
+``up`` with the command that moves them (``stack down && stack up``: every generated config naming a
+port is rewritten at start, data kept); see docs/operations/local-stack-ports.md.
 """
 
 from __future__ import annotations
@@ -18,18 +23,24 @@ import shutil
 from urllib.parse import urlsplit
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gamemetrics.settings import Settings
+from gamemetrics.settings import LOCAL_POSTGRES_REPLICA_PORT, Settings
 from operations.stack.install import install
 from operations.stack.kafka import KAFKA_VERSION, LocalKafka
 from operations.stack.paths import StackPaths
 from operations.stack.postgres import LocalPostgres
 from operations.stack.redis import LocalRedis
+from operations.stack.replica import LocalReplica
 from operations.stack.s3 import VERSITYGW_VERSION, LocalS3
 from retention.settings import S3Settings
 from operations.errors import StackError
 from store.settings import StoreSettings
 from operations.stack.settings import StackSettings
+
+if TYPE_CHECKING:
+    from operations.backup.pgbackrest import PgBackRest
+    from operations.backup.settings import BackupSettings
 
 
 @dataclass(frozen=True)
@@ -44,9 +55,13 @@ class ServiceStatus:
 class LocalStack:
     def __init__(
         self, settings: Settings, say: Callable[[str], None] = lambda _msg: None, store: StoreSettings | None = None,
-        s3: S3Settings | None = None, secure: bool = False,
+        s3: S3Settings | None = None, secure: bool = False, backup: bool = False, replica: bool = False,
     ) -> None:
-        """``secure``: run the secured broker instead (SASL_SSL, SCRAM-SHA-512, ACLs; same port, own data)."""
+        """``secure``: run the secured broker instead (SASL_SSL, SCRAM-SHA-512, ACLs; same port, own data).
+        ``backup``: PostgreSQL archives its WAL to pgBackRest (operations/backup), whose repository is a
+        bucket of the S3 server, served over TLS on a second port; remembered in the state folder.
+        ``replica``: a streaming replica of the local PostgreSQL on its own port (operations/stack/replica.py),
+        GAMEMETRICS_DATABASE_READ_URL in the environment printed; remembered in the state folder."""
         self.settings = settings
         self.say = say
         self.store = store or StoreSettings(backend="auto")
@@ -63,6 +78,27 @@ class LocalStack:
         s3s = self.s3_settings
         self.s3 = LocalS3(self.paths.s3, access_key=s3s.access_key_id,
                           secret_key=s3s.secret_access_key.get_secret_value(), region=s3s.region)
+        self.backup_marker = self.paths.postgres / "BACKUP"
+        self.backup = backup or self.backup_marker.exists()
+        self.replica_marker = self.paths.postgres / "REPLICA"
+        self.with_replica = replica or self.replica_marker.exists()
+        self.replica = LocalReplica(self.paths.postgres / "replica", self.postgres, LOCAL_POSTGRES_REPLICA_PORT)
+
+    def backup_settings(self) -> "BackupSettings":
+        from operations.backup.settings import BackupSettings
+
+        s3 = self.s3_settings
+        return BackupSettings(s3_access_key_id=s3.access_key_id, s3_secret_access_key=s3.secret_access_key,
+                              s3_region=s3.region, s3_ca_file=self.s3_tls().tls().ca_file)
+
+    def s3_tls(self) -> LocalS3:
+        """The S3 server's second listener, over TLS (pgBackRest's repository): same data, own pid and log."""
+        from operations.backup.settings import LOCAL_S3_TLS_PORT
+
+        tls = LocalS3(self.paths.s3 / "tls", port=LOCAL_S3_TLS_PORT, access_key=self.s3.access_key,
+                      secret_key=self.s3.secret_key, region=self.s3.region, tls_dir=self.paths.s3 / "tls")
+        tls.bin_dir, tls.data, tls.meta = self.s3.bin_dir, self.s3.data, self.s3.meta
+        return tls
 
     # which services are ours to run
     @property
@@ -103,15 +139,22 @@ class LocalStack:
         from streams.topics import ensure_topics
 
         s = self.settings
+        self.check_ports()
         if self.own_kafka:
             started = self.kafka.start()
             self.say(f"kafka {KAFKA_VERSION}: {'started' if started else 'already running'} on {s.kafka_bootstrap_servers}")
         self.kafka.wait_ready(s.kafka_bootstrap_servers)
+        tool = self._backup_prepare() if self.backup else None
         if self.own_postgres:
             self.start_postgres()
         self.postgres.wait_ready(s.database_url)
         if self.own_postgres and self.postgres.ensure_database():
             self.say("postgresql: created database gamemetrics")
+        if self.own_postgres and self.with_replica:
+            self.replica_marker.write_text("a streaming replica (stack up --replica)\n")
+            started = self.replica.start()
+            self.replica.wait_ready(self.replica.url)
+            self.say(f"postgresql replica: {'started' if started else 'already running'} on 127.0.0.1:{self.replica.port}")
         if self.own_postgres:
             self.check_preloaded()
         if self.own_redis:
@@ -129,7 +172,74 @@ class LocalStack:
         backend = upgrade(s, backend=self.store.backend)
         kind = "a TimescaleDB hypertable" if backend == "timescaledb" else "native daily partitions"
         self.say(f"migrations: schema {s.database_schema} at head (player_events: {kind})")
+        if tool is not None:
+            self._backup_up(tool)
         return self.environment()
+
+    def _backup_prepare(self) -> "PgBackRest":
+        """Before PostgreSQL starts: the TLS listener of the S3 server, pgBackRest's config and the archiving
+        settings in PostgreSQL's include file."""
+        from operations.backup.local import backed_up
+
+        if not (self.own_postgres and self.own_s3):
+            raise StackError("stack up --backup backs up the local PostgreSQL to the local S3 server; for others run"
+                             " pgBackRest where the database runs (docs/operations/disaster-recovery.md)")
+        tls = self.s3_tls()
+        started = tls.start()
+        tls.wait_ready()
+        self.say(f"s3 over TLS (pgBackRest's repository): {'started' if started else 'already running'} on {tls.endpoint_url}")
+        self.backup_marker.parent.mkdir(parents=True, exist_ok=True)
+        self.backup_marker.write_text("WAL archived to pgBackRest (stack up --backup)\n")
+        return backed_up(self.postgres, self.backup_settings())
+
+    def _backup_up(self, tool: "PgBackRest") -> None:
+        import psycopg
+
+        from retention.objects import ObjectStore
+
+        settings = tool.settings
+        bucket = self.s3_settings.model_copy(update={"bucket": settings.s3_bucket})
+        ObjectStore(bucket).ensure_bucket()  # the plain listener, same data: the bucket is the TLS one's too
+        with psycopg.connect(self.postgres.url, connect_timeout=5) as conn:
+            archiving = conn.execute("SHOW archive_mode").fetchone()[0] == "on"
+        if not archiving:
+            self.say("postgresql: WAL archiving starts at its next restart (`gamemetrics stack down && gamemetrics"
+                     " stack up`); no backup can be taken until then")
+            return
+        tool.stanza_create()
+        tool.check()
+        self.say(f"backup: pgBackRest stanza {settings.stanza} in s3://{settings.s3_bucket}{settings.s3_path},"
+                 f" WAL archived (config {tool.config_file}); `gamemetrics backup run --type full` takes a backup")
+
+    def moved_ports(self) -> list[tuple[str, int, int, str]]:
+        """(service, port it runs on, port it should run on, variable to keep it there) of each of our running
+        services that listens elsewhere than this stack's port: a state folder started before the ports moved."""
+        own = [("kafka", self.own_kafka, self.kafka, "GAMEMETRICS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{port}"),
+               ("postgresql", self.own_postgres, self.postgres,
+                "GAMEMETRICS_DATABASE_URL=postgresql://gamemetrics@127.0.0.1:{port}/gamemetrics"),
+               ("postgresql replica", self.own_postgres, self.replica,
+                "GAMEMETRICS_DATABASE_READ_URL=postgresql://gamemetrics@127.0.0.1:{port}/gamemetrics"),
+               ("redis", self.own_redis, self.redis, "GAMEMETRICS_REDIS_URL=redis://127.0.0.1:{port}/0"),
+               ("s3", self.own_s3, self.s3, "GAMEMETRICS_S3_ENDPOINT_URL=http://127.0.0.1:{port}")]
+        moved = []
+        for name, ours, service, variable in own:
+            running = service.running_port() if ours else None
+            if running is not None and running != service.port:
+                moved.append((name, running, service.port, variable.format(port=running)))
+        return moved
+
+    def check_ports(self) -> None:
+        """Refuse to go on with services of this state folder running on other ports, saying what to do."""
+        moved = self.moved_ports()
+        if not moved:
+            return
+        where = "; ".join(f"{name} runs on port {running}, the stack's port is {wanted}" for name, running, wanted, _ in moved)
+        keep = " ".join(variable for *_, variable in moved)
+        raise StackError(
+            f"this state folder's services were started on other ports ({where}): the local ports moved out of Linux's"
+            " ephemeral range. `gamemetrics stack down && gamemetrics stack up` restarts them on the new ports (the"
+            f" generated configs are rewritten at start; data is kept), or keep them where they are with {keep}"
+        )
 
     def _s3_up(self) -> None:
         from retention.errors import ObjectStoreError
@@ -198,6 +308,8 @@ class LocalStack:
             "GAMEMETRICS_S3_ENDPOINT_URL": self.s3_settings.endpoint_url,
             "GAMEMETRICS_STATE_DIR": str(self.paths.root),
         }
+        if self.own_postgres and self.with_replica:
+            env["GAMEMETRICS_DATABASE_READ_URL"] = self.replica.url
         if self.secure and self.own_kafka:  # the admin's; each service has its own env file
             env.update(self._kafka_env("admin"))
         return env
@@ -278,9 +390,14 @@ class LocalStack:
             self.say(f"redis: {'stopped' if self.redis.stop() else 'not running'}")
         if self.own_s3:
             self.say(f"s3: {'stopped' if self.s3.stop() else 'not running'}")
+            if self.s3_tls().stop():
+                self.say("s3 over TLS: stopped")
         if self.own_postgres:
+            if self.replica.stop():
+                self.say("postgresql replica: stopped")
             self.say(f"postgresql: {'stopped' if self.postgres.stop() else 'not running'}")
         if purge:
+            self.replica.purge()
             self.postgres.purge()
             for path in (self.kafka.data, self.redis.data, self.s3.data, self.s3.meta, self.paths.run):
                 shutil.rmtree(path, ignore_errors=True)

@@ -8,7 +8,8 @@ Authentication is ``trust`` on 127.0.0.1 only: a developer's local stack, never 
 TimescaleDB: when its extension is installed into this PostgreSQL (``timescaledb.control`` under
 ``pg_config --sharedir``/extension, e.g. by ``gamemetrics stack install`` from the bundle) the
 cluster is started with ``shared_preload_libraries = 'timescaledb'``, written to its own include
-file ``gamemetrics-preload.conf`` on every start. A cluster that is already running keeps the
+file ``gamemetrics-preload.conf`` on every start (with ``port``, so a cluster made with another port
+moves to this one on its next start). A cluster that is already running keeps the
 libraries it was started with (:meth:`LocalPostgres.preloaded` says which).
 """
 
@@ -75,15 +76,17 @@ def timescaledb_installed(bin_dir: Path) -> bool:
 class LocalPostgres:
     def __init__(
         self, root: Path, port: int = LOCAL_POSTGRES_PORT, bin_dir: Path | None = None,
-        preload: tuple[str, ...] | None = None,
+        preload: tuple[str, ...] | None = None, extra_conf: str = "",
     ) -> None:
         """``bin_dir``: the server binaries (default: the newest Debian PostgreSQL); ``preload``: the
-        ``shared_preload_libraries`` to start with (default: timescaledb when it is installed)."""
+        ``shared_preload_libraries`` to start with (default: timescaledb when it is installed);
+        ``extra_conf``: more settings for the include file (e.g. WAL archiving to pgBackRest)."""
         self.root = root
         self.port = port
         self.note = root / "DATA_DIR"
         self._bin_dir = bin_dir
         self._preload = preload
+        self.extra_conf = extra_conf
 
     @property
     def url(self) -> str:
@@ -176,9 +179,14 @@ class LocalPostgres:
                 out.write(INCLUDE_LINE + "\n")
         libraries = ",".join(self.preload())
         target = self.data / PRELOAD_FILE
-        lines = ["# written by `gamemetrics stack up` on every start", f"shared_preload_libraries = '{libraries}'"]
+        # the port too: this file is included last, so it wins over the `port =` that initdb's config got
+        # (a state folder made with the old default port, 55432, moves to self.port on its next start)
+        lines = ["# written by `gamemetrics stack up` on every start", f"port = {self.port}",
+                 f"shared_preload_libraries = '{libraries}'"]
         if "timescaledb" in self.preload():
             lines.append("timescaledb.telemetry_level = 'off'  # a developer's stack reports nothing home")
+        if self.extra_conf:
+            lines.append(self.extra_conf.strip())
         target.write_text("\n".join(lines) + "\n")
         if _as_root():
             shutil.chown(target, OS_USER, OS_USER)
@@ -226,10 +234,21 @@ class LocalPostgres:
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
             return True
 
-    def stop(self) -> bool:
+    def running_port(self) -> int | None:
+        """The port the running cluster listens on (line 4 of postmaster.pid); None when it is down."""
+        if not self.running():
+            return None
+        try:
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return None
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+
+    def stop(self, mode: str = "fast") -> bool:
+        """``mode``: pg_ctl's shutdown mode; ``immediate`` does not wait for the archiver (a crash, for drills)."""
         if not self.running():
             return False
-        procs.run(self._user_cmd([self._pg("pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w"]), "stopping PostgreSQL")
+        procs.run(self._user_cmd([self._pg("pg_ctl"), "stop", "-D", str(self.data), "-m", mode, "-w"]), "stopping PostgreSQL")
         return True
 
     def purge(self) -> None:

@@ -83,3 +83,21 @@ def stop_pid(pid: int, timeout_s: float = 30.0) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def cmdline(pid: int) -> list[str]:
+    """The command line of process ``pid`` (Linux /proc; a process may retitle itself); [] when gone."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return []
+    return raw.rstrip("\0").split("\0") if raw else []
+
+
+def cmdline_option(pid: int, flag: str) -> str | None:
+    """The value after ``flag`` on the command line of process ``pid``; None when absent."""
+    args = cmdline(pid)
+    for i, arg in enumerate(args[:-1]):
+        if arg == flag:
+            return args[i + 1]
+    return None

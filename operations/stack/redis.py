@@ -30,6 +30,16 @@ class LocalRedis:
     def running_pid(self) -> int | None:
         return procs.read_pid(self.pid_file)
 
+    def running_port(self) -> int | None:
+        """The port the running server listens on; None when it is down. redis-server retitles itself
+        ``redis-server 127.0.0.1:PORT`` (its /proc command line), else its ``--port`` option says."""
+        pid = self.running_pid()
+        if pid is None:
+            return None
+        title = " ".join(procs.cmdline(pid)).split()
+        value = procs.cmdline_option(pid, "--port") or (title[1].rpartition(":")[2] if len(title) > 1 else "")
+        return int(value) if value.isdigit() else None
+
     def start(self) -> bool:
         if self.running_pid() is not None:
             return False

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from operations.errors import StackError
 from operations.stack import procs
+from operations.stack.tls import BrokerTls, ensure_broker_tls
 from retention.settings import LOCAL_S3_PORT
 
 VERSITYGW_MODULE = "github.com/versity/versitygw/cmd/versitygw"
@@ -36,7 +37,10 @@ def _go_can_switch_toolchain(go: str) -> bool:
 
 class LocalS3:
     def __init__(self, root: Path, port: int = LOCAL_S3_PORT, access_key: str = "gamemetrics",
-                 secret_key: str = "gamemetrics-local-secret", region: str = "us-east-1") -> None:
+                 secret_key: str = "gamemetrics-local-secret", region: str = "us-east-1",
+                 tls_dir: Path | None = None) -> None:
+        """``tls_dir``: serve HTTPS with a local CA's certificate kept there (``ca.pem`` for the clients;
+        pgBackRest speaks S3 over TLS only)."""
         self.root = root
         self.bin_dir = root / "bin"
         self.data = root / "data"
@@ -47,10 +51,15 @@ class LocalS3:
         self.access_key = access_key
         self.secret_key = secret_key
         self.region = region
+        self.tls_dir = tls_dir
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls_dir else 'http'}://127.0.0.1:{self.port}"
+
+    def tls(self) -> "BrokerTls | None":
+        """The CA (what clients trust) and the server's key + certificate, made on first use; None over HTTP."""
+        return ensure_broker_tls(self.tls_dir) if self.tls_dir else None
 
     def binary(self) -> Path | None:
         own = self.bin_dir / "versitygw"
@@ -83,6 +92,13 @@ class LocalS3:
     def running_pid(self) -> int | None:
         return procs.read_pid(self.pid_file)
 
+    def running_port(self) -> int | None:
+        """The port the running server was started with (its command line); None when it is down."""
+        pid = self.running_pid()
+        value = procs.cmdline_option(pid, "--port") if pid is not None else None
+        port = (value or "").rpartition(":")[2]
+        return int(port) if port.isdigit() else None
+
     def start(self) -> bool:
         """Start the server unless it runs; True when started now."""
         if self.running_pid() is not None:
@@ -94,10 +110,12 @@ class LocalS3:
             raise StackError(f"port {self.port} is taken by another process; stop it or set GAMEMETRICS_S3_ENDPOINT_URL")
         for path in (self.data, self.meta):
             path.mkdir(parents=True, exist_ok=True)
+        tls = self.tls()  # one PEM file holds the key and the chain; Go reads each from it
+        secure = ["--cert", str(tls.keystore_file), "--key", str(tls.keystore_file)] if tls else []
         with open(self.log, "ab") as out:
             proc = subprocess.Popen(
                 [str(binary), "--access", self.access_key, "--secret", self.secret_key, "--region", self.region,
-                 "--port", f"127.0.0.1:{self.port}", "--quiet",
+                 "--port", f"127.0.0.1:{self.port}", "--quiet", *secure,
                  "posix", "--sidecar", str(self.meta), str(self.data)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )

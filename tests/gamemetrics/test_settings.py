@@ -11,9 +11,9 @@ def test_defaults_point_at_the_local_stack(monkeypatch):
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL", "QDRANT_URL", "SCHEMA_REGISTRY_URL", "STATE_DIR"):
         monkeypatch.delenv(f"GAMEMETRICS_{name}", raising=False)
     s = Settings()
-    assert s.kafka_bootstrap_servers == "127.0.0.1:59092"
-    assert s.database_url.startswith("postgresql://gamemetrics@127.0.0.1:55432/")
-    assert s.redis_url == "redis://127.0.0.1:56379/0"
+    assert s.kafka_bootstrap_servers == "127.0.0.1:19092"
+    assert s.database_url.startswith("postgresql://gamemetrics@127.0.0.1:15432/")
+    assert s.redis_url == "redis://127.0.0.1:16379/0"
     assert s.qdrant_url == "" and s.schema_registry_url == ""
     assert s.state_dir == Path(".gamemetrics")
     assert not s.explicitly_set("database_url")

@@ -34,12 +34,12 @@ def test_kraft_storage_formats_with_a_cluster_id_that_begins_with_a_dash(stack_s
     from operations.stack.kafka import LOG4J_PROPERTIES, SERVER_PROPERTIES, LocalKafka
 
     stack = LocalStack(stack_settings)
-    kafka = LocalKafka(tmp_path / "kafka", port=59192, controller_port=59193)
+    kafka = LocalKafka(tmp_path / "kafka", port=19192, controller_port=19193)
     if not stack.kafka.installed():
         pytest.skip("this run uses external Kafka: no local jars to run kafka-storage from")
     kafka.use_libs_of(stack.kafka)
     kafka.root.mkdir(parents=True)
-    kafka.config.write_text(SERVER_PROPERTIES.format(port=59192, controller_port=59193, data=kafka.data))
+    kafka.config.write_text(SERVER_PROPERTIES.format(port=19192, controller_port=19193, data=kafka.data))
     kafka.log4j.write_text(LOG4J_PROPERTIES.format(log=kafka.log))
     kafka.format_storage("-kW7dwp8QKyKN1cEgcnuSw")
     assert "cluster.id=-kW7dwp8QKyKN1cEgcnuSw" in (kafka.data / "meta.properties").read_text()

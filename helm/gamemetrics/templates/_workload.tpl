@@ -160,6 +160,7 @@ volumes:
 {{- $k := $v.secrets.keys -}}
 {{- $vars := list (list "GAMEMETRICS_PRIVACY_KEY" $k.privacyKey false) (list "GAMEMETRICS_AUDIT_KEY" $k.auditKey false) -}}
 {{- if has "db" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_DATABASE_URL" $k.databaseUrl false) }}{{ end }}
+{{- if has "dbread" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_DATABASE_READ_URL" $k.databaseReadUrl true) }}{{ end }}
 {{- if has "redis" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_REDIS_URL" $k.redisUrl false) }}{{ end }}
 {{- if has "jwt" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_GRAPHQL_JWT_SECRET" $k.graphqlJwtSecret false) }}{{ end }}
 {{- if has "qdrant" .needs }}{{ $vars = append $vars (list "GAMEMETRICS_QDRANT_API_KEY" $k.qdrantApiKey true) }}{{ end }}
