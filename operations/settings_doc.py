@@ -36,6 +36,7 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("retention.settings", "S3Settings", "Object storage (archives, exports)"),
     ("retention.settings", "GdprSettings", "GDPR requests"),
     ("gamemetrics.settings", "TracingSettings", "Tracing (OpenTelemetry)"),
+    ("operations.backup.settings", "BackupSettings", "Backups and point-in-time recovery (`gamemetrics backup`)"),
     ("operations.stack.settings", "StackSettings", "Local stack (`gamemetrics stack`)"),
 )
 
