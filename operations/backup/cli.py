@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from gamemetrics.commands import command_settings, fail, say
+from gamemetrics.commands import OutputOption, command_settings, emit, fail, say
 from gamemetrics.errors import GameMetricsError
 
 app = typer.Typer(help="Backups and point-in-time restore of PostgreSQL (pgBackRest, to S3).", no_args_is_help=True)
@@ -60,18 +60,19 @@ def run(
 
 
 @app.command("list")
-def list_backups(config: Annotated[Path | None, CONFIG_OPTION] = None) -> None:
+def list_backups(config: Annotated[Path | None, CONFIG_OPTION] = None, output: OutputOption = None) -> None:
     """The backups in the repository, oldest first: label, type, start, stop, sizes, WAL range."""
     try:
         tool, _ = _tool(config)
         backups = tool.info()
     except GameMetricsError as exc:
         fail(exc)
-    for b in backups:
-        typer.echo(f"{b.label:<36} {b.type:<5} {b.started:%Y-%m-%dT%H:%M:%SZ} {b.stopped:%H:%M:%SZ}"
-                   f" {b.size / 1e6:>9.1f} MB {b.repo_size / 1e6:>9.1f} MB stored  WAL {b.wal_start}..{b.wal_stop}")
     if not backups:
         say("no backups yet: `gamemetrics backup run --type full`")
+        return
+    emit(({"label": b.label, "type": b.type, "started": b.started, "stopped": b.stopped, "size_mb": round(b.size / 1e6, 1),
+           "stored_mb": round(b.repo_size / 1e6, 1), "wal_start": b.wal_start, "wal_stop": b.wal_stop} for b in backups),
+         output)
 
 
 @app.command("check")

@@ -8,6 +8,8 @@ the landing group, rewound to T, refills the rest from Kafka and dedup keeps it 
 
 from __future__ import annotations
 
+import json
+
 import os
 import subprocess
 import sys
@@ -126,8 +128,8 @@ def test_pitr_drill_restores_exactly_what_landed_by_t_and_kafka_refills_the_rest
             wait_for(lambda: group_caught_up(settings), 60, "the worker to commit them")
         checked = gamemetrics(settings, "backup", "check", "--config", str(tool.config_file))
         assert checked.returncode == 0, checked.stderr  # a WAL switch, archived: the WAL past T is in the repository
-        listed = gamemetrics(settings, "backup", "list", "--config", str(tool.config_file))
-        assert [line.split()[1] for line in listed.stdout.splitlines()] == ["full", "incr"], listed.stdout + listed.stderr
+        listed = gamemetrics(settings, "backup", "list", "--config", str(tool.config_file), "--output", "json")
+        assert [json.loads(line)["type"] for line in listed.stdout.splitlines()] == ["full", "incr"], listed.stdout + listed.stderr
         assert [b.type for b in tool.info()] == ["full", "incr"]
         assert incremental.repo_size < full.repo_size and incremental.started > full.stopped
 
