@@ -123,7 +123,8 @@ def test_an_erase_with_everything_running_leaves_nothing_and_takes_nothing_from_
         assert recommend(bo) == 200 and ana not in similar(bo)
         client = redis.Redis.from_url(settings.redis_url)
         try:
-            assert [k for k in client.scan_iter(match=f"*{ana}*")] == []
+            # this game's keys only: other tests' games may hold a player of the same simulated id
+            assert [k for k in client.scan_iter(match=f"*:{game_id}:*{ana}*")] == []
             for key in client.scan_iter(match=f"gm:*:rec:{game_id}:*"):
                 if client.type(key) == b"hash":
                     assert all(ana.encode() not in v for v in client.hvals(key)), key
