@@ -59,6 +59,7 @@ from graphql_api.types import (
     FunnelStepInput,
     LiveEventBatch,
     LiveMetrics,
+    MetricFilter,
     Pipeline,
     SCALAR_MAP,
     Retention,
@@ -89,11 +90,11 @@ class Query(RecommendationQueries):  # + recommendations, similarPlayers (graphq
                       directives=[Cost(weight=2)])
     async def event_counts(
         self, info: Info, game_id: str, from_: From[datetime], to: To[datetime], bucket: Bucket = Bucket.HOUR,
-        event_types: list[str] | None = None,
+        event_types: list[str] | None = None, filter: MetricFilter | None = None,
     ) -> EventCounts:
         info.context.require_game(game_id)
         s = info.context.services
-        return await event_counts(s.db, s.gql.max_points, game_id, from_, to, bucket, event_types)
+        return await event_counts(s.db, s.gql.max_points, game_id, from_, to, bucket, event_types, filter)
 
     @strawberry.field(description="Distinct active players per DAY, WEEK or MONTH of [from, to), and DAU/MAU.",
                       directives=[Cost(weight=3)])

@@ -87,6 +87,20 @@ class EventCountPoint:
     by_type: list[EventTypeCount] = strawberry.field(description="Events of the bucket per event type, most first.")
 
 
+@strawberry.input(description="A property of the event's `properties` equal to a value (compared as text).")
+class PropertyMatch:
+    key: str
+    value: str
+
+
+@strawberry.input(description="Only events whose dimensions match: each list given must contain the event's value.")
+class MetricFilter:
+    platform: list[str] | None = None
+    country: list[str] | None = None
+    app_version: list[str] | None = None
+    property: PropertyMatch | None = None
+
+
 @strawberry.type(description="Events per bucket, from the per-minute rollup (event time, UTC).")
 class EventCounts:
     game_id: str
