@@ -1,6 +1,7 @@
-"""Issue 21's end-to-end erase, with everything running on a Qdrant server: ingest, a landing worker with
-the notification agents (a webhook rule firing for the player), the recommender API and its fold-in
-worker, recommendations and similar players cached. The player is erased while their events are in
+"""Issue 21's end-to-end erase, with everything running: ingest, a landing worker with the notification
+agents (a webhook rule firing for the player), the recommender API and its fold-in, recommendations and
+similar players cached; on a Qdrant server (the fold-in a worker of its own) and on the embedded store (the
+service owns it and folds in; the erase reaches it through the service's admin API: recommender/port.py). The player is erased while their events are in
 flight; afterwards no table, Qdrant point, Redis key or cached answer holds them, other players'
 answers do not name them, and other players keep everything. The receipt verifies and a forged one
 does not; an audit row edited with the triggers disabled is caught."""
@@ -31,6 +32,7 @@ from tests.processors.notifications.receivers import HttpReceiver
 from tests.recommender.helpers import REC, TOKENS, token, train_simulated
 from tests.retention.test_gdpr import tables_holding
 from tests.services import _spawn, _stop, running_ingest, running_service, running_worker, wait_for
+from recommender.port import open_store
 from recommender.vectors import VectorStore
 from tests.recommender.conftest import qdrant_server  # noqa: F401  (the session's Qdrant server)
 
@@ -42,11 +44,13 @@ KNOBS = {"GAMEMETRICS_GRAPHQL_JWT_SECRET": TOKENS.jwt_secret.get_secret_value(),
 RECEIPT_KEY = "e2e-receipt-key"
 
 
+@pytest.mark.parametrize("vectors", ["server", "embedded"])
 def test_an_erase_with_everything_running_leaves_nothing_and_takes_nothing_from_others(
-        isolated, qdrant_server, s3, tmp_path):
-    if qdrant_server is None:
-        pytest.skip("no Qdrant server bundle: the end-to-end erase runs on a server")
-    settings = isolated.model_copy(update={"qdrant_url": qdrant_server, "state_dir": tmp_path / "state"})
+        isolated, qdrant_server, s3, tmp_path, vectors):
+    if vectors == "server" and qdrant_server is None:
+        pytest.skip("no Qdrant server bundle (../shared/qdrant)")
+    settings = isolated.model_copy(update={"qdrant_url": qdrant_server if vectors == "server" else "",
+                                           "state_dir": tmp_path / "state"})
     game_id, api_key = new_key(settings)
 
     async def train():
@@ -69,8 +73,9 @@ def test_an_erase_with_everything_running_leaves_nothing_and_takes_nothing_from_
         stack.enter_context(running_worker(settings, tmp_path, extra_env=env))
         api = stack.enter_context(running_service(["serve", "recommender"], settings, tmp_path / "recommender.log",
                                                   lambda r: r.status_code == 200, "/readyz", env))
-        fold = _spawn(["recommender", "worker"], settings, tmp_path / "recommender-worker.log", env)
-        stack.callback(_stop, fold)
+        if vectors == "server":  # on the embedded store the service folds in itself
+            fold = _spawn(["recommender", "worker"], settings, tmp_path / "recommender-worker.log", env)
+            stack.callback(_stop, fold)
 
         def similar(player: str) -> list[str]:
             r = httpx.get(f"{api}/v1/players/{player}/similar", params={"game_id": game_id, "k": 300},
@@ -91,7 +96,8 @@ def test_an_erase_with_everything_running_leaves_nothing_and_takes_nothing_from_
 
         # the erase, with ana's events in flight (posted just before it, and while it runs)
         assert post(ingest, api_key, {"events": [buy(ana) for _ in range(5)]}).json()["accepted"] == 5
-        job_env = {**os.environ, **settings_env(settings), "GAMEMETRICS_S3_ENDPOINT_URL": s3.endpoint_url,
+        job_env = {**os.environ, **settings_env(settings), **KNOBS, "GAMEMETRICS_RECOMMENDER_SERVICE_URL": api,
+                   "GAMEMETRICS_S3_ENDPOINT_URL": s3.endpoint_url,
                    "GAMEMETRICS_S3_BUCKET": s3.bucket, "GAMEMETRICS_GDPR_RECEIPT_KEY": RECEIPT_KEY}
         erase = subprocess.Popen([sys.executable, "-m", "operations", "gdpr", "erase", "--game", game_id,
                                   "--player", ana, "--requester", "dpo", "--suppress"],
@@ -131,8 +137,8 @@ def test_an_erase_with_everything_running_leaves_nothing_and_takes_nothing_from_
         finally:
             client.close()
 
-        async def points() -> tuple[int, int]:
-            store = VectorStore.open(settings, REC)
+        async def points() -> tuple[int, int]:  # embedded: through the service that owns the store
+            store = open_store(settings, REC.model_copy(update={"service_url": api}), TOKENS, subject="e2e-test")
             try:
                 return await store.count_player(game_id, ana), await store.count_player(game_id, bo)
             finally:
