@@ -153,7 +153,8 @@ class LocalPostgres:
         result = subprocess.run(self._user_cmd([self._pg("pg_ctl"), "status", "-D", str(self.data)]), capture_output=True)
         return result.returncode == 0
 
-    def _init(self) -> None:
+    def _data_dir(self) -> Path:
+        """The empty data directory (mode 700), owned by the postgres user when we run as root."""
         data = self.data
         self.root.mkdir(parents=True, exist_ok=True)
         data.parent.mkdir(parents=True, exist_ok=True)
@@ -161,6 +162,10 @@ class LocalPostgres:
         if _as_root():
             shutil.chown(data.parent, OS_USER, OS_USER)  # the postgres user writes its log beside the data
             shutil.chown(data, OS_USER, OS_USER)
+        return data
+
+    def _init(self) -> None:
+        data = self._data_dir()
         self.note.write_text(str(data) + "\n")
         procs.run(
             self._user_cmd([

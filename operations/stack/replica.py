@@ -9,10 +9,9 @@ primary of its own: the failover drill.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from operations.stack.postgres import OS_USER, SUPERUSER, LocalPostgres, _as_root
+from operations.stack.postgres import SUPERUSER, LocalPostgres
 from operations.stack import procs
 
 
@@ -23,13 +22,7 @@ class LocalReplica(LocalPostgres):
 
     def _init(self) -> None:
         """A base backup of the running primary with standby.signal and primary_conninfo (-R)."""
-        data = self.data
-        self.root.mkdir(parents=True, exist_ok=True)
-        data.parent.mkdir(parents=True, exist_ok=True)
-        data.mkdir(mode=0o700, exist_ok=True)
-        if _as_root():
-            shutil.chown(data.parent, OS_USER, OS_USER)
-            shutil.chown(data, OS_USER, OS_USER)
+        data = self._data_dir()
         procs.run(
             self._user_cmd([
                 self._pg("pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", SUPERUSER,
