@@ -14,7 +14,8 @@ In order, inside the transaction (``LandingTransaction``):
   3. read the state enrichment needs (known players, session event counts);
   4. binary COPY the enriched rows of the claimed events straight into ``player_events`` (no stage,
      no INSERT ... SELECT), then one statement upserts the group's rollup aggregates
-     (processors/rollups.py), one row per key in key order, so a replay (claiming nothing) adds nothing.
+     (processors/rollups.py) into every rollup table (declared in store/rollups.py), one row per key in
+     key order, so a replay (claiming nothing) adds nothing.
 The caller publishes, then the context manager commits; any error rolls everything back. Every
 driver error leaves translated by :mod:`store.connections` (``StoreUnavailable`` for a lost
 connection, wherever it happens: the currency refresh included).
@@ -23,8 +24,9 @@ connection, wherever it happens: the currency refresh included).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -39,6 +41,7 @@ from processors.rollups import Rollups, aggregate
 from processors.settings import WorkerSettings
 from store.connections import AsyncConnectionHolder
 from store.privacy import PlayerHasher
+from store.rollups import EPOCH_MS, upsert_params, upsert_sql
 from store.tables import PLAYER_EVENT_COLUMNS
 from store.tombstones import Tombstone, tombstones_for
 
@@ -53,7 +56,7 @@ _LOCK = (
 )
 _SAVEPOINT = "SAVEPOINT claim_keys"
 _ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT claim_keys"
-_MS = "'epoch'::timestamptz + {} * interval '1 millisecond'"
+_MS = EPOCH_MS
 # The probe path, only for a group whose key COPY hit a unique violation. One index probe per pair on
 # event_keys' primary key (client_ts, event_id) (LATERAL ... LIMIT 1: a nested loop, never a hash of
 # the table; each probe touches the one partition or chunk of its client day). The ids and ts travel
@@ -90,106 +93,15 @@ _SESSIONS = (
     "SELECT s.game_id, s.session_id, s.events FROM sessions s "
     "JOIN unnest(%s::text[], %s::text[]) AS k(g, se) ON s.game_id = k.g AND s.session_id = k.se"
 )
-# (6) the group's aggregates (processors/rollups.py), one array per column, one upsert per rollup
-# table in one statement. Each list comes sorted by its key and is inserted in that order (WITH
-# ORDINALITY ... ORDER BY n), so two workers sharing rollup rows (the same game and minute) take
-# them in one order and wait for each other instead of deadlocking. unique_players counts the
-# (game, minute, event type, player) rows this statement inserted into rollup_minute_players.
-_MICRO = "{}::numeric / 1000000"
-_ROLL_UP = f"""
-WITH new_minute_players AS (
-    INSERT INTO rollup_minute_players (game_id, bucket, event_type, player_id)
-    SELECT g, {_MS.format("b")}, t, p
-    FROM unnest(%(mp_g)s::text[], %(mp_b)s::int8[], %(mp_t)s::text[], %(mp_p)s::text[]) WITH ORDINALITY AS k(g, b, t, p, n)
-    ORDER BY n
-    ON CONFLICT DO NOTHING
-    RETURNING game_id, bucket, event_type
-),
-uniques AS (
-    SELECT game_id, bucket, event_type, count(*) AS n FROM new_minute_players GROUP BY 1, 2, 3
-),
-minutes AS (
-    INSERT INTO event_rollup_minute AS r (game_id, bucket, event_type, events, unique_players, revenue_usd)
-    SELECT k.g, k.b, k.t, k.e, coalesce(u.n, 0), k.r
-    FROM (SELECT g, {_MS.format("b")} AS b, t, e, {_MICRO.format("r")} AS r, n
-          FROM unnest(%(mi_g)s::text[], %(mi_b)s::int8[], %(mi_t)s::text[], %(mi_e)s::int8[], %(mi_r)s::int8[])
-               WITH ORDINALITY AS x(g, b, t, e, r, n)) k
-    LEFT JOIN uniques u ON u.game_id = k.g AND u.bucket = k.b AND u.event_type = k.t
-    ORDER BY k.n
-    ON CONFLICT (game_id, bucket, event_type) DO UPDATE SET
-        events = r.events + excluded.events, unique_players = r.unique_players + excluded.unique_players,
-        revenue_usd = r.revenue_usd + excluded.revenue_usd
-),
-daily AS (
-    INSERT INTO player_daily_activity AS a (game_id, day, player_id, events, sessions, revenue_usd)
-    SELECT g, date '1970-01-01' + d, p, e, s, {_MICRO.format("r")}
-    FROM unnest(%(da_g)s::text[], %(da_d)s::int4[], %(da_p)s::text[], %(da_e)s::int4[], %(da_s)s::int4[],
-                %(da_r)s::int8[]) WITH ORDINALITY AS k(g, d, p, e, s, r, n)
-    ORDER BY n
-    ON CONFLICT (game_id, day, player_id) DO UPDATE SET
-        events = a.events + excluded.events, sessions = a.sessions + excluded.sessions,
-        revenue_usd = a.revenue_usd + excluded.revenue_usd
-),
-players_up AS (
-    INSERT INTO players AS p (game_id, player_id, first_seen, last_seen, events, sessions, lifetime_revenue_usd,
-                              purchases, platform, country, app_version)
-    SELECT g, pl, {_MS.format("f")}, {_MS.format("l")}, e, s, {_MICRO.format("r")}, pu, pf, c, v
-    FROM unnest(%(pl_g)s::text[], %(pl_p)s::text[], %(pl_f)s::int8[], %(pl_l)s::int8[], %(pl_e)s::int8[],
-                %(pl_s)s::int8[], %(pl_r)s::int8[], %(pl_u)s::int8[], %(pl_pf)s::text[], %(pl_c)s::text[],
-                %(pl_v)s::text[]) WITH ORDINALITY AS k(g, pl, f, l, e, s, r, pu, pf, c, v, n)
-    ORDER BY n
-    ON CONFLICT (game_id, player_id) DO UPDATE SET
-        first_seen = least(p.first_seen, excluded.first_seen),
-        last_seen = greatest(p.last_seen, excluded.last_seen),
-        events = p.events + excluded.events,
-        sessions = p.sessions + excluded.sessions,
-        lifetime_revenue_usd = p.lifetime_revenue_usd + excluded.lifetime_revenue_usd,
-        purchases = p.purchases + excluded.purchases,
-        platform = coalesce(excluded.platform, p.platform),
-        country = coalesce(excluded.country, p.country),
-        app_version = coalesce(excluded.app_version, p.app_version)
-),
-sessions_up AS (
-    INSERT INTO sessions AS s (game_id, session_id, player_id, started_at, last_event_at, ended_at, duration_s, events)
-    SELECT g, se, pl, {_MS.format("f")}, {_MS.format("l")}, {_MS.format("x")}, d, e
-    FROM unnest(%(se_g)s::text[], %(se_s)s::text[], %(se_p)s::text[], %(se_f)s::int8[], %(se_l)s::int8[],
-                %(se_x)s::int8[], %(se_d)s::float8[], %(se_e)s::int4[]) WITH ORDINALITY AS k(g, se, pl, f, l, x, d, e, n)
-    ORDER BY n
-    ON CONFLICT (game_id, session_id) DO UPDATE SET
-        started_at = least(s.started_at, excluded.started_at),
-        last_event_at = greatest(s.last_event_at, excluded.last_event_at),
-        ended_at = coalesce(excluded.ended_at, s.ended_at),
-        duration_s = coalesce(excluded.duration_s, s.duration_s),
-        events = s.events + excluded.events
-),
-matches AS (
-    INSERT INTO match_outcomes_hourly AS mo (game_id, bucket, mode, outcome, matches)
-    SELECT g, {_MS.format("b")}, mode, outcome, c
-    FROM unnest(%(ma_g)s::text[], %(ma_b)s::int8[], %(ma_m)s::text[], %(ma_o)s::text[], %(ma_c)s::int8[])
-         WITH ORDINALITY AS k(g, b, mode, outcome, c, n)
-    ORDER BY n
-    ON CONFLICT (game_id, bucket, mode, outcome) DO UPDATE SET matches = mo.matches + excluded.matches
-)
-SELECT 1
-"""
-_ROLL_UP_COLUMNS = {
-    "minute_players": ("mp_g", "mp_b", "mp_t", "mp_p"),
-    "minutes": ("mi_g", "mi_b", "mi_t", "mi_e", "mi_r"),
-    "daily": ("da_g", "da_d", "da_p", "da_e", "da_s", "da_r"),
-    "players": ("pl_g", "pl_p", "pl_f", "pl_l", "pl_e", "pl_s", "pl_r", "pl_u", "pl_pf", "pl_c", "pl_v"),
-    "sessions": ("se_g", "se_s", "se_p", "se_f", "se_l", "se_x", "se_d", "se_e"),
-    "matches": ("ma_g", "ma_b", "ma_m", "ma_o", "ma_c"),
-}
+# (6) the group's aggregates (processors/rollups.py), one upsert per rollup table in one statement,
+# rendered from the rollups' declarations (store/rollups.py: each list is inserted in its key order,
+# and unique_players counts the rows this statement added to rollup_minute_players).
+_ROLL_UP = upsert_sql()
 
 
 def roll_up_params(rollups: Rollups) -> dict[str, list[Any]]:
     """The rollup rows -> ``_ROLL_UP``'s parameters (one list per column)."""
-    params: dict[str, list[Any]] = {}
-    for table, names in _ROLL_UP_COLUMNS.items():
-        rows: Sequence[tuple[Any, ...]] = getattr(rollups, table)
-        columns = list(zip(*rows)) if rows else [() for _ in names]
-        params.update({name: list(column) for name, column in zip(names, columns)})
-    return params
+    return upsert_params({f.name: getattr(rollups, f.name) for f in fields(rollups)})
 
 
 def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:

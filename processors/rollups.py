@@ -4,8 +4,10 @@ The worker lands only new events (their keys were claimed first), so what the gr
 rollup is an aggregate of its own enriched events; the sink upserts these rows, each list sorted by
 its table's key so two workers sharing a rollup row (the same game and minute) lock rows in one
 order and wait instead of deadlocking. Times stay epoch milliseconds (buckets floored), revenue is
-integer micro-dollars (exact sums; the columns are numeric(18, 6)). Each aggregate is the one
-``gamemetrics verify`` checks (store/verify.py) over the stored rows:
+integer micro-dollars (exact sums; the columns are numeric(18, 6)). The tables, their keys and
+measures, and the SQL that upserts these rows and that ``gamemetrics verify`` checks them with, are
+declared once in ``store/rollups.py``: each field of :class:`Rollups` is a rollup's ``name`` there,
+each row its parameter columns in declaration order:
 
     minute_players  (game, minute, event type, player): who may count in unique_players
     minutes         (game, minute, event type) -> events, revenue

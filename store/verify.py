@@ -1,9 +1,11 @@
 """Check that every rollup table equals a GROUP BY over ``player_events``, and that no event is
 stored twice.
 
-The processors maintain the rollups incrementally; this recomputes them from the raw events and
-lists the differences. Used by the tests and by ``gamemetrics verify`` (an operator's check after
-an incident). It scans player_events: run it off-peak on big tables.
+The processors maintain the rollups (declared in ``store/rollups.py``) incrementally; this
+recomputes each from the raw events, by the aggregates its declaration names, and lists the
+differences: every key column and every measure that a plain aggregate can recompute. Used by
+the tests and by ``gamemetrics verify`` (an operator's check after an incident). It scans
+player_events: run it off-peak on big tables.
 """
 
 from __future__ import annotations
@@ -12,38 +14,10 @@ from datetime import timezone
 
 import psycopg
 
-UTC_MINUTE = "date_trunc('minute', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-UTC_HOUR = "date_trunc('hour', event_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-UTC_DAY = "(event_time AT TIME ZONE 'UTC')::date"
+from store.rollups import ROLLUPS, verify_sql
 
-CHECKS: dict[str, tuple[str, str]] = {
-    "event_rollup_minute": (
-        "SELECT game_id, bucket, event_type, events, unique_players, revenue_usd FROM event_rollup_minute",
-        f"SELECT game_id, {UTC_MINUTE}, event_type, count(*), count(DISTINCT player_id), coalesce(sum(revenue_usd), 0) "
-        "FROM player_events GROUP BY 1, 2, 3",
-    ),
-    "player_daily_activity": (
-        "SELECT game_id, day, player_id, events, sessions, revenue_usd FROM player_daily_activity",
-        f"SELECT game_id, {UTC_DAY}, player_id, count(*), count(*) FILTER (WHERE event_type = 'session_start'), "
-        "coalesce(sum(revenue_usd), 0) FROM player_events GROUP BY 1, 2, 3",
-    ),
-    "players": (
-        "SELECT game_id, player_id, first_seen, last_seen, events, sessions, lifetime_revenue_usd, purchases FROM players",
-        "SELECT game_id, player_id, min(event_time), max(event_time), count(*), "
-        "count(*) FILTER (WHERE event_type = 'session_start'), coalesce(sum(revenue_usd), 0), "
-        "count(*) FILTER (WHERE event_type = 'purchase') FROM player_events GROUP BY 1, 2",
-    ),
-    "sessions": (
-        "SELECT game_id, session_id, started_at, last_event_at, events FROM sessions",
-        "SELECT game_id, session_id, min(event_time), max(event_time), count(*) FROM player_events "
-        "WHERE session_id IS NOT NULL GROUP BY 1, 2",
-    ),
-    "match_outcomes_hourly": (
-        "SELECT game_id, bucket, mode, outcome, matches FROM match_outcomes_hourly",
-        f"SELECT game_id, {UTC_HOUR}, properties->>'mode', properties->>'outcome', count(*) FROM player_events "
-        "WHERE event_type = 'match_result' GROUP BY 1, 2, 3, 4",
-    ),
-}
+# table -> (its rows, the same rows by a GROUP BY over player_events), rendered from store/rollups.py
+CHECKS: dict[str, tuple[str, str]] = {r.table: verify_sql(r) for r in ROLLUPS}
 MAX_REPORTED = 5
 
 
