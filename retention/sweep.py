@@ -14,16 +14,14 @@ import structlog
 from retention import manifest
 from retention.objects import ObjectStore
 from retention.policies import Policies
+from store.rollups import trim_sql, trimmed
 
 log = structlog.get_logger("retention.sweep")
 
-# (store of the policy, table, time column, is the column a date)
+# (store of the policy, table, time column, is the column a date): every rollup with a trim rule
+# (store/rollups.py), then the delivery log
 TRIMMED = (
-    ("rollups", "event_rollup_minute", "bucket", False),
-    ("rollups", "rollup_minute_players", "bucket", False),
-    ("rollups", "match_outcomes_hourly", "bucket", False),
-    ("rollups", "player_daily_activity", "day", True),
-    ("player_events", "sessions", "last_event_at", False),
+    *trimmed(),
     ("notification_log", "notification_deliveries", "updated_at", False),
 )
 
@@ -40,10 +38,10 @@ def trim_tables(conn: psycopg.Connection, policies: Policies, today: date) -> di
         n = 0
         with conn.transaction():
             for game in special:
-                cur = conn.execute(f"DELETE FROM {table} WHERE game_id = %s AND {column} < %s",
+                cur = conn.execute(trim_sql(table, column, one_game=True),
                                    (game, _bound(policies.cutoff(store, today, game), is_date)))
                 n += cur.rowcount
-            cur = conn.execute(f"DELETE FROM {table} WHERE {column} < %s AND game_id <> ALL(%s)",
+            cur = conn.execute(trim_sql(table, column, one_game=False),
                                (_bound(policies.cutoff(store, today), is_date), special))
             n += cur.rowcount
         deleted[table] = n

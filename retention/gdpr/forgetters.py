@@ -4,10 +4,10 @@ into the receipt; one that raises marks the request failed with that store's nam
 
 Order matters: PostgreSQL first (under the player's landing lock, after the tombstone was
 committed, so no landing transaction can add a row behind us), then the archives, exports and
-caches. What stays, on purpose: anonymous aggregates (event_rollup_minute counts and
-unique_players numbers, match_outcomes_hourly), and Kafka's raw and dead-letter topics until
-their retention ages them out (7 and 30 days); both topics only reach a table through landing,
-which drops the player by tombstone.
+caches. What stays, on purpose: anonymous aggregates (the rollups of store/rollups.py without
+player rows: event_rollup_minute counts and unique_players numbers, match_outcomes_hourly), and
+Kafka's raw and dead-letter topics until their retention ages them out (7 and 30 days); both
+topics only reach a table through landing, which drops the player by tombstone.
 
 Other stages add their stores here: ``EXTRA_FORGETTERS`` is the one list to extend (the
 recommender's ``forget_player``: Qdrant points and its Redis answers).
@@ -33,13 +33,14 @@ from retention.objects import ObjectStore
 from retention.parquet import BUCKET_SQL, file_checksum, read_table, table_checksum, write_table
 from retention.rows import Checksum
 from retention.settings import RetentionSettings
+from store.rollups import erased_tables
 
 log = structlog.get_logger("retention.gdpr")
 
-# the tables forgotten by name (and counted in the receipt under their name); any other table of
-# the schema with game_id and player_id columns is found and forgotten too (``other_tables``)
-PLAYER_TABLES = ("player_events", "players", "sessions", "player_daily_activity", "rollup_minute_players",
-                 "notification_deliveries")
+# the tables forgotten by name (and counted in the receipt under their name): the events, every rollup
+# holding players (store/rollups.py), the delivery log; any other table of the schema with game_id
+# and player_id columns is found and forgotten too (``player_tables``)
+PLAYER_TABLES = ("player_events", *erased_tables(), "notification_deliveries")
 # tables that must never be swept by the generic rule (they hold hashes, or are our own bookkeeping)
 OWN_TABLES = ("gdpr_requests", "player_tombstones", "audit_log", "archive_players", "archive_manifest")
 # the same advisory lock key landing takes per player (processors/land.py _LOCK): game_id \x1f player_id

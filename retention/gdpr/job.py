@@ -30,6 +30,7 @@ from retention.gdpr.requests import Request
 from retention.objects import ObjectStore
 from retention.settings import GdprSettings, RetentionSettings, gdpr_keys
 from store.audit import AuditLog
+from store.rollups import anonymous_tables
 
 log = structlog.get_logger("retention.gdpr")
 
@@ -41,7 +42,7 @@ def kept() -> dict[str, Any]:
 
     days = {spec.name: spec.retention_ms // 86_400_000 for spec in (RAW_EVENTS, PROCESSED_EVENTS, RECOMMENDATIONS,
                                                                        NOTIFICATIONS)}
-    return {"anonymous_aggregates": ["event_rollup_minute", "match_outcomes_hourly"],
+    return {"anonymous_aggregates": list(anonymous_tables()),
             "kafka_topics_until_retention": [f"{name} ({n} d)" for name, n in days.items()]
             + [f"{DLQ.name} (retention policy dead_letters)"],
             "note": "the topics reach no store again: landing, notification delivery and the recommender's fold-in"
