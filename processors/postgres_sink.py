@@ -41,7 +41,7 @@ from processors.rollups import Rollups, aggregate
 from processors.settings import WorkerSettings
 from store.connections import AsyncConnectionHolder
 from store.privacy import PlayerHasher
-from store.rollups import EPOCH_MS, upsert_params, upsert_sql
+from store.rollups import EPOCH_MS, PLAYERS, SESSIONS, upsert_params, upsert_sql
 from store.tables import PLAYER_EVENT_COLUMNS
 from store.tombstones import Tombstone, tombstones_for
 
@@ -86,11 +86,11 @@ _EXISTING_ROWS = (
 _DAY_MS = 86_400_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _PLAYERS = (
-    "SELECT p.game_id, p.player_id, p.lifetime_revenue_usd FROM players p "
+    f"SELECT p.game_id, p.player_id, p.lifetime_revenue_usd FROM {PLAYERS.table} p "
     "JOIN unnest(%s::text[], %s::text[]) AS k(g, pl) ON p.game_id = k.g AND p.player_id = k.pl"
 )
 _SESSIONS = (
-    "SELECT s.game_id, s.session_id, s.events FROM sessions s "
+    f"SELECT s.game_id, s.session_id, s.events FROM {SESSIONS.table} s "
     "JOIN unnest(%s::text[], %s::text[]) AS k(g, se) ON s.game_id = k.g AND s.session_id = k.se"
 )
 # (6) the group's aggregates (processors/rollups.py), one upsert per rollup table in one statement,

@@ -30,6 +30,7 @@ from recommender.interactions import ITEM, Columns, InteractionMatrix, build_mat
 from recommender.model import FactorModel, popularity, price_band, train
 from recommender.settings import RecommenderSettings
 from recommender.vectors import point_id
+from store.rollups import PLAYERS
 from store.tombstones import erased_since_read
 
 if TYPE_CHECKING:  # the store the writes go to: direct, or through the service that owns it (recommender.port)
@@ -143,7 +144,7 @@ def load_columns(settings: Settings, game_id: str, since: datetime) -> tuple[Col
             (game_id, since, list(TASTE_EVENT_TYPES)),
         ).fetchall()
         segments = {p: (pl, c) for p, pl, c in conn.execute(
-            "SELECT player_id, platform, country FROM players WHERE game_id = %s", (game_id,))}
+            f"SELECT player_id, platform, country FROM {PLAYERS.table} WHERE game_id = %s", (game_id,))}
     return columns(from_rows(rows)), segments
 
 

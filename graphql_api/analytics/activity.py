@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from graphql_api.ranges import Granularity, day_buckets, day_range
 from graphql_api.database import Database
 from graphql_api.types import ActiveUsers, ActiveUsersPoint, Stickiness
+from store.rollups import DAILY_ACTIVITY
 
 STICKINESS_DAYS = 30
 
@@ -19,14 +20,14 @@ async def active_users(db: Database, max_points: int, game_id: str, start: date,
     window_start = r.end - timedelta(days=STICKINESS_DAYS)
     per_bucket, window = await asyncio.gather(
         db.fetch(
-            """
-            SELECT date_trunc(%s, day)::date, count(DISTINCT player_id) FROM player_daily_activity
+            f"""
+            SELECT date_trunc(%s, day)::date, count(DISTINCT player_id) FROM {DAILY_ACTIVITY.table}
             WHERE game_id = %s AND day >= %s AND day < %s GROUP BY 1
             """,
             (granularity.value, game_id, r.start, r.end),
         ),
         db.fetch(
-            "SELECT count(*), count(DISTINCT player_id) FROM player_daily_activity "
+            f"SELECT count(*), count(DISTINCT player_id) FROM {DAILY_ACTIVITY.table} "
             "WHERE game_id = %s AND day >= %s AND day < %s",
             (game_id, window_start, r.end),
         ),

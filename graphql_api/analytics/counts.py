@@ -13,13 +13,14 @@ from graphql_api.errors import BadArgument
 from graphql_api.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
 from graphql_api.database import Database
 from graphql_api.types import EventCountPoint, EventCounts, EventTypeCount, MetricFilter
+from store.rollups import EVENTS_PER_MINUTE
 
 MAX_EVENT_TYPES = 50
 MAX_FILTER_VALUES = 50
 
-_ROLLUP_SQL = """
+_ROLLUP_SQL = f"""
     SELECT date_bin(%(width)s, bucket, %(origin)s) AS b, event_type, sum(events)::bigint
-    FROM event_rollup_minute
+    FROM {EVENTS_PER_MINUTE.table}
     WHERE game_id = %(game)s AND bucket >= %(start)s AND bucket < %(end)s
       AND (%(types)s::text[] IS NULL OR event_type = ANY(%(types)s::text[]))
     GROUP BY 1, 2

@@ -8,6 +8,7 @@ from datetime import datetime
 from graphql_api.ranges import time_range
 from graphql_api.database import Database
 from graphql_api.types import Fairness, ModeOutcomes
+from store.rollups import MATCH_OUTCOMES
 
 
 def mode_outcomes(mode: str, counts: dict[str, int]) -> ModeOutcomes:
@@ -22,7 +23,7 @@ def mode_outcomes(mode: str, counts: dict[str, int]) -> ModeOutcomes:
 async def fairness(db: Database, game_id: str, start: datetime, end: datetime) -> Fairness:
     r = time_range(start, end, "fairness")
     rows = await db.fetch(
-        "SELECT mode, outcome, sum(matches)::bigint FROM match_outcomes_hourly "
+        f"SELECT mode, outcome, sum(matches)::bigint FROM {MATCH_OUTCOMES.table} "
         "WHERE game_id = %s AND bucket >= %s AND bucket < %s GROUP BY 1, 2",
         (game_id, r.start, r.end),
     )

@@ -10,6 +10,7 @@ from graphql_api.auth import Principal
 from graphql_api.context import Context
 from graphql_api.database import Database
 from graphql_api.types import Cost
+from store.rollups import EVENTS_PER_MINUTE, PLAYERS
 
 
 @strawberry.type(description="Headline numbers of a game, read from the rollups.")
@@ -43,12 +44,12 @@ async def visible_games(db: Database, principal: Principal) -> list[Game]:
 
 async def game_stats(db: Database, game_ids: list[str]) -> list[GameStats]:
     rows = await db.fetch(
-        """
+        f"""
         SELECT g.game_id,
-               (SELECT count(*) FROM players p WHERE p.game_id = g.game_id),
-               (SELECT coalesce(sum(r.events), 0) FROM event_rollup_minute r
+               (SELECT count(*) FROM {PLAYERS.table} p WHERE p.game_id = g.game_id),
+               (SELECT coalesce(sum(r.events), 0) FROM {EVENTS_PER_MINUTE.table} r
                  WHERE r.game_id = g.game_id AND r.bucket >= now() - interval '24 hours'),
-               (SELECT max(r.bucket) FROM event_rollup_minute r WHERE r.game_id = g.game_id)
+               (SELECT max(r.bucket) FROM {EVENTS_PER_MINUTE.table} r WHERE r.game_id = g.game_id)
         FROM unnest(%s::text[]) AS g(game_id)
         """,
         (list(game_ids),),

@@ -14,6 +14,7 @@ from graphql_api.context import Context
 from graphql_api.errors import BadArgument
 from graphql_api.database import Database
 from graphql_api.types import Cost
+from store.rollups import PLAYERS
 
 @strawberry.type
 class PlayerEvent:
@@ -91,7 +92,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 async def player(db: Database, game_id: str, player_id: str) -> Player | None:
     rows = await db.fetch(
         "SELECT first_seen, last_seen, events, sessions, purchases, lifetime_revenue_usd::float8, platform, country, "
-        "app_version FROM players WHERE game_id = %s AND player_id = %s",
+        f"app_version FROM {PLAYERS.table} WHERE game_id = %s AND player_id = %s",
         (game_id, player_id),
     )
     if not rows:

@@ -9,6 +9,7 @@ from graphql_api.errors import BadArgument
 from graphql_api.ranges import day_range
 from graphql_api.database import Database
 from graphql_api.types import Retention, RetentionCohort, RetentionDay
+from store.rollups import DAILY_ACTIVITY, PLAYERS
 
 MAX_DAY = 365
 MAX_DAYS = 20
@@ -35,14 +36,14 @@ async def retention(db: Database, max_points: int, game_id: str, cohort_from: da
     days = check_days(days)
     today = today or datetime.now(timezone.utc).date()
     rows = await db.fetch(
-        """
+        f"""
         WITH cohort AS (
-            SELECT player_id, (first_seen AT TIME ZONE 'UTC')::date AS cohort FROM players
+            SELECT player_id, (first_seen AT TIME ZONE 'UTC')::date AS cohort FROM {PLAYERS.table}
             WHERE game_id = %(game)s AND first_seen >= %(start)s AND first_seen < %(end)s
         )
         SELECT c.cohort, n.day, count(*), count(a.player_id)
         FROM cohort c CROSS JOIN unnest(%(days)s::int[]) AS n(day)
-        LEFT JOIN player_daily_activity a
+        LEFT JOIN {DAILY_ACTIVITY.table} a
                ON a.game_id = %(game)s AND a.day = c.cohort + n.day AND a.player_id = c.player_id
         GROUP BY 1, 2
         """,

@@ -7,6 +7,7 @@ from datetime import date
 from graphql_api.ranges import Granularity, day_buckets, day_range
 from graphql_api.database import Database
 from graphql_api.types import Revenue, RevenuePoint
+from store.rollups import DAILY_ACTIVITY
 
 
 def revenue_point(start: date, days: int, revenue: float, paying: int, active: int, user_days: int) -> RevenuePoint:
@@ -23,10 +24,10 @@ async def revenue(db: Database, max_points: int, game_id: str, start: date, end:
     r = day_range(start, end, "revenue")
     buckets = day_buckets(r, bucket, max_points, "revenue")
     rows = await db.fetch(
-        """
+        f"""
         SELECT date_trunc(%s, day)::date, coalesce(sum(revenue_usd), 0)::float8,
                count(DISTINCT player_id) FILTER (WHERE revenue_usd > 0), count(DISTINCT player_id), count(*)
-        FROM player_daily_activity
+        FROM {DAILY_ACTIVITY.table}
         WHERE game_id = %s AND day >= %s AND day < %s
         GROUP BY GROUPING SETS ((1), ())
         """,

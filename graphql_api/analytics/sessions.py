@@ -11,6 +11,7 @@ from graphql_api.context import Context
 from graphql_api.ranges import BUCKET_ORIGIN, Bucket, bucket_starts, time_range
 from graphql_api.database import Database
 from graphql_api.types import Cost
+from store.rollups import SESSIONS
 
 # Landing sends sessions longer than this to the DLQ (out_of_range), so no session open at
 # `from` started earlier: the lower bound that lets the concurrency scan use (game_id, started_at).
@@ -49,11 +50,11 @@ class Sessions:
 async def session_stats(db: Database, game_id: str, start: datetime, end: datetime) -> Sessions:
     r = time_range(start, end, "sessions")
     rows = await db.fetch(
-        """
+        f"""
         SELECT count(*), count(ended_at), avg(len),
                percentile_cont(0.5) WITHIN GROUP (ORDER BY len), percentile_cont(0.9) WITHIN GROUP (ORDER BY len)
         FROM (SELECT ended_at, coalesce(duration_s, extract(epoch FROM last_event_at - started_at))::float8 AS len
-              FROM sessions WHERE game_id = %s AND started_at >= %s AND started_at < %s) s
+              FROM {SESSIONS.table} WHERE game_id = %s AND started_at >= %s AND started_at < %s) s
         """,
         (game_id, r.start, r.end),
     )
@@ -69,10 +70,10 @@ async def concurrent_players(db: Database, max_points: int, game_id: str, start:
     r = time_range(start, end, "concurrentPlayers")
     starts = bucket_starts(r, bucket, max_points, "concurrentPlayers")
     rows = await db.fetch(
-        """
+        f"""
         WITH s AS (
             SELECT started_at AS a, greatest(coalesce(ended_at, last_event_at), started_at) AS b
-            FROM sessions
+            FROM {SESSIONS.table}
             WHERE game_id = %(game)s AND started_at < %(end)s AND started_at >= %(earliest)s
               AND coalesce(ended_at, last_event_at) >= %(start)s
         ), d AS (
