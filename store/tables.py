@@ -1,8 +1,9 @@
 """Table definitions (SQLAlchemy Core), schema-less: the schema comes from the connection's
 ``search_path`` (see :mod:`store.db`), so one definition serves every deployment and
 every test schema. The migrations in ``migrations/versions`` are the source of truth for the
-schema; this module defines the tables Python code addresses by column (the rollup and
-notification tables are written with explicit SQL in ``processors/``).
+schema; this module defines the tables Python code addresses by column (the rollup tables are
+declared in :mod:`store.rollups`, whose declarations render their SQL; the notification tables are
+written with explicit SQL in ``processors/``).
 """
 
 from __future__ import annotations
