@@ -1,0 +1,78 @@
+"""The three operational routes every HTTP service answers, written once:
+
+    GET /healthz   liveness: 200 {"status": "ok"} while the process serves
+    GET /readyz    readiness: 200 {"status": "ok", <dependency>: "ok", ...<details>}, or
+                   503 {"status": "unavailable", <dependency>: <why not>, ...} when any check fails
+    GET /metrics   Prometheus exposition (``MetricsExposition``: this process or every process)
+
+Each service names its dependencies in one async ``readiness`` callable that returns a ``Readiness``:
+the ingest Kafka, the recommender its vector store, the GraphQL API PostgreSQL (and, as a detail
+that does not gate readiness, whether its live feed has caught up). ``probe`` runs one check and
+turns its failure into the (redacted) reason. No stage package is imported here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+
+from gamemetrics.exposition import MetricsExposition
+from gamemetrics.redact import redact
+
+OK = "ok"
+UNAVAILABLE = "unavailable"
+PROBE_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Per dependency "ok" or why it is not; ``details``: reported beside them, never gating."""
+
+    checks: Mapping[str, str]
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return all(value == OK for value in self.checks.values())
+
+    def body(self) -> dict[str, Any]:
+        return {"status": OK if self.ready else UNAVAILABLE, **self.checks, **self.details}
+
+
+async def probe(check: Callable[[], Awaitable[object]], timeout_s: float | None = PROBE_TIMEOUT_S) -> str:
+    """"ok" when ``check()`` completes (within ``timeout_s``; None: the check's own time limit), else the
+    redacted reason it did not."""
+    try:
+        await asyncio.wait_for(check(), timeout=timeout_s)
+    except TimeoutError:
+        return f"no answer within {timeout_s:g} s"
+    except Exception as exc:  # noqa: BLE001 - any failure of a dependency means not ready
+        return redact(str(exc)) or type(exc).__name__
+    return OK
+
+
+def add_health_routes(app: FastAPI, readiness: Callable[[], Awaitable[Readiness]], exposition: MetricsExposition,
+                      before_scrape: Callable[[], None] | None = None) -> None:
+    """Add /healthz, /readyz and /metrics to ``app``; ``before_scrape``: runs before each /metrics render
+    (the ingest flushes its step clock into the registry there)."""
+
+    @app.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": OK}
+
+    @app.get("/readyz", summary="Readiness: the service's dependencies answer", responses={503: {"model": dict}})
+    async def readyz() -> JSONResponse:
+        state = await readiness()
+        return JSONResponse(state.body(), status_code=200 if state.ready else 503)
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        if before_scrape is not None:
+            before_scrape()
+        body, content_type = exposition.render()
+        return Response(body, media_type=content_type)
