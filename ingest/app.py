@@ -53,7 +53,6 @@ from ingest.cors import with_cors
 from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
 from ingest.errors import IngestError
 from ingest.pipeline import Client, IngestParts, IngestPipeline, api_key
-from ingest.privacy import edge_country
 from ingest.settings import IngestSettings
 from ingest.steps import FLUSH_INTERVAL_S, StepClock
 from ingest.validate_only import wants_validate_only
@@ -73,9 +72,13 @@ def refusal(exc: IngestError) -> Response:
     return JSONResponse({"error": redact(str(exc))}, status_code=exc.status, headers=headers)
 
 
+def _address(request: Request) -> str | None:
+    client = request.scope.get("client")
+    return client[0] if client else None
+
+
 def _client(request: Request, country_header: str) -> Client:
-    address = request.client.host if request.client else None
-    return Client(address, edge_country(request.headers.get(country_header)) if country_header else None)
+    return Client(_address(request), request.headers.get(country_header) if country_header else None)
 
 
 def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
@@ -105,14 +108,13 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
         received_at_ms = int(time.time() * 1000)
         headers = request.headers
         gzipped = check_media_type(headers.get("content-type"), headers.get("content-encoding"))
-        key = api_key(headers.get("authorization"), headers.get("x-api-key"),
-                      request.query_params.get("api_key") if request.scope.get("query_string") else None)
-        client = _client(request, ingest.country_header)
-        game_id = await pipeline.authenticate(timer, key, client.address)
+        key = api_key(headers, request.query_params if request.scope.get("query_string") else None)
+        game_id = await pipeline.authenticate(timer, key, _address(request))
         body = await read_body(timer.chunks("body", request.stream()), gzipped, ingest.max_body_bytes,
                                headers.get("content-length"))
         validate_only = wants_validate_only(request)
-        accepted, rejected = await pipeline.accept_body(timer, game_id, body, received_at_ms, client, validate_only)
+        accepted, rejected = await pipeline.accept_body(timer, game_id, body, received_at_ms,
+                                                        _client(request, ingest.country_header), validate_only)
         response = Response(orjson.dumps({"accepted": accepted, "rejected": [r.as_json() for r in rejected],
                                           **({"validate_only": True} if validate_only else {})}),
                             media_type="application/json")
@@ -142,7 +144,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     compat = CompatRoutes(
         ingest, clock.timer,
-        lambda request, timer, key: pipeline.authenticate(timer, key, request.client.host if request.client else None),
+        lambda request, timer, key: pipeline.authenticate(timer, key, _address(request)),
         lambda request, timer, game_id, events, sent_at_ms, received_at_ms, validate_only: pipeline.accept_batch(
             timer, game_id, events, sent_at_ms, received_at_ms, _client(request, ingest.country_header), validate_only),
         lambda: pipeline.parts.ga_keys, lambda: pipeline.parts.auth_failures,

@@ -17,7 +17,7 @@ lifespan.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from ingest.body import parse_envelope
 from ingest.errors import AuthError, KafkaUnavailable, RateLimited
 from ingest.ga_keys import GameKeyResolver
 from ingest.native import native_ingest
-from ingest.privacy import IpHasher
+from ingest.privacy import IpHasher, edge_country
 from ingest.ratelimit import Budget, FailureBudget, LeasePolicy, RateLimiter
 from ingest.settings import IngestSettings
 from ingest.steps import StepTimer
@@ -50,13 +50,13 @@ from streams.topics import RAW_EVENTS
 log = structlog.get_logger("ingest")
 
 
-def api_key(authorization: str | None, x_api_key: str | None, query_key: str | None) -> str:
-    """The API key of a request: ``Authorization: Bearer``, else ``X-API-Key``, else ``?api_key=``
-    (navigator.sendBeacon cannot set headers); AuthError when there is none."""
-    auth = authorization or ""
-    key = auth[7:].strip() if auth[:7].lower() == "bearer " else (x_api_key or "").strip()
-    if not key:
-        key = (query_key or "").strip()
+def api_key(headers: Mapping[str, str], query: Mapping[str, str] | None) -> str:
+    """The API key of a request: ``Authorization: Bearer``, else ``X-API-Key``, else ``?api_key=`` in
+    ``query`` (navigator.sendBeacon cannot set headers; None: no query string); AuthError when there is none."""
+    auth = headers.get("authorization", "")
+    key = auth[7:].strip() if auth[:7].lower() == "bearer " else headers.get("x-api-key", "").strip()
+    if not key and query is not None:
+        key = query.get("api_key", "").strip()
     if not key:
         raise AuthError("missing API key: send `Authorization: Bearer <api key>`, `X-API-Key` or `?api_key=`")
     return key
@@ -64,11 +64,11 @@ def api_key(authorization: str | None, x_api_key: str | None, query_key: str | N
 
 @dataclass(frozen=True, slots=True)
 class Client:
-    """Who sent a request: the peer address (None when the server does not know it) and the country
-    the edge header names (already checked by ``ingest.privacy.edge_country``; None without one)."""
+    """Who sent a request: the peer address (None when the server does not know it) and the value of
+    the trusted edge's country header (``IngestSettings.country_header``; None when unset or absent)."""
 
     address: str | None
-    country: str | None
+    edge_header: str | None
 
 
 @dataclass
@@ -249,9 +249,9 @@ class IngestPipeline:
         timer.lap("validate")
         accepted, rejected = await self.parts.suppressions.refuse(game_id, accepted, rejected)  # GDPR suppression
         timer.skip()
-        if client.country:
+        if client.edge_header is not None and (country := edge_country(client.edge_header)):
             for event in accepted:
-                event["country"] = event["country"] or client.country
+                event["country"] = event["country"] or country
         timer.lap("validate")
         if validate_only:
             _OK_REQUESTS.inc()
@@ -272,8 +272,8 @@ class IngestPipeline:
             timer.lap("body")
             suppressed = await self.parts.suppressions.predicate(game_id)  # GDPR suppression
             timer.skip()
-            outcome = self.native.run(body, game_id, received_at_ms, self.hash_ip(client.address), client.country,
-                                      suppressed)
+            country = edge_country(client.edge_header) if client.edge_header is not None else None
+            outcome = self.native.run(body, game_id, received_at_ms, self.hash_ip(client.address), country, suppressed)
             timer.lap("validate")
         if outcome is None:  # no native call, validate-only, or an envelope the native call leaves to Python
             envelope = parse_envelope(body, False, self.ingest.max_body_bytes, self.ingest.max_events)  # its 400/413
