@@ -7,53 +7,19 @@
 
 Each service names its dependencies in one async ``readiness`` callable that returns a ``Readiness``:
 the ingest Kafka, the recommender its vector store, the GraphQL API PostgreSQL (and, as a detail
-that does not gate readiness, whether its live feed has caught up). ``probe`` runs one check and
-turns its failure into the (redacted) reason. No stage package is imported here.
+that does not gate readiness, whether its live feed has caught up); ``Readiness`` and ``probe`` are
+in ``gamemetrics.readiness``, which has no HTTP in it. No stage package is imported here.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from gamemetrics.exposition import MetricsExposition
-from gamemetrics.redact import redact
-
-OK = "ok"
-UNAVAILABLE = "unavailable"
-PROBE_TIMEOUT_S = 2.0
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """Per dependency "ok" or why it is not; ``details``: reported beside them, never gating."""
-
-    checks: Mapping[str, str]
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def ready(self) -> bool:
-        return all(value == OK for value in self.checks.values())
-
-    def body(self) -> dict[str, Any]:
-        return {"status": OK if self.ready else UNAVAILABLE, **self.checks, **self.details}
-
-
-async def probe(check: Callable[[], Awaitable[object]], timeout_s: float | None = PROBE_TIMEOUT_S) -> str:
-    """"ok" when ``check()`` completes (within ``timeout_s``; None: the check's own time limit), else the
-    redacted reason it did not."""
-    try:
-        await asyncio.wait_for(check(), timeout=timeout_s)
-    except TimeoutError:
-        return f"no answer within {timeout_s:g} s"
-    except Exception as exc:  # noqa: BLE001 - any failure of a dependency means not ready
-        return redact(str(exc)) or type(exc).__name__
-    return OK
+from gamemetrics.readiness import OK, Readiness
 
 
 def add_health_routes(app: FastAPI, readiness: Callable[[], Awaitable[Readiness]], exposition: MetricsExposition,

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 
-from gamemetrics.http import Readiness, probe
+from gamemetrics.readiness import Readiness, probe
 from gamemetrics.settings import Settings
 from graphql_api.context import Services
 from graphql_api.database import Database

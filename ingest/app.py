@@ -41,7 +41,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gamemetrics import metric_defs as m
 from gamemetrics.exposition import MetricsExposition
-from gamemetrics.http import Readiness, add_health_routes
+from gamemetrics.http import add_health_routes
 from gamemetrics.keys import require_strong
 from gamemetrics.redact import redact
 from gamemetrics.settings import Settings, secret_box_keys
@@ -52,7 +52,7 @@ from ingest.compat import CompatRoutes
 from ingest.cors import with_cors
 from ingest.docs import ERROR_RESPONSES, POST_EVENTS_DESCRIPTION, EventsResponse, request_body_openapi
 from ingest.errors import IngestError
-from ingest.pipeline import Client, IngestParts, IngestPipeline, api_key
+from ingest.pipeline import Client, IngestParts, IngestPipeline, api_key, readiness
 from ingest.settings import IngestSettings
 from ingest.steps import FLUSH_INTERVAL_S, StepClock
 from ingest.validate_only import wants_validate_only
@@ -136,11 +136,7 @@ def create_app(settings: Settings, ingest: IngestSettings, codec: PlainCodec,
     async def segment_settings(write_key: str) -> dict[str, Any]:  # Segment SDKs' cdnHost (ingest.segment)
         return segment.project_settings(write_key)
 
-    async def readiness() -> Readiness:
-        reachable = await asyncio.to_thread(pipeline.parts.producer.reachable)
-        return Readiness({"kafka": "ok" if reachable else "unreachable"})
-
-    add_health_routes(app, readiness, exposition, before_scrape=clock.flush)
+    add_health_routes(app, lambda: readiness(pipeline.parts), exposition, before_scrape=clock.flush)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     compat = CompatRoutes(
         ingest, clock.timer,

@@ -16,6 +16,7 @@ lifespan.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import structlog
 from opentelemetry.trace import SpanKind, StatusCode, Tracer, get_current_span, use_span
 
 from gamemetrics import metric_defs as m
+from gamemetrics.readiness import OK, Readiness
 from gamemetrics.redact import redact
 from gamemetrics.settings import Settings
 from gamemetrics.tracing import kafka_headers
@@ -109,6 +111,12 @@ class IngestParts:
         await self.keys.close()
         await self.ga_keys.close()
         self.producer.close()
+
+
+async def readiness(parts: IngestParts) -> Readiness:
+    """Ready when Kafka answers the producer's metadata request (within its own 2 s)."""
+    reachable = await asyncio.to_thread(parts.producer.reachable)
+    return Readiness({"kafka": OK if reachable else "unreachable"})
 
 
 def produce(producer: EventProducer, tracer: Tracer | None, topic: str,

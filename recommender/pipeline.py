@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gamemetrics import metric_defs as m
-from gamemetrics.http import Readiness, probe
+from gamemetrics.readiness import Readiness, probe
 from gamemetrics.settings import Settings, TokenSettings
 from gamemetrics.tokens import Principal, RevokedTokens, bearer_token
 from recommender.cache import AnswerCache, Source

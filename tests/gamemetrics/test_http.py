@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from gamemetrics.exposition import MetricsExposition
-from gamemetrics.http import Readiness, add_health_routes, probe
+from gamemetrics.http import add_health_routes
+from gamemetrics.readiness import Readiness, probe
 from gamemetrics.settings import Settings, TokenSettings
 
 DOWN = "127.0.0.1:9"  # discard port: nothing listens
