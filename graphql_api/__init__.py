@@ -4,6 +4,7 @@ In the order a request meets it:
 
     cli.py / main.py      ``gamemetrics serve graphql`` -> uvicorn -> ``main.build`` (per process) -> ``app.create_app``
     app.py                FastAPI: /graphql (HTTP + graphql-transport-ws), /dashboard, /healthz, /metrics
+    services.py           the process's services, opened and closed by the app's lifespan; readiness
     auth.py               JWT bearer tokens: role (analyst, admin) and the games they cover
     context.py            the typed context: the caller, the services, a DataLoader per batch query
     limits.py             schema extensions: authentication, @cost and depth limits, error codes, logs
@@ -19,7 +20,7 @@ In the order a request meets it:
     static/               the dashboard (plain JavaScript and SVG charts; nothing from a CDN)
     settings.py, errors.py
 
-Imports run one way, top to bottom: app -> schema -> analytics -> context -> live, lag_probe,
+Imports run one way, top to bottom: app -> services, schema -> analytics -> context -> live, lag_probe,
 store, auth -> types -> ranges -> settings, errors. A field that needs the database is resolved in the
 module of its query, never in ``types.py``; the context hands out DataLoaders without knowing
 which metric they load.

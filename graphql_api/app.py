@@ -1,22 +1,21 @@
 """The API process (FastAPI): GraphQL at /graphql (HTTP and graphql-transport-ws), the
-dashboard at /dashboard, health at /healthz and /readyz, Prometheus metrics at /metrics.
+dashboard at /dashboard, health at /healthz and /readyz, Prometheus metrics at /metrics
+(``gamemetrics.http``). The thin ASGI layer over the request pipeline, which has no HTTP in it.
 
-Built in one place, in the order a request meets it: lifespan (store pool, live hub and its Kafka
-consumer) -> context (the caller from the bearer token) -> schema (auth, limits, resolvers).
+Built in one place, in the order a request meets it: lifespan (``graphql_api.services.serving``: store
+pool, live hub and its Kafka consumer) -> context (the caller from the bearer token) -> schema (auth,
+limits, resolvers).
 """
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import asyncio
 import structlog
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
@@ -24,21 +23,17 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
+from gamemetrics.exposition import MetricsExposition
+from gamemetrics.http import add_health_routes
 from gamemetrics.keys import require_strong
 from gamemetrics.settings import Settings, token_keys
-from gamemetrics.exposition import MetricsExposition
 from gamemetrics.tracing import Tracing
-from graphql_api.context import Context, Services
+from graphql_api.context import Context
 from graphql_api.errors import ApiError
-from graphql_api.lag_probe import LagProbe
-from graphql_api.live import LiveHub
 from graphql_api.limits import RequestGate
-from graphql_api.live_source import KafkaLiveSource
 from graphql_api.schema import build_schema
-from graphql_api.gdpr_backlog import refresh_forever
+from graphql_api.services import readiness, serving
 from graphql_api.settings import GraphQLSettings
-from graphql_api.database import Database
-from store.tokens import keep_revocations_fresh
 
 log = structlog.get_logger("graphql_api")
 
@@ -109,29 +104,10 @@ def create_app(settings: Settings, gql: GraphQLSettings, exposition: MetricsExpo
         # production: InsecureKey (the app does not start); local stack: a warning per weak key
         for problem in require_strong(settings.env, token_keys(gql)):
             log.warning("insecure_setting", problem=problem)
-        hub = LiveHub(gql.live_subscriber_buffer)
-        services = Services(
-            settings=settings, gql=gql, db=Database(settings, gql.db_pool_size, gql.query_timeout_s), hub=hub,
-            lag=LagProbe(settings, gql.kafka_timeout_s, gql.lag_cache_s),
-        )
-        source = KafkaLiveSource(settings, gql, hub) if gql.live_enabled else None
-        if source is not None:
-            await source.start()
-        revocations = asyncio.create_task(keep_revocations_fresh(settings, services.revoked, gql.revocation_refresh_s))
-        app.state.services = services
-        backlog = (asyncio.create_task(refresh_forever(services.db, gql.gdpr_metrics_refresh_s), name="gdpr-backlog")
-                   if gql.gdpr_metrics_refresh_s > 0 else None)
-        log.info("graphql_api_started", schema=settings.database_schema, topic_prefix=settings.topic_prefix,
-                 live=gql.live_enabled, introspection=gql.introspection)
         try:
-            yield
+            async with serving(settings, gql) as app.state.services:
+                yield
         finally:
-            revocations.cancel()
-            if backlog is not None:
-                backlog.cancel()
-            if source is not None:
-                await source.stop()
-            await services.db.close()
             exposition.process_exit()
 
     app = FastAPI(
@@ -165,26 +141,7 @@ def create_app(settings: Settings, gql: GraphQLSettings, exposition: MetricsExpo
             "Content-Security-Policy": DASHBOARD_CSP, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
         })
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    async def readyz() -> Response:
-        services: Services = app.state.services
-        status: dict[str, Any] = {"live_caught_up": services.hub.caught_up}
-        try:
-            await services.db.fetch("SELECT 1")
-            status["postgres"] = "ok"
-        except ApiError as exc:
-            status["postgres"] = str(exc)
-            return JSONResponse(status, status_code=503)
-        return JSONResponse(status)
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        body, content_type = exposition.render()
-        return Response(body, media_type=content_type)
+    add_health_routes(app, lambda: readiness(app.state.services), exposition)
 
     if tracing is not None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

@@ -55,6 +55,13 @@ def test_x_api_key_header_works_too(service, isolated_module):
     assert response.status_code == 200, response.text
 
 
+def test_the_key_in_the_query_works_for_clients_that_cannot_set_headers(service, isolated_module):
+    _, key = new_key(isolated_module)  # navigator.sendBeacon sets no header
+    response = httpx.post(f"{service}/v1/events", json={"events": [an_event()]}, params={"api_key": key})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"accepted": 1, "rejected": []}
+
+
 @pytest.mark.parametrize(
     "body, fragment",
     [
