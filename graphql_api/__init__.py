@@ -13,7 +13,7 @@ In the order a request meets it:
                           whose fields run a query (``Game``, ``Sessions``, ``Player``)
     types.py              the other GraphQL types: data only, no resolvers
     ranges.py             time ranges and buckets in UTC (pure): the arguments every metric checks
-    store.py              the read-only PostgreSQL pool
+    database.py           the read-only PostgreSQL pool
     lag_probe.py          the landing group's consumer lag (Kafka admin API), for ``pipeline``
     live_source.py        one Kafka consumer of player.events.processed per process ...
     live.py               ... feeding the in-memory hub: per-game windows and subscriber fan-out

@@ -1,6 +1,6 @@
 """Group a request's accepted events per player into EventBatch records (one Kafka message each).
 
-Pure: see ARCHITECTURE.md "Why batches travel as one Kafka message".
+Pure: one Kafka message per player and request (docs/architecture/index.md, "Decisions and their reasons").
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
     InMemoryPublisher   the ``Publisher`` contract in lists; ``unavailable`` refuses like Kafka down
 
 A seam for tests and benches only: they never replace the tests on the real PostgreSQL and Kafka
-(tests/processors/test_contract.py runs the same suite on both).
+(tests/processors/test_landing.py runs the same suite on both backends of tests/processors/backends.py).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ processed batches and dead letters go (a ``Publisher``).
     Publisher       Kafka in production (:class:`processors.publisher.KafkaPublisher`);
                     :class:`processors.memory.InMemoryPublisher` for fast unit tests
 
-The same contract tests run against both (tests/processors/test_contract.py). Implementations
+The same contract tests run against both (tests/processors/test_landing.py, on the backends of
+tests/processors/backends.py). Implementations
 raise the store's or the streams' own errors (``StoreUnavailable``, ``ProduceError``, ...), never
 a driver's.
 """

@@ -1,8 +1,8 @@
 """Every topic of the pipeline, declared once: name, partitions, retention, cleanup, value schema.
 
-These are the local defaults of ARCHITECTURE.md; production values live in ``helm/``. The local
-stack creates them with :func:`ensure_topics`; the Faust app and the producers refer to them by
-:class:`TopicSpec`, never by a string literal.
+These are the local defaults of the architecture (docs/architecture/index.md); production values
+live in ``helm/``. The local stack creates them with :func:`ensure_topics`; the Faust app and the
+producers refer to them by :class:`TopicSpec`, never by a string literal.
 """
 
 from __future__ import annotations
