@@ -72,7 +72,7 @@ def main() -> None:
     from retention.gdpr import requests
     from retention.objects import ObjectStore
     from retention.run import run_gdpr_now, run_pass
-    from retention.settings import GdprSettings, RetentionSettings, S3Settings
+    from retention.settings import GdprSettings, OtherStages, RetentionSettings, S3Settings
     from store import db
     from store.audit import AuditLog
     from store.migrate import drop_schema
@@ -84,11 +84,12 @@ def main() -> None:
     hot_days = args.days // 2
     retention = RetentionSettings(events_hot_days=hot_days)
     gdpr = GdprSettings()
+    stages = OtherStages.load()
     try:
         seed_s = seed(settings, args.events, args.days, args.players)
         print(f"seeded {args.events} events over {args.days} days in {seed_s:.1f} s")
         started = time.perf_counter()
-        summary = run_pass(settings, s3, retention, gdpr, progress=True)
+        summary = run_pass(settings, s3, retention, gdpr, stages, progress=True)
         archive_s = time.perf_counter() - started
         a = summary.archive
         print(f"archive: {a.rows_archived} rows, {a.bytes_archived} bytes, {a.partitions_dropped} partitions dropped"
@@ -104,7 +105,7 @@ def main() -> None:
             export = requests.create(conn, PlayerHasher.of(settings), AuditLog.of(settings), "export", GAME, other,
                                      "bench")
         started = time.perf_counter()
-        erased = run_gdpr_now(settings, s3, retention, gdpr, str(erase.request_id))
+        erased = run_gdpr_now(settings, s3, retention, gdpr, stages, str(erase.request_id))
         erase_s = time.perf_counter() - started
         receipt = erased.receipts[str(erase.request_id)]
         pg = receipt["stores"]["postgresql"]["player_events"]
@@ -112,7 +113,7 @@ def main() -> None:
         print(f"erase: {erase_s:.2f} s ({pg} rows from PostgreSQL, {arch['archived_rows']} archived rows in"
               f" {arch['parquet_objects_rewritten']} Parquet objects)")
         started = time.perf_counter()
-        exported = run_gdpr_now(settings, s3, retention, gdpr, str(export.request_id))
+        exported = run_gdpr_now(settings, s3, retention, gdpr, stages, str(export.request_id))
         export_s = time.perf_counter() - started
         ereceipt = exported.receipts[str(export.request_id)]
         print(f"export: {export_s:.2f} s ({ereceipt['stores']['export']['events']} events, {ereceipt['bytes']} bytes)")

@@ -25,6 +25,7 @@ from graphql_api.lag_probe import LagProbe
 from graphql_api.live import LiveHub
 from graphql_api.settings import GraphQLSettings
 from graphql_api.database import Database
+from retention.settings import JobSettings
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -42,6 +43,7 @@ class Services:
     hub: LiveHub
     lag: LagProbe
     revoked: RevokedTokens = field(default_factory=RevokedTokens)  # refreshed by the lifespan (store.tokens)
+    gdpr_job: JobSettings | None = None  # read at start-up when mutations may run a GDPR job (gdpr_run_now)
 
 
 class Context(BaseContext):

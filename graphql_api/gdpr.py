@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -41,14 +40,6 @@ class GdprRequest:
     requested_at: str
     receipt: str | None = strawberry.field(description="The signed receipt (JSON): `gamemetrics gdpr receipt verify`.")
     export_url: str | None = strawberry.field(description="Presigned, time-limited URL of the export bundle.")
-
-
-@cache
-def _job_settings() -> tuple[Any, Any, Any]:
-    """The retention stage's settings, resolved once per API process (first GDPR mutation)."""
-    from retention.settings import GdprSettings, RetentionSettings, S3Settings
-
-    return S3Settings(), RetentionSettings(), GdprSettings()
 
 
 async def audit(info: Info, action: str, game_id: str | None, player_id: str | None = None,
@@ -87,9 +78,9 @@ async def _request(info: Info, kind: str, game_id: str, player_id: str, reason: 
     rid = str(request.request_id)
     receipt = url = None
     status, failing = request.status, None
-    if run_now and services.gql.gdpr_run_now:  # else: pending, for the `gdpr run` CronJob
-        s3, retention, gdpr = _job_settings()
-        outcome = await asyncio.to_thread(run_gdpr_now, settings, s3, retention, gdpr, rid)
+    job = services.gdpr_job  # read at start-up when gdpr_run_now (graphql_api.services)
+    if run_now and job is not None:  # else: pending, for the `gdpr run` CronJob
+        outcome = await asyncio.to_thread(run_gdpr_now, settings, job.s3, job.retention, job.gdpr, job.stages, rid)
         if rid in outcome.receipts:
             status, receipt, url = "done", json.dumps(outcome.receipts[rid]), outcome.export_urls.get(rid)
         for failed_id, store, _error in outcome.failed:

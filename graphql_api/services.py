@@ -26,6 +26,7 @@ from graphql_api.lag_probe import LagProbe
 from graphql_api.live import LiveHub
 from graphql_api.live_source import KafkaLiveSource
 from graphql_api.settings import GraphQLSettings
+from retention.settings import JobSettings
 from store.tokens import keep_revocations_fresh
 
 log = structlog.get_logger("graphql_api")
@@ -38,6 +39,7 @@ async def serving(settings: Settings, gql: GraphQLSettings) -> AsyncIterator[Ser
     services = Services(
         settings=settings, gql=gql, db=Database(settings, gql.db_pool_size, gql.query_timeout_s), hub=hub,
         lag=LagProbe(settings, gql.kafka_timeout_s, gql.lag_cache_s),
+        gdpr_job=JobSettings.load() if gql.gdpr_run_now else None,
     )
     source = KafkaLiveSource(settings, gql, hub) if gql.live_enabled else None
     if source is not None:

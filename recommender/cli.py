@@ -190,10 +190,12 @@ def forget(
 ) -> None:
     """Remove a player from every recommender store (Qdrant points of every model version, Redis); prints the counts.
     With the embedded store and `serve recommender` running, the service does it (admin API, audited)."""
+    from gamemetrics.settings import TokenSettings
     from recommender.forget import forget_player
+    from recommender.settings import RecommenderSettings
 
     try:
-        counts = forget_player(command_settings(), game, player_id)
+        counts = forget_player(command_settings(), game, player_id, RecommenderSettings(), TokenSettings())
     except GameMetricsError as exc:
         fail(exc)
     typer.echo(json.dumps({"game_id": game, "player_id": player_id, **counts}))

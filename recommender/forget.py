@@ -9,7 +9,7 @@
 Models trained before the erase keep no trace of the player beyond the item vectors, which are
 aggregates over all players; the next training no longer sees them.
 
-    forget_player(settings, game_id, player_id, rec=None) -> dict[str, int]     (opens its own clients)
+    forget_player(settings, game_id, player_id, rec, tokens) -> dict[str, int]   (opens its own clients)
     forget_with(store, cache, game_id, player_id) -> dict[str, int]              (the caller's clients)
 
 The embedded store is held by the running recommender service: ``forget_player`` and
@@ -41,14 +41,12 @@ async def forget_with(store: VectorStore, cache: AnswerCache, game_id: str, play
     return counts
 
 
-def forget_player(settings: Settings, game_id: str, player_id: str, rec: RecommenderSettings | None = None,
-                  tokens: TokenSettings | None = None) -> dict[str, int]:
+def forget_player(settings: Settings, game_id: str, player_id: str, rec: RecommenderSettings,
+                  tokens: TokenSettings) -> dict[str, int]:
     """Remove ``player_id`` of ``game_id`` from Qdrant (every model version) and Redis; the counts.
 
     Raises ``recommender.errors.VectorStoreError`` (the store or its owning service refused or could not
     be reached) or a Redis error rather than report an erase that did not happen."""
-    rec = rec or RecommenderSettings()
-    tokens = tokens or TokenSettings()
 
     async def run() -> dict[str, int]:
         store = open_store(settings, rec, tokens, subject="gdpr-erase")
@@ -66,12 +64,10 @@ def forget_player(settings: Settings, game_id: str, player_id: str, rec: Recomme
     return asyncio.run(run())
 
 
-def export_player(settings: Settings, game_id: str, player_id: str, rec: RecommenderSettings | None = None,
-                  tokens: TokenSettings | None = None) -> list[dict]:
+def export_player(settings: Settings, game_id: str, player_id: str, rec: RecommenderSettings,
+                  tokens: TokenSettings) -> list[dict]:
     """What the recommender holds on the player (interaction history, owned items, segment per model
     version), for a GDPR export; the mirror of ``forget_player``."""
-    rec = rec or RecommenderSettings()
-    tokens = tokens or TokenSettings()
 
     async def run() -> list[dict]:
         store = open_store(settings, rec, tokens, subject="gdpr-export")

@@ -23,7 +23,7 @@ from gamemetrics.commands import (
     progress_enabled, resolved_output, say,
 )
 from gamemetrics.errors import GameMetricsError
-from retention.settings import GdprSettings, RetentionSettings, S3Settings
+from retention.settings import GdprSettings, OtherStages, RetentionSettings, S3Settings
 from store import db
 
 retention_app = typer.Typer(help="Retention: archive expired days to object storage, drop them, trim the rest.",
@@ -59,7 +59,7 @@ def run(
     from retention.run import run_pass
 
     try:
-        summary = run_pass(command_settings(), S3Settings(), RetentionSettings(), GdprSettings(),
+        summary = run_pass(command_settings(), S3Settings(), RetentionSettings(), GdprSettings(), OtherStages.load(),
                            today=_day(today) if today else None, progress=progress_enabled(), metrics_file=metrics_file)
     except GameMetricsError as exc:
         fail(exc)
@@ -199,7 +199,8 @@ def _request(kind: str, game: str, player: str, requester: str, reason: str, sup
         if not wait:
             typer.echo(json.dumps(request.public()))
             return
-        outcome = run_gdpr_now(settings, S3Settings(), RetentionSettings(), GdprSettings(), str(request.request_id))
+        outcome = run_gdpr_now(settings, S3Settings(), RetentionSettings(), GdprSettings(), OtherStages.load(),
+                               str(request.request_id))
     except GameMetricsError as exc:
         fail(exc)
     rid = str(request.request_id)
@@ -247,7 +248,8 @@ def gdpr_run(
     from retention.run import run_open_requests
 
     try:
-        outcome = run_open_requests(command_settings(), S3Settings(), RetentionSettings(), GdprSettings(), metrics_file)
+        outcome = run_open_requests(command_settings(), S3Settings(), RetentionSettings(), GdprSettings(),
+                                    OtherStages.load(), metrics_file)
     except GameMetricsError as exc:
         fail(exc)
     if outcome is None:

@@ -30,7 +30,7 @@ from retention.gdpr.job import GdprJob, JobOutcome
 from retention.lock import retention_lock
 from retention.objects import ObjectStore
 from retention.policies import Policies
-from retention.settings import GdprSettings, RetentionSettings, S3Settings
+from retention.settings import GdprSettings, OtherStages, RetentionSettings, S3Settings
 from retention.sweep import dead_letter_retention, expire_archives, trim_tables
 from store import db
 from store.privacy import PlayerHasher
@@ -65,7 +65,7 @@ class PassSummary:
 
 
 def run_pass(settings: Settings, s3: S3Settings, retention: RetentionSettings, gdpr: GdprSettings,
-             today: date | None = None, progress: bool = True, metrics_file: Path | None = None,
+             stages: OtherStages, today: date | None = None, progress: bool = True, metrics_file: Path | None = None,
              on_step=lambda _s: None) -> PassSummary:
     today = today or datetime.now(timezone.utc).date()
     summary = PassSummary()
@@ -94,7 +94,7 @@ def run_pass(settings: Settings, s3: S3Settings, retention: RetentionSettings, g
         summary.dlq_retention_changed = dead_letter_retention(
             settings.kafka_bootstrap_servers, settings.topic(DLQ.name), policies.days("dead_letters"),
             settings.kafka_security())
-        summary.gdpr = GdprJob(conn, settings, retention, gdpr, objects).run_open()
+        summary.gdpr = GdprJob(conn, settings, retention, gdpr, objects, stages).run_open()
         update_gauges(conn)
     a = summary.archive
     m.RETENTION_ROWS_ARCHIVED.set(a.rows_archived)
@@ -121,7 +121,7 @@ def update_gauges(conn) -> None:
 
 
 def run_open_requests(settings: Settings, s3: S3Settings, retention: RetentionSettings, gdpr: GdprSettings,
-                      metrics_file: Path | None = None) -> JobOutcome | None:
+                      stages: OtherStages, metrics_file: Path | None = None) -> JobOutcome | None:
     """Only step 4 (the frequent cron line); None when a pass holds the lock (it runs them itself)."""
     from retention.errors import BusyError
 
@@ -129,7 +129,7 @@ def run_open_requests(settings: Settings, s3: S3Settings, retention: RetentionSe
     objects.ensure_bucket()
     try:
         with retention_lock(settings), db.connect(settings, autocommit=True) as conn:
-            outcome = GdprJob(conn, settings, retention, gdpr, objects).run_open()
+            outcome = GdprJob(conn, settings, retention, gdpr, objects, stages).run_open()
             update_gauges(conn)
     except BusyError:
         return None
@@ -139,11 +139,11 @@ def run_open_requests(settings: Settings, s3: S3Settings, retention: RetentionSe
 
 
 def run_gdpr_now(settings: Settings, s3: S3Settings, retention: RetentionSettings, gdpr: GdprSettings,
-                 request_id: str, wait_s: float = 600.0) -> JobOutcome:
+                 stages: OtherStages, request_id: str, wait_s: float = 600.0) -> JobOutcome:
     """Run one request at once (``gdpr erase|export``), waiting for a running pass to finish first."""
     objects = ObjectStore(s3)
     objects.ensure_bucket()
     with retention_lock(settings, wait_s=wait_s), db.connect(settings, autocommit=True) as conn:
-        outcome = GdprJob(conn, settings, retention, gdpr, objects).run_open(only=request_id)
+        outcome = GdprJob(conn, settings, retention, gdpr, objects, stages).run_open(only=request_id)
         update_gauges(conn)
     return outcome

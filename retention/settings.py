@@ -10,10 +10,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gamemetrics.keys import Key
+from gamemetrics.settings import TokenSettings
+from recommender.settings import RecommenderSettings
 
 LOCAL_S3_PORT = 19000  # below the ephemeral range, like the others (gamemetrics/settings.py)
 LOCAL_S3_SECRET = "gamemetrics-local-secret"
@@ -69,3 +73,32 @@ def gdpr_keys(s3: S3Settings, gdpr: GdprSettings) -> list[Key]:
     """The keys of an erase or export, for ``gamemetrics.keys.require_strong`` (checked by ``GdprJob``)."""
     return [Key("GAMEMETRICS_GDPR_RECEIPT_KEY", gdpr.receipt_key, LOCAL_RECEIPT_KEY),
             Key("GAMEMETRICS_S3_SECRET_ACCESS_KEY", s3.secret_access_key, LOCAL_S3_SECRET, S3_SECRET_MIN_BYTES)]
+
+
+@dataclass(frozen=True)
+class OtherStages:
+    """The settings of the other stages whose stores an erase or export reaches (the recommender's
+    Qdrant and cache, and the tokens that open its service), read once by the command or API
+    process that starts the job: the job and its forgetters read no environment."""
+
+    recommender: RecommenderSettings
+    tokens: TokenSettings
+
+    @classmethod
+    def load(cls) -> OtherStages:
+        return cls(RecommenderSettings(), TokenSettings())
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """Everything a GDPR job run by another process (the GraphQL API's ``runNow``) needs besides
+    ``Settings``, read once when that process starts."""
+
+    s3: S3Settings
+    retention: RetentionSettings
+    gdpr: GdprSettings
+    stages: OtherStages
+
+    @classmethod
+    def load(cls) -> JobSettings:
+        return cls(S3Settings(), RetentionSettings(), GdprSettings(), OtherStages.load())

@@ -72,7 +72,7 @@ BUILTIN_EXPORTERS: tuple[Exporter, ...] = (
 def _recommender_rows(ctx: ForgetContext) -> list[dict]:
     from recommender.forget import export_player
 
-    return export_player(ctx.settings, ctx.game_id, ctx.player_id)
+    return export_player(ctx.settings, ctx.game_id, ctx.player_id, ctx.stages.recommender, ctx.stages.tokens)
 
 
 # Stores of other stages: what the recommender keeps on the player (its Qdrant payloads).

@@ -32,7 +32,7 @@ from retention import manifest
 from retention.objects import ObjectStore
 from retention.parquet import BUCKET_SQL, file_checksum, read_table, table_checksum, write_table
 from retention.rows import Checksum
-from retention.settings import RetentionSettings
+from retention.settings import OtherStages, RetentionSettings
 from store.rollups import erased_tables
 
 log = structlog.get_logger("retention.gdpr")
@@ -56,6 +56,7 @@ class ForgetContext:
     game_id: str
     player_id: str
     player_hash: str
+    stages: OtherStages
 
 
 Forgetter = tuple[str, Callable[[ForgetContext], dict[str, int]]]
@@ -230,7 +231,7 @@ def forget_recommender(ctx: ForgetContext) -> dict[str, int]:
     """The recommender's stores: the player's Qdrant points (every model version) and cached answers."""
     from recommender.forget import forget_player
 
-    return forget_player(ctx.settings, ctx.game_id, ctx.player_id)
+    return forget_player(ctx.settings, ctx.game_id, ctx.player_id, ctx.stages.recommender, ctx.stages.tokens)
 
 
 # Stores of other stages.

@@ -28,7 +28,7 @@ from retention.gdpr.forgetters import ForgetContext, forgetters
 from retention.errors import LeaseLost
 from retention.gdpr.requests import Request
 from retention.objects import ObjectStore
-from retention.settings import GdprSettings, RetentionSettings, gdpr_keys
+from retention.settings import GdprSettings, OtherStages, RetentionSettings, gdpr_keys
 from store.audit import AuditLog
 from store.rollups import anonymous_tables
 
@@ -60,7 +60,7 @@ class JobOutcome:
 
 class GdprJob:
     def __init__(self, conn: psycopg.Connection, settings: Settings, retention: RetentionSettings, gdpr: GdprSettings,
-                 objects: ObjectStore) -> None:
+                 objects: ObjectStore, stages: OtherStages) -> None:
         # outside the local stack, no erase is signed with a public key or reaches S3 with one (InsecureKey)
         require_strong(settings.env, gdpr_keys(objects.settings, gdpr))
         self._conn = conn
@@ -68,6 +68,7 @@ class GdprJob:
         self._retention = retention
         self._gdpr = gdpr
         self._objects = objects
+        self._stages = stages
         self._audit = AuditLog.of(settings)
         self._key = gdpr.receipt_key.get_secret_value().encode()
 
@@ -83,7 +84,7 @@ class GdprJob:
     def _context(self, request: Request) -> ForgetContext:
         assert request.player_id is not None  # noqa: S101 - open requests keep it (CHECK in the table)
         return ForgetContext(self._settings, self._retention, self._conn, self._objects, request.game_id,
-                             request.player_id, request.player_hash)
+                             request.player_id, request.player_hash, self._stages)
 
     def run_one(self, request: Request, outcome: JobOutcome) -> None:
         token = requests.claim(self._conn, request, self._gdpr.lease_s)

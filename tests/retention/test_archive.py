@@ -13,6 +13,7 @@ import pytest
 from retention.objects import ObjectStore
 from retention.restore import query, restore
 from retention.run import run_pass
+from retention.settings import OtherStages
 from store import db
 from store.partitions import daily_partitions, expired_days
 from store.privacy import PlayerHasher
@@ -38,7 +39,7 @@ def seed(settings) -> dict[str, list[tuple]]:
 def test_archive_drop_restore_gives_back_identical_rows(isolated, store_backend, s3, retention_settings,
                                                         gdpr_settings):
     before = seed(isolated)
-    summary = run_pass(isolated, s3, retention_settings, gdpr_settings, today=TODAY, progress=False)
+    summary = run_pass(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), today=TODAY, progress=False)
     assert summary.archive.rows_archived == len(before["old"]) == 3 * (80 + 25)
     assert summary.archive.parts_written == 6
     # native: two day partitions (the third old day sits in the default partition); a hypertable: a chunk per day
@@ -57,7 +58,7 @@ def test_archive_drop_restore_gives_back_identical_rows(isolated, store_backend,
         _, rows = query(conn, objects, "SELECT game_id, count(*), sum(revenue_usd) FROM events GROUP BY 1 ORDER BY 1")
         assert [(g, n) for g, n, _ in rows] == [("g1", 240), ("g2", 75)]
         # a second pass finds nothing to do
-        again = run_pass(isolated, s3, retention_settings, gdpr_settings, today=TODAY, progress=False)
+        again = run_pass(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), today=TODAY, progress=False)
         assert again.archive.rows_archived == 0 and again.archive.game_days_dropped == 0
         parts, inserted = restore(conn, objects, PlayerHasher.of(isolated), "g1", OLD[0], OLD[2], progress=False)
         assert (parts, inserted) == (3, 240)
@@ -68,7 +69,7 @@ def test_archive_drop_restore_gives_back_identical_rows(isolated, store_backend,
     later = TODAY + timedelta(days=retention_settings.restore_keep_days + 1)
     with db.connect(isolated, autocommit=True) as conn:
         conn.execute("UPDATE archive_manifest SET restored_at = restored_at - interval '30 days'")
-    dropped = run_pass(isolated, s3, retention_settings, gdpr_settings, today=later, progress=False)
+    dropped = run_pass(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), today=later, progress=False)
     assert dropped.archive.parts_written == 0 and dropped.archive.rows_dropped == len(before["old"])
     assert len(list(ObjectStore(s3).keys("events/"))) == 6
 
@@ -81,7 +82,7 @@ def test_a_game_with_a_longer_policy_keeps_its_rows_while_the_others_are_archive
     with db.connect(isolated, autocommit=True) as conn:
         conn.execute("INSERT INTO games (game_id, name) VALUES ('g2', 'Game two')")
         set_policy(conn, "g2", "player_events", 365)
-    summary = run_pass(isolated, s3, retention_settings, gdpr_settings, today=TODAY, progress=False)
+    summary = run_pass(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), today=TODAY, progress=False)
     assert summary.archive.parts_written == 3 and summary.archive.partitions_dropped == 0
     with db.connect(isolated, autocommit=True) as conn:
         kept = all_rows(conn, "game_id = 'g2'")
@@ -94,7 +95,7 @@ import os, signal, sys
 from datetime import date
 from gamemetrics.settings import load_settings
 from retention.run import run_pass
-from retention.settings import GdprSettings, RetentionSettings, S3Settings
+from retention.settings import GdprSettings, OtherStages, RetentionSettings, S3Settings
 step, nth = sys.argv[1], int(sys.argv[2])
 seen = []
 def on_step(name):
@@ -102,7 +103,7 @@ def on_step(name):
         seen.append(name)
         if len(seen) == nth:
             os.kill(os.getpid(), signal.SIGKILL)
-run_pass(load_settings(), S3Settings(), RetentionSettings(row_group_rows=1000), GdprSettings(),
+run_pass(load_settings(), S3Settings(), RetentionSettings(row_group_rows=1000), GdprSettings(), OtherStages.load(),
          today=date.fromisoformat(sys.argv[3]), progress=False, on_step=on_step)
 """
 
@@ -118,7 +119,7 @@ def test_kill_9_mid_archive_then_rerun_loses_nothing_and_archives_nothing_twice(
     proc = subprocess.run([sys.executable, "-c", KILLER, step, str(nth), TODAY.isoformat()], env=env,
                           capture_output=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
-    summary = run_pass(isolated, s3, retention_settings, gdpr_settings, today=TODAY, progress=False)
+    summary = run_pass(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), today=TODAY, progress=False)
     assert not summary.archive.mismatches
     with db.connect(isolated, autocommit=True) as conn:
         assert all_rows(conn) == before["hot"]
@@ -145,13 +146,13 @@ def test_a_big_day_is_split_by_player_so_an_erase_rewrites_one_object(isolated, 
     with db.connect(isolated, autocommit=True) as conn:
         seed_day(conn, "g1", OLD[0], players, 30)
         before = all_rows(conn)
-    summary = run_pass(isolated, s3, settings, gdpr_settings, today=TODAY, progress=False)
+    summary = run_pass(isolated, s3, settings, gdpr_settings, OtherStages.load(), today=TODAY, progress=False)
     assert summary.archive.rows_archived == 300 and not summary.archive.mismatches
     with db.connect(isolated, autocommit=True) as conn:
         parts = conn.execute("SELECT bucket, buckets, rows FROM archive_manifest ORDER BY bucket").fetchall()
         assert {b for _, b, _ in parts} == {4} and 2 <= len(parts) <= 4 and sum(r for _, _, r in parts) == 300
         erase = requests.create(conn, PlayerHasher.of(isolated), AuditLog.of(isolated), "erase", "g1", "p3", "dpo")
-    receipt = run_gdpr_now(isolated, s3, settings, gdpr_settings, str(erase.request_id)).receipts[str(erase.request_id)]
+    receipt = run_gdpr_now(isolated, s3, settings, gdpr_settings, OtherStages.load(), str(erase.request_id)).receipts[str(erase.request_id)]
     assert receipt["stores"]["archives"] == {"parquet_objects_rewritten": 1, "archived_rows": 30}
     with db.connect(isolated, autocommit=True) as conn:
         assert restore(conn, ObjectStore(s3), PlayerHasher.of(isolated), "g1", OLD[0], OLD[0], progress=False)[1] == 270

@@ -17,7 +17,7 @@ import pytest
 from retention.gdpr import requests
 from retention.gdpr.job import GdprJob
 from retention.objects import ObjectStore
-from retention.settings import S3Settings
+from retention.settings import OtherStages, S3Settings
 from store import db
 from store.audit import AuditLog
 from store.errors import StoreUnavailable
@@ -88,7 +88,7 @@ def test_s3_down_the_failed_erase_keeps_no_secret_in_its_row_or_the_audit_log(is
     rid = _erase_request(isolated)
     s3 = S3Settings(endpoint_url=f"http://127.0.0.1:{free_port()}", secret_access_key=PASSWORD, bucket="b")
     with db.connect(isolated, autocommit=True) as conn:
-        outcome = GdprJob(conn, isolated, retention_settings, gdpr_settings, ObjectStore(s3)).run_open(only=rid)
+        outcome = GdprJob(conn, isolated, retention_settings, gdpr_settings, ObjectStore(s3), OtherStages.load()).run_open(only=rid)
         assert [(r, store) for r, store, _ in outcome.failed] == [(rid, "exports")]
         assert PASSWORD not in repr(outcome.failed)
         assert rows_holding(conn, PASSWORD) == {}
@@ -123,6 +123,6 @@ def test_a_production_erase_refuses_the_public_receipt_key_and_s3_secret(isolate
     production = isolated.model_copy(update={"env": "production"})
     with db.connect(isolated, autocommit=True) as conn:
         with pytest.raises(InsecureKey, match="GAMEMETRICS_GDPR_RECEIPT_KEY.*GAMEMETRICS_S3_SECRET_ACCESS_KEY"):
-            GdprJob(conn, production, retention_settings, GdprSettings(), ObjectStore(S3Settings()))
+            GdprJob(conn, production, retention_settings, GdprSettings(), ObjectStore(S3Settings()), OtherStages.load())
         strong = GdprSettings(receipt_key="r" * 40)
-        GdprJob(conn, production, retention_settings, strong, ObjectStore(S3Settings(secret_access_key="s" * 40)))
+        GdprJob(conn, production, retention_settings, strong, ObjectStore(S3Settings(secret_access_key="s" * 40)), OtherStages.load())

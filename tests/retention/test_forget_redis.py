@@ -16,6 +16,7 @@ from recommender.cache import AnswerCache, player_key, player_keys
 from recommender.settings import RecommenderSettings
 from recommender.vectors import safe_name
 from retention.gdpr.forgetters import ForgetContext, forget_redis
+from retention.settings import OtherStages
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +50,7 @@ def test_forget_redis_removes_the_players_keys_and_answers_naming_them_and_nothi
     for key in strangers:
         client.set(key, b"keep")
     try:
-        ctx = ForgetContext(isolated, None, None, None, game, ana, "hash-of-ana")  # type: ignore[arg-type]
+        ctx = ForgetContext(isolated, None, None, None, game, ana, "hash-of-ana", OtherStages.load())  # type: ignore[arg-type]
         with capture_logs() as logs:
             counts = forget_redis(ctx)
         assert counts == {"redis_keys": 3, "answers_naming_player": 1}  # answers, locks, named-in; bo's answer

@@ -22,6 +22,7 @@ from retention.errors import ReceiptInvalid
 from retention.gdpr import receipts, requests
 from retention.objects import ObjectStore
 from retention.run import run_gdpr_now, run_pass
+from retention.settings import OtherStages
 from schemas.catalog import load_catalog
 from schemas.ids import schema_ids
 from schemas.wire import AvroDeserializer
@@ -77,7 +78,7 @@ def test_erase_leaves_nothing_of_the_player_anywhere_and_a_replay_lands_nothing(
         game = create_game(conn, f"gdpr-{uuid.uuid4().hex[:6]}")
         old_day = datetime.now(timezone.utc).date() - timedelta(days=100)
         seed_day(conn, game.game_id, old_day, [ana, bo], 40)  # an archived day holding both
-    run_pass(isolated, s3, retention_settings, gdpr_settings, progress=False)
+    run_pass(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), progress=False)
     now = int(time.time() * 1000)
     with running_ingest(isolated, tmp_path) as url:
         ana_events = events(ana, 30, now - 60_000)
@@ -100,7 +101,7 @@ def test_erase_leaves_nothing_of_the_player_anywhere_and_a_replay_lands_nothing(
         with db.connect(isolated, autocommit=True) as conn:
             export = requests.create(conn, PlayerHasher.of(isolated), AuditLog.of(isolated), "export",
                                      game.game_id, ana, "dpo@studio", "art. 15")
-        out = run_gdpr_now(isolated, s3, retention_settings, gdpr_settings, str(export.request_id))
+        out = run_gdpr_now(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), str(export.request_id))
         bundle = zipfile.ZipFile(io.BytesIO(httpx.get(out.export_urls[str(export.request_id)], timeout=30).content))
         lines = {n: bundle.read(n).decode().splitlines() for n in bundle.namelist()}
         assert len(lines["events.jsonl"]) == 30 + 40 and len(lines["profile.jsonl"]) == 1
@@ -114,7 +115,7 @@ def test_erase_leaves_nothing_of_the_player_anywhere_and_a_replay_lands_nothing(
                                     game.game_id, ana, "dpo@studio", "art. 17")
         # a client retry of old events and a late batch, both in Kafka before the erase job runs
         post(url, game.api_key, ana_events[:10])
-        out = run_gdpr_now(isolated, s3, retention_settings, gdpr_settings, str(erase.request_id))
+        out = run_gdpr_now(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), str(erase.request_id))
         receipt = out.receipts[str(erase.request_id)]
         assert receipt["stores"]["postgresql"]["player_events"] == 30
         assert receipt["stores"]["archives"] == {"parquet_objects_rewritten": 1, "archived_rows": 40}
@@ -175,7 +176,7 @@ def test_suppression_refuses_new_events_until_unsuppressed(isolated, s3, retenti
         game = create_game(conn, f"sup-{uuid.uuid4().hex[:6]}")
         erase = requests.create(conn, PlayerHasher.of(isolated), AuditLog.of(isolated), "erase", game.game_id, cy,
                                 "dpo", "art. 17 + 21", suppress=True)
-    run_gdpr_now(isolated, s3, retention_settings, gdpr_settings, str(erase.request_id))
+    run_gdpr_now(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), str(erase.request_id))
     with running_ingest(isolated, tmp_path) as url:
         now = int(time.time() * 1000)
         answer = post(url, game.api_key, events(di, 2, now) + events(cy, 3, now) + [{"event_id": "bad"}])
@@ -206,14 +207,14 @@ def test_a_store_that_fails_marks_the_request_failed_and_the_next_pass_retries_i
     original = list(forgetters.EXTRA_FORGETTERS)
     forgetters.EXTRA_FORGETTERS[:] = [("recommender", broken)]
     try:
-        out = run_gdpr_now(isolated, s3, retention_settings, gdpr_settings, str(erase.request_id))
+        out = run_gdpr_now(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), str(erase.request_id))
     finally:
         forgetters.EXTRA_FORGETTERS[:] = original
     assert out.failed and out.failed[0][1] == "recommender"
     with db.connect(isolated, autocommit=True) as conn:
         failed = requests.get(conn, erase.request_id)
         assert (failed.status, failed.failing_store, failed.player_id) == ("failed", "recommender", "eve")
-    summary = run_pass(isolated, s3, retention_settings, gdpr_settings, progress=False)
+    summary = run_pass(isolated, s3, retention_settings, gdpr_settings, OtherStages.load(), progress=False)
     assert summary.gdpr.done == [str(erase.request_id)]
     with db.connect(isolated, autocommit=True) as conn:
         done = requests.get(conn, erase.request_id)

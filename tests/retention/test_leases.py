@@ -13,7 +13,7 @@ from retention.gdpr import receipts, requests
 from retention.gdpr.job import GdprJob
 from retention.gdpr.forgetters import forgetters
 from retention.objects import ObjectStore
-from retention.settings import GdprSettings
+from retention.settings import GdprSettings, OtherStages
 from store import db
 from store.audit import AuditLog
 from store.games import create_game
@@ -37,10 +37,11 @@ def test_an_erase_killed_while_running_is_taken_over_after_its_lease_and_resumes
         first, forget = forgetters()[0]
         from retention.gdpr.forgetters import ForgetContext
 
-        ctx = ForgetContext(isolated, retention_settings, conn, ObjectStore(s3), game.game_id, player, request.player_hash)
+        ctx = ForgetContext(isolated, retention_settings, conn, ObjectStore(s3), game.game_id, player, request.player_hash,
+                            OtherStages.load())
         requests.step_done(conn, request, killed, first, forget(ctx), gdpr.lease_s)
 
-        job = GdprJob(conn, isolated, retention_settings, gdpr, ObjectStore(s3))
+        job = GdprJob(conn, isolated, retention_settings, gdpr, ObjectStore(s3), OtherStages.load())
         assert job.run_open().done == []  # the lease is live: nobody else may take it
         assert requests.get(conn, request.request_id).status == "running"
 
